@@ -1,0 +1,278 @@
+import { z } from 'zod';
+import { ClusterName, DnsLabel, DnsSubdomain } from './names.ts';
+import { SyntheticTestSpec } from './synthetic-test.ts';
+
+export const Role = z.enum(['admin', 'viewer', 'cluster']);
+export type Role = z.infer<typeof Role>;
+
+export const CreateTokenRequest = z
+  .object({
+    role: Role,
+    cluster: ClusterName.optional(),
+    name: z.string().min(1).max(100).optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.role === 'cluster' && body.cluster === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'a cluster token needs a cluster' });
+    }
+    if (body.role !== 'cluster' && body.cluster !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['cluster'], message: `an ${body.role} token is not bound to a cluster` });
+    }
+  });
+export type CreateTokenRequest = z.infer<typeof CreateTokenRequest>;
+
+export const TokenInfo = z.object({
+  id: z.string(),
+  role: Role,
+  cluster: z.string().nullable(),
+  name: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type TokenInfo = z.infer<typeof TokenInfo>;
+
+export const CreateTokenResponse = TokenInfo.extend({
+  token: z.string().describe('The secret. Shown once; only its hash is stored.'),
+});
+export type CreateTokenResponse = z.infer<typeof CreateTokenResponse>;
+
+export const RegisterAgentRequest = z
+  .object({
+    cluster: ClusterName.optional().describe('Only for admin tokens; a cluster token implies its cluster.'),
+    node: DnsSubdomain,
+    pod: z.string().min(1).max(253).optional(),
+    podNamespace: DnsLabel.optional(),
+    version: z.string().min(1).max(64),
+    capabilities: z.array(z.string().min(1).max(64)).max(100).default([]),
+    heartbeatUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  })
+  .strict();
+export type RegisterAgentRequest = z.infer<typeof RegisterAgentRequest>;
+
+export const RegisterAgentResponse = z.object({
+  agentId: z.string(),
+  cluster: z.string(),
+  pollWaitSeconds: z.number().int(),
+  deadlineSeconds: z.number().int(),
+});
+export type RegisterAgentResponse = z.infer<typeof RegisterAgentResponse>;
+
+export const Peer = z.object({
+  agentId: z.string(),
+  node: z.string(),
+  heartbeatUrl: z.string(),
+});
+export type Peer = z.infer<typeof Peer>;
+
+export const AssignedTest = z.object({
+  key: z.string().describe('cluster/namespace/name'),
+  namespace: z.string(),
+  name: z.string(),
+  revision: z.number().int().describe('Bumped by the API whenever the spec changes.'),
+  apiVersion: z.string(),
+  spec: SyntheticTestSpec,
+});
+export type AssignedTest = z.infer<typeof AssignedTest>;
+
+export const Assignment = z.object({
+  agentId: z.string(),
+  version: z.number().int(),
+  tests: z.array(AssignedTest),
+  peers: z.array(Peer).describe('Live agents of the same cluster that serve heartbeats, for mesh tests.'),
+});
+export type Assignment = z.infer<typeof Assignment>;
+
+export const RunStatus = z.enum(['pass', 'fail', 'error', 'timeout', 'skipped']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const Gauge = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'gauge name must be a Prometheus metric name'),
+  help: z.string().max(500).optional(),
+  value: z.number(),
+  labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'label name is not valid'), z.string().max(500)).optional(),
+});
+export type Gauge = z.infer<typeof Gauge>;
+
+export const RunResult = z
+  .object({
+    runId: z
+      .string()
+      .min(8)
+      .max(128)
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'runId may only hold letters, digits, "_", ".", ":" and "-"'),
+    namespace: DnsLabel,
+    name: DnsSubdomain,
+    revision: z.number().int().nonnegative().optional(),
+    status: RunStatus,
+    marks: z.number().int().nonnegative(),
+    maxMarks: z.number().int().nonnegative(),
+    startTime: z.iso.datetime({ offset: true }),
+    endTime: z.iso.datetime({ offset: true }),
+    details: z.record(z.string(), z.string().max(64 * 1024)).optional(),
+    gauges: z.array(Gauge).max(200).optional(),
+    trigger: z
+      .object({ type: z.enum(['timer', 'test', 'manual']), test: z.string().max(300).optional() })
+      .optional(),
+  })
+  .strict()
+  .superRefine((run, ctx) => {
+    if (run.marks > run.maxMarks) {
+      ctx.addIssue({ code: 'custom', path: ['marks'], message: 'marks must not exceed maxMarks' });
+    }
+    if (Date.parse(run.endTime) < Date.parse(run.startTime)) {
+      ctx.addIssue({ code: 'custom', path: ['endTime'], message: 'endTime is before startTime' });
+    }
+  });
+export type RunResult = z.infer<typeof RunResult>;
+
+export const MAX_RUNS_PER_BATCH = 1000;
+
+export const RunBatch = z
+  .object({
+    agentId: z.string().min(1).max(128),
+    runs: z.array(RunResult).min(1, 'a batch needs at least one run').max(MAX_RUNS_PER_BATCH),
+  })
+  .strict();
+export type RunBatch = z.infer<typeof RunBatch>;
+
+export const RunBatchResponse = z.object({
+  accepted: z.number().int(),
+  duplicates: z.number().int(),
+  rejected: z.array(z.object({ runId: z.string(), reason: z.string() })),
+});
+export type RunBatchResponse = z.infer<typeof RunBatchResponse>;
+
+export const SnapshotRequest = z.object({
+  items: z.array(z.unknown()).max(10_000),
+});
+export type SnapshotRequest = z.infer<typeof SnapshotRequest>;
+
+export const SnapshotResponse = z.object({
+  created: z.number().int(),
+  updated: z.number().int(),
+  unchanged: z.number().int(),
+  deleted: z.number().int(),
+});
+export type SnapshotResponse = z.infer<typeof SnapshotResponse>;
+
+export const UpsertTestResponse = z.object({
+  key: z.string(),
+  revision: z.number().int(),
+  changed: z.boolean(),
+  created: z.boolean(),
+});
+export type UpsertTestResponse = z.infer<typeof UpsertTestResponse>;
+
+export const TestState = z.enum(['passing', 'failing', 'pending']);
+export type TestState = z.infer<typeof TestState>;
+
+export const AgentState = z.enum(['live', 'stale']);
+export type AgentState = z.infer<typeof AgentState>;
+
+export const AgentView = z.object({
+  agentId: z.string(),
+  cluster: z.string(),
+  node: z.string(),
+  pod: z.string().nullable(),
+  version: z.string(),
+  capabilities: z.array(z.string()),
+  state: AgentState,
+  lastPollAt: z.string().nullable(),
+  registeredAt: z.string(),
+  assignmentVersion: z.number().int(),
+});
+export type AgentView = z.infer<typeof AgentView>;
+
+export const LatestState = z.object({
+  agentId: z.string(),
+  node: z.string().nullable(),
+  runId: z.string(),
+  status: RunStatus,
+  marks: z.number().int(),
+  maxMarks: z.number().int(),
+  passRatio: z.number(),
+  startTime: z.string(),
+  endTime: z.string(),
+  durationMs: z.number(),
+  consecutiveFailures: z.number().int(),
+  lastFailedRunId: z.string().nullable(),
+});
+export type LatestState = z.infer<typeof LatestState>;
+
+export const TestSummary = z.object({
+  key: z.string(),
+  cluster: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  apiVersion: z.string(),
+  plugin: z.string(),
+  displayName: z.string().nullable(),
+  importance: z.string().nullable(),
+  labels: z.record(z.string(), z.string()),
+  revision: z.number().int(),
+  state: TestState,
+  passingAgents: z.number().int(),
+  failingAgents: z.number().int(),
+  assignedAgents: z.number().int(),
+  lastRunAt: z.string().nullable(),
+  failingSince: z.string().nullable(),
+  lastFailureMessage: z.string().nullable(),
+});
+export type TestSummary = z.infer<typeof TestSummary>;
+
+export const TestDetail = TestSummary.extend({
+  spec: SyntheticTestSpec,
+  generation: z.number().int().nullable(),
+  agents: z.array(LatestState),
+  assignedTo: z.array(z.object({ agentId: z.string(), node: z.string() })),
+});
+export type TestDetail = z.infer<typeof TestDetail>;
+
+export const RunView = z.object({
+  runId: z.string(),
+  agentId: z.string(),
+  status: RunStatus,
+  marks: z.number().int(),
+  maxMarks: z.number().int(),
+  startTime: z.string(),
+  endTime: z.string(),
+  durationMs: z.number(),
+  details: z.record(z.string(), z.string()),
+  gauges: z.array(Gauge),
+});
+export type RunView = z.infer<typeof RunView>;
+
+export const RunPage = z.object({
+  runs: z.array(RunView),
+  nextCursor: z.string().nullable(),
+});
+export type RunPage = z.infer<typeof RunPage>;
+
+export const ClusterView = z.object({
+  name: z.string(),
+  agentsLive: z.number().int(),
+  agentsStale: z.number().int(),
+  testsTotal: z.number().int(),
+  testsPassing: z.number().int(),
+  testsFailing: z.number().int(),
+  testsPending: z.number().int(),
+  lastResultAt: z.string().nullable(),
+});
+export type ClusterView = z.infer<typeof ClusterView>;
+
+export const FleetView = z.object({
+  generatedAt: z.string(),
+  clusters: z.array(ClusterView).describe('Clusters with failing tests first, then by name.'),
+  failingTests: z.array(TestSummary).describe('Failing tests across all visible clusters, most important first.'),
+  staleAgents: z.array(AgentView),
+});
+export type FleetView = z.infer<typeof FleetView>;
+
+export const Pagination = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});

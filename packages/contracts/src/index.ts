@@ -1,0 +1,6 @@
+export * from './api.ts';
+export * from './duration.ts';
+export * from './errors.ts';
+export * from './names.ts';
+export * from './node-selector.ts';
+export * from './synthetic-test.ts';

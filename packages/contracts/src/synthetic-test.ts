@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { Duration, parseDuration } from './duration.ts';
+import { DnsLabel, DnsSubdomain } from './names.ts';
+import { NodeSelectorString } from './node-selector.ts';
+
+export const SYNTHFLEET_API_VERSION = 'synthfleet.dev/v1';
+export const SYNTHETIC_HEART_API_VERSION = 'synheart.infra.webex.com/v1';
+export const ApiVersion = z.enum([SYNTHFLEET_API_VERSION, SYNTHETIC_HEART_API_VERSION]);
+export type ApiVersion = z.infer<typeof ApiVersion>;
+
+/** Plugins the control plane knows. An agent may still lack one: it then reports an error result. */
+export const PLUGINS = [
+  'httpPing',
+  'dns',
+  'netDial',
+  'ping',
+  'heartbeat',
+  'exec',
+  'curl',
+  'k8sPod',
+  'k8sDeployment',
+  'k8sDns',
+  'k8sNamespace',
+  'k8sApi',
+] as const;
+export const Plugin = z.enum(PLUGINS, {
+  error: (issue) => `unknown plugin ${JSON.stringify(issue.input)}; known plugins: ${PLUGINS.join(', ')}`,
+});
+export type Plugin = z.infer<typeof Plugin>;
+
+export const Importance = z.enum(['critical', 'high', 'medium', 'low']);
+export type Importance = z.infer<typeof Importance>;
+
+const CRON_FIELD = /^[0-9A-Za-z*?,/#LW-]+$/;
+const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+/** A cron expression: five fields (or six with seconds first), or a macro such as `@hourly`. */
+export const CronSchedule = z
+  .string()
+  .max(200)
+  .superRefine((value, ctx) => {
+    const text = value.trim();
+    if (CRON_MACROS.has(text)) return;
+    if (text.startsWith('@every ')) {
+      try {
+        parseDuration(text.slice(7));
+        return;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return;
+      }
+    }
+    const fields = text.split(/\s+/);
+    if (fields.length < 5 || fields.length > 6) {
+      ctx.addIssue({ code: 'custom', message: `cron schedule "${value}" must have 5 or 6 fields, has ${fields.length}` });
+      return;
+    }
+    for (const f of fields) {
+      if (!CRON_FIELD.test(f)) ctx.addIssue({ code: 'custom', message: `cron field "${f}" is not valid` });
+    }
+  });
+
+export const Timeouts = z
+  .object({
+    init: Duration.default('10s'),
+    run: Duration.default('10s'),
+    finish: Duration.default('10s'),
+  })
+  .strict();
+export type Timeouts = z.infer<typeof Timeouts>;
+
+/** A share (`"60%"`) or a count (`2`) of agents that must see a failure for the fleet verdict. */
+export const Quorum = z.union([
+  z.number().int().min(1, 'quorum count must be at least 1'),
+  z
+    .string()
+    .regex(/^(100|[1-9]?\d)(\.\d+)?%$/, 'quorum share must look like "60%"')
+    .refine((s) => Number.parseFloat(s) > 0, 'quorum share must be above 0%'),
+]);
+export type Quorum = z.infer<typeof Quorum>;
+
+const MAX_CONFIG_CHARS = 64 * 1024;
+
+export const PluginConfig = z.union([
+  z.string().max(MAX_CONFIG_CHARS, `config must be at most ${MAX_CONFIG_CHARS} characters`),
+  z.record(z.string(), z.unknown()).refine((v) => JSON.stringify(v).length <= MAX_CONFIG_CHARS, {
+    message: `config must serialise to at most ${MAX_CONFIG_CHARS} characters`,
+  }),
+]);
+export type PluginConfig = z.infer<typeof PluginConfig>;
+
+export const Labels = z.record(
+  z.string().min(1).max(63).regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/, 'label key is not valid'),
+  z.string().max(63),
+);
+
+export const SyntheticTestSpec = z
+  .object({
+    plugin: Plugin,
+    repeat: Duration.optional(),
+    schedule: CronSchedule.optional(),
+    node: NodeSelectorString.default('$'),
+    podLabelSelector: z.record(z.string(), z.string()).optional(),
+    displayName: z.string().max(200).optional(),
+    description: z.string().max(2000).optional(),
+    importance: Importance.optional(),
+    labels: Labels.optional(),
+    dependsOn: z.array(DnsSubdomain).max(50).optional(),
+    timeouts: Timeouts.default({ init: '10s', run: '10s', finish: '10s' }),
+    pluginRestartPolicy: z.enum(['always', 'never', 'onError']).optional(),
+    logWaitTime: Duration.optional(),
+    config: PluginConfig.optional(),
+    quorum: Quorum.optional(),
+    remedy: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.repeat === undefined && spec.schedule === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['repeat'], message: 'repeat is required unless schedule is set' });
+    }
+    if (spec.repeat !== undefined) {
+      try {
+        if (parseDuration(spec.repeat) < 1000) {
+          ctx.addIssue({ code: 'custom', path: ['repeat'], message: 'repeat must be at least 1s' });
+        }
+      } catch {
+        // the Duration schema has already reported this
+      }
+    }
+  });
+export type SyntheticTestSpec = z.infer<typeof SyntheticTestSpec>;
+export type SyntheticTestSpecInput = z.input<typeof SyntheticTestSpec>;
+
+export const ObjectMeta = z.object({
+  name: DnsSubdomain,
+  namespace: DnsLabel.default('default'),
+  uid: z.string().max(128).optional(),
+  generation: z.number().int().nonnegative().optional(),
+  resourceVersion: z.string().max(128).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  creationTimestamp: z.string().optional(),
+});
+export type ObjectMeta = z.infer<typeof ObjectMeta>;
+
+/** A SyntheticTest object as it comes from Kubernetes or a manifest, in either group. */
+export const SyntheticTest = z.object({
+  apiVersion: ApiVersion,
+  kind: z.literal('SyntheticTest', { error: 'kind must be "SyntheticTest"' }),
+  metadata: ObjectMeta,
+  spec: SyntheticTestSpec,
+  status: z.record(z.string(), z.unknown()).optional(),
+});
+export type SyntheticTest = z.infer<typeof SyntheticTest>;
+export type SyntheticTestInput = z.input<typeof SyntheticTest>;
+
+export function runTimeoutMs(spec: SyntheticTestSpec): number {
+  return parseDuration(spec.timeouts.run);
+}

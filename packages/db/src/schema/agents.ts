@@ -1,0 +1,28 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const agents = sqliteTable(
+  'agents',
+  {
+    id: text('id').primaryKey(),
+    cluster: text('cluster').notNull(),
+    node: text('node').notNull(),
+    pod: text('pod'),
+    podNamespace: text('pod_namespace'),
+    version: text('version').notNull(),
+    /** JSON array of plugin names the agent can run. */
+    capabilities: text('capabilities').notNull(),
+    heartbeatUrl: text('heartbeat_url'),
+    registeredAt: integer('registered_at').notNull(),
+    lastPollAt: integer('last_poll_at'),
+    state: text('state', { enum: ['live', 'stale'] }).notNull(),
+    /** Bumped whenever what the agent should run changes; long-polls compare against it. */
+    assignmentVersion: integer('assignment_version').notNull(),
+    /** Fingerprint of the agent's current assignment set, to bump the version only on real change. */
+    assignmentHash: text('assignment_hash').notNull(),
+  },
+  (t) => [
+    uniqueIndex('agents_cluster_node_uq').on(t.cluster, t.node),
+    index('agents_state_poll_idx').on(t.state, t.lastPollAt),
+  ],
+);
+export type AgentRow = typeof agents.$inferSelect;

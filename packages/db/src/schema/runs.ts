@@ -1,0 +1,33 @@
+import { index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** Run history: one row per test run, keyed by the run id the agent generated. */
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    testId: integer('test_id').notNull(),
+    agentId: text('agent_id').notNull(),
+    cluster: text('cluster').notNull(),
+    revision: integer('revision'),
+    status: text('status', { enum: ['pass', 'fail', 'error', 'timeout', 'skipped'] }).notNull(),
+    marks: integer('marks').notNull(),
+    maxMarks: integer('max_marks').notNull(),
+    passRatio: real('pass_ratio').notNull(),
+    startedAt: integer('started_at').notNull(),
+    endedAt: integer('ended_at').notNull(),
+    durationMs: real('duration_ms').notNull(),
+    /** JSON object of detail strings (`_log`, `_error`, …). */
+    details: text('details').notNull(),
+    /** JSON array of the plugin's extra gauges. */
+    gauges: text('gauges').notNull(),
+    trigger: text('trigger'),
+    receivedAt: integer('received_at').notNull(),
+  },
+  (t) => [
+    // History pages per test (newest first) and per agent, and the retention sweep.
+    index('runs_test_time_idx').on(t.testId, t.startedAt, t.id),
+    index('runs_agent_time_idx').on(t.agentId, t.startedAt),
+    index('runs_received_idx').on(t.receivedAt),
+  ],
+);
+export type RunRow = typeof runs.$inferSelect;

@@ -1,0 +1,52 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const tests = sqliteTable(
+  'tests',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    cluster: text('cluster').notNull(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    apiVersion: text('api_version').notNull(),
+    /** The validated spec as JSON (defaults applied). */
+    spec: text('spec').notNull(),
+    /** The object as the syncer sent it, for synthetic-heart's rawConfig. */
+    raw: text('raw').notNull(),
+    specHash: text('spec_hash').notNull(),
+    /** metadata.generation from Kubernetes, when known. */
+    generation: integer('generation'),
+    /** Bumped by the API on every spec change (also across delete and re-create). */
+    revision: integer('revision').notNull(),
+    plugin: text('plugin').notNull(),
+    nodeSelector: text('node_selector').notNull(),
+    displayName: text('display_name'),
+    importance: text('importance'),
+    labels: text('labels').notNull(),
+    /** Cross-vantage verdict: failing fleet-wide once this many agents fail… */
+    quorumCount: integer('quorum_count'),
+    /** …or this percentage of the assigned agents (0–100]. */
+    quorumShare: real('quorum_share'),
+    /** `$` tests: the agent that holds the test while it stays live. */
+    pinnedAgentId: text('pinned_agent_id'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    /** Tombstone: set when deleted; the row stays so history and revisions survive. */
+    deletedAt: integer('deleted_at'),
+    // Roll-up of the latest results, kept current on ingest so fleet views read one row per test.
+    state: text('state', { enum: ['passing', 'failing', 'pending'] }).notNull(),
+    passingAgents: integer('passing_agents').notNull(),
+    failingAgents: integer('failing_agents').notNull(),
+    assignedAgents: integer('assigned_agents').notNull(),
+    lastRunAt: integer('last_run_at'),
+    failingSince: integer('failing_since'),
+    lastFailureMessage: text('last_failure_message'),
+  },
+  (t) => [
+    uniqueIndex('tests_identity_uq').on(t.cluster, t.namespace, t.name),
+    index('tests_live_state_idx')
+      .on(t.state, t.cluster)
+      .where(sql`${t.deletedAt} IS NULL`),
+  ],
+);
+export type TestRow = typeof tests.$inferSelect;
