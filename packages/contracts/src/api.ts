@@ -44,7 +44,10 @@ export const RegisterAgentRequest = z
     podNamespace: DnsLabel.optional(),
     version: z.string().min(1).max(64),
     capabilities: z.array(z.string().min(1).max(64)).max(100).default([]),
-    heartbeatUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    heartbeatUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
   })
   .strict();
 export type RegisterAgentRequest = z.infer<typeof RegisterAgentRequest>;
@@ -93,7 +96,9 @@ export const Gauge = z.object({
     .regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'gauge name must be a Prometheus metric name'),
   help: z.string().max(500).optional(),
   value: z.number(),
-  labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'label name is not valid'), z.string().max(500)).optional(),
+  labels: z
+    .record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'label name is not valid'), z.string().max(500))
+    .optional(),
 });
 export type Gauge = z.infer<typeof Gauge>;
 
@@ -114,9 +119,7 @@ export const RunResult = z
     endTime: z.iso.datetime({ offset: true }),
     details: z.record(z.string(), z.string().max(64 * 1024)).optional(),
     gauges: z.array(Gauge).max(200).optional(),
-    trigger: z
-      .object({ type: z.enum(['timer', 'test', 'manual']), test: z.string().max(300).optional() })
-      .optional(),
+    trigger: z.object({ type: z.enum(['timer', 'test', 'manual']), test: z.string().max(300).optional() }).optional(),
   })
   .strict()
   .superRefine((run, ctx) => {

@@ -49,7 +49,8 @@ export function parseDuration(input: string): number {
   if (!Number.isFinite(total) || total > Number.MAX_SAFE_INTEGER) {
     throw new DurationError(`duration "${input}" is too large`);
   }
-  return Math.ceil(total - 1e-9);
+  const ms = Math.ceil(total - 1e-9);
+  return ms > 0 ? ms : 0;
 }
 
 /** Formats milliseconds as the shortest Go-style duration (`90000` → `1m30s`). */

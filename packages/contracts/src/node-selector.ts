@@ -43,7 +43,10 @@ const regexCache = new Map<string, RegExp>();
 function globToRegExp(glob: string): RegExp {
   let re = regexCache.get(glob);
   if (!re) {
-    const source = glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const source = glob
+      .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.');
     re = new RegExp(`^${source}$`);
     if (regexCache.size > 10_000) regexCache.clear();
     regexCache.set(glob, re);

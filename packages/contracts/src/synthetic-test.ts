@@ -52,7 +52,10 @@ export const CronSchedule = z
     }
     const fields = text.split(/\s+/);
     if (fields.length < 5 || fields.length > 6) {
-      ctx.addIssue({ code: 'custom', message: `cron schedule "${value}" must have 5 or 6 fields, has ${fields.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `cron schedule "${value}" must have 5 or 6 fields, has ${fields.length}`,
+      });
       return;
     }
     for (const f of fields) {
@@ -90,7 +93,11 @@ export const PluginConfig = z.union([
 export type PluginConfig = z.infer<typeof PluginConfig>;
 
 export const Labels = z.record(
-  z.string().min(1).max(63).regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/, 'label key is not valid'),
+  z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/, 'label key is not valid'),
   z.string().max(63),
 );
 

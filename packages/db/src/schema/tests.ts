@@ -44,9 +44,7 @@ export const tests = sqliteTable(
   },
   (t) => [
     uniqueIndex('tests_identity_uq').on(t.cluster, t.namespace, t.name),
-    index('tests_live_state_idx')
-      .on(t.state, t.cluster)
-      .where(sql`${t.deletedAt} IS NULL`),
+    index('tests_live_state_idx').on(t.state, t.cluster).where(sql`${t.deletedAt} IS NULL`),
   ],
 );
 export type TestRow = typeof tests.$inferSelect;

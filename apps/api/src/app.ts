@@ -1,0 +1,114 @@
+import { ErrorCode, type ErrorEnvelope } from '@synthfleet/contracts';
+import type { Database } from '@synthfleet/db';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from './app-env.ts';
+import { requireAuth } from './auth.ts';
+import { ApiError, statusFor } from './errors.ts';
+import type { AssignmentHub } from './hub/hub.ts';
+import { type Clock, systemClock } from './lib/clock.ts';
+import { createKeyedMutex } from './lib/keyed-mutex.ts';
+import { type Logger, silentLogger } from './lib/logger.ts';
+import { apiReferenceHtml, openApiDocument } from './openapi.ts';
+import { agentRoutes } from './routes/agents.ts';
+import { clusterTestRoutes } from './routes/cluster-tests.ts';
+import { readRoutes } from './routes/reads.ts';
+import { runRoutes } from './routes/runs.ts';
+import { syntheticHeartRoutes } from './routes/synthetic-heart.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+import { type ApiConfig, defaultApiConfig, type ServiceContext } from './services/context.ts';
+
+export type AppDeps = {
+  db: Database;
+  hub: AssignmentHub;
+  clock?: Clock;
+  logger?: Logger;
+  config?: Partial<ApiConfig>;
+  random?: () => number;
+};
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the API from its dependencies; only the entry points touch the runtime. */
+export function createApp(deps: AppDeps) {
+  const ctx: ServiceContext = {
+    db: deps.db,
+    hub: deps.hub,
+    clock: deps.clock ?? systemClock,
+    logger: deps.logger ?? silentLogger,
+    config: { ...defaultApiConfig, ...deps.config },
+    random: deps.random ?? Math.random,
+    exclusive: createKeyedMutex(),
+  };
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    const given = c.req.header('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
+    await next();
+  });
+
+  const tooLarge = (limit: number) =>
+    bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw new ApiError(ErrorCode.PayloadTooLarge, `request body is larger than ${limit} bytes`);
+      },
+    });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()));
+  app.get('/api/v1/docs', (c) => c.html(apiReferenceHtml()));
+
+  const api = new Hono<AppEnv>();
+  api.use('*', requireAuth(ctx));
+  api.use('/runs', tooLarge(ctx.config.maxBatchBodyBytes));
+  api.use('/clusters/:cluster/tests', tooLarge(ctx.config.maxBatchBodyBytes));
+  api.use('*', async (c, next) => {
+    const path = c.req.path;
+    if (path.endsWith('/runs') || /\/clusters\/[^/]+\/tests$/.test(path)) return next();
+    return tooLarge(ctx.config.maxBodyBytes)(c, next);
+  });
+  api.route('/', tokenRoutes(ctx));
+  api.route('/', clusterTestRoutes(ctx));
+  api.route('/', agentRoutes(ctx));
+  api.route('/', runRoutes(ctx));
+  api.route('/', readRoutes(ctx));
+  api.route('/', syntheticHeartRoutes(ctx));
+  app.route('/api/v1', api);
+
+  const envelope = (c: { var: { requestId?: string } }, code: ErrorCode, message: string, details?: unknown) => {
+    const body: ErrorEnvelope = { error: { code, message, requestId: c.var.requestId ?? 'unknown' } };
+    if (details !== undefined) body.error.details = details;
+    return body;
+  };
+
+  app.notFound((c) => c.json(envelope(c, ErrorCode.NotFound, `no route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      const status = statusFor(err.code);
+      if (status >= 500) ctx.logger.error({ requestId: c.var.requestId, err: err.message }, 'request failed');
+      return c.json(envelope(c, err.code, err.message, err.details), status);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const code =
+        err.status === 413
+          ? ErrorCode.PayloadTooLarge
+          : err.status === 401
+            ? ErrorCode.Unauthorized
+            : ErrorCode.BadRequest;
+      return c.json(envelope(c, code, err.message || 'bad request'), statusFor(code));
+    }
+    ctx.logger.error(
+      { requestId: c.var.requestId, method: c.req.method, path: c.req.path, err: (err as Error).stack ?? String(err) },
+      'unhandled error',
+    );
+    return c.json(envelope(c, ErrorCode.Internal, 'internal error; the request id is in the server log'), 500);
+  });
+
+  return { app, ctx };
+}

@@ -1,0 +1,33 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from './app-env.ts';
+import { unauthorized } from './errors.ts';
+import type { Principal, ServiceContext } from './services/context.ts';
+import { authenticate } from './services/tokens.ts';
+
+const CACHE_TTL_MS = 5_000;
+const CACHE_MAX = 20_000;
+
+/**
+ * Resolves `Authorization: Bearer …` to a principal. Lookups are cached for a few seconds so a
+ * fleet of agents does not hash-and-query on every poll; a revoked token stops working within the TTL.
+ */
+export function requireAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
+  const cache = new Map<string, { principal: Principal; until: number }>();
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (!header) throw unauthorized('missing Authorization header; send "Authorization: Bearer <token>"');
+    const m = /^Bearer\s+(\S{8,512})\s*$/i.exec(header);
+    if (!m?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"');
+    const secret = m[1];
+    const now = Date.now();
+    let hit = cache.get(secret);
+    if (!hit || hit.until < now) {
+      const principal = await authenticate(ctx, secret);
+      if (cache.size >= CACHE_MAX) cache.clear();
+      hit = { principal, until: now + CACHE_TTL_MS };
+      cache.set(secret, hit);
+    }
+    c.set('principal', hit.principal);
+    await next();
+  };
+}

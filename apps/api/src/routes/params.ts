@@ -1,0 +1,29 @@
+import { ClusterName, DnsLabel, DnsSubdomain, TestState } from '@synthfleet/contracts';
+import { z } from 'zod';
+
+export const ClusterParams = z.object({ cluster: ClusterName });
+export const TestParams = z.object({ cluster: ClusterName, namespace: DnsLabel, name: DnsSubdomain });
+export const AgentParams = z.object({ agentId: z.string().min(1).max(128) });
+
+export const PollQuery = z.object({
+  version: z.coerce.number().int().nonnegative().optional(),
+  wait: z.coerce.number().int().min(0).max(300).default(0),
+});
+
+export const TestListQuery = z.object({
+  cluster: ClusterName.optional(),
+  status: TestState.optional(),
+  label: z.string().max(200).optional(),
+  plugin: z.string().max(64).optional(),
+  importance: z.enum(['critical', 'high', 'medium', 'low']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
+
+export const RunListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(400).optional(),
+  agent: z.string().max(128).optional(),
+});
+
+export const ClusterQuery = z.object({ cluster: ClusterName.optional() });

@@ -1,0 +1,91 @@
+import type { ClusterView, FleetView } from '@synthfleet/contracts';
+import { agents, clusters, tests } from '@synthfleet/db';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { visibleClusters } from './access.ts';
+import { toAgentView } from './agents.ts';
+import type { Principal, ServiceContext } from './context.ts';
+import { importanceRank, toTestSummary } from './test-views.ts';
+
+const FAILING_LIMIT = 500;
+const STALE_LIMIT = 500;
+
+export async function listClusters(ctx: ServiceContext, principal: Principal, only?: string): Promise<ClusterView[]> {
+  const scope = visibleClusters(principal, only);
+  const [clusterRows, agentCounts, testCounts] = await Promise.all([
+    ctx.db
+      .select()
+      .from(clusters)
+      .where(scope === null ? undefined : eq(clusters.name, scope))
+      .orderBy(clusters.name),
+    ctx.db
+      .select({ cluster: agents.cluster, state: agents.state, n: sql<number>`count(*)` })
+      .from(agents)
+      .where(scope === null ? undefined : eq(agents.cluster, scope))
+      .groupBy(agents.cluster, agents.state),
+    ctx.db
+      .select({ cluster: tests.cluster, state: tests.state, n: sql<number>`count(*)` })
+      .from(tests)
+      .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope)))
+      .groupBy(tests.cluster, tests.state),
+  ]);
+  const views = new Map<string, ClusterView>(
+    clusterRows.map((c) => [
+      c.name,
+      {
+        name: c.name,
+        agentsLive: 0,
+        agentsStale: 0,
+        testsTotal: 0,
+        testsPassing: 0,
+        testsFailing: 0,
+        testsPending: 0,
+        lastResultAt: c.lastResultAt === null ? null : new Date(c.lastResultAt).toISOString(),
+      },
+    ]),
+  );
+  for (const a of agentCounts) {
+    const v = views.get(a.cluster);
+    if (!v) continue;
+    if (a.state === 'live') v.agentsLive += a.n;
+    else v.agentsStale += a.n;
+  }
+  for (const t of testCounts) {
+    const v = views.get(t.cluster);
+    if (!v) continue;
+    v.testsTotal += t.n;
+    if (t.state === 'passing') v.testsPassing += t.n;
+    else if (t.state === 'failing') v.testsFailing += t.n;
+    else v.testsPending += t.n;
+  }
+  return [...views.values()].sort(
+    (a, b) => Number(b.testsFailing > 0) - Number(a.testsFailing > 0) || a.name.localeCompare(b.name),
+  );
+}
+
+/** The fleet at a glance: every visible cluster (failing first), failing tests, stale agents. */
+export async function getFleet(ctx: ServiceContext, principal: Principal, only?: string): Promise<FleetView> {
+  const scope = visibleClusters(principal, only);
+  const [clusterViews, failing, stale] = await Promise.all([
+    listClusters(ctx, principal, only),
+    ctx.db
+      .select()
+      .from(tests)
+      .where(
+        and(isNull(tests.deletedAt), eq(tests.state, 'failing'), scope === null ? undefined : eq(tests.cluster, scope)),
+      )
+      .orderBy(importanceRank, asc(tests.failingSince), asc(tests.cluster), asc(tests.name))
+      .limit(FAILING_LIMIT),
+    ctx.db
+      .select()
+      .from(agents)
+      .where(and(eq(agents.state, 'stale'), scope === null ? undefined : eq(agents.cluster, scope)))
+      .orderBy(asc(agents.cluster), asc(agents.node))
+      .limit(STALE_LIMIT),
+  ]);
+  return {
+    generatedAt: new Date(ctx.clock.now()).toISOString(),
+    clusters: clusterViews,
+    failingTests: failing.map(toTestSummary),
+    staleAgents: stale.map(toAgentView),
+  };
+}

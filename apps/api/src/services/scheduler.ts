@@ -1,0 +1,229 @@
+import { matchesNode, parseNodeSelector, pickOne } from '@synthfleet/contracts';
+import { agents, assignments, runs, tests } from '@synthfleet/db';
+import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { Wake } from '../hub/hub.ts';
+import { chunk, runBatch } from '../lib/batch.ts';
+import { hashString } from '../lib/hash.ts';
+import type { ServiceContext } from './context.ts';
+import { rollupQuery } from './rollup.ts';
+
+type AgentLite = {
+  id: string;
+  node: string;
+  state: 'live' | 'stale';
+  capabilities: string;
+  heartbeatUrl: string | null;
+  assignmentVersion: number;
+  assignmentHash: string;
+};
+type TestLite = { id: number; nodeSelector: string; pinnedAgentId: string | null; revision: number; plugin: string };
+
+/** Fingerprint of what an agent runs: its tests at their revisions, and its mesh peers if it has a heartbeat test. */
+export function assignmentFingerprint(items: readonly { id: number; revision: number }[], peersKey: string): string {
+  const parts = items.map((t) => `${t.id}:${t.revision}`).sort();
+  return hashString(`${parts.join(',')}|${peersKey}`);
+}
+
+export function peersFingerprint(peers: readonly { agentId: string; heartbeatUrl: string }[]): string {
+  return hashString(
+    peers
+      .map((p) => `${p.agentId}=${p.heartbeatUrl}`)
+      .sort()
+      .join(','),
+  );
+}
+
+export type Placement = {
+  /** agentId → tests it should run */
+  byAgent: Map<string, TestLite[]>;
+  /** `$` tests whose holder changed */
+  pins: Map<number, string | null>;
+};
+
+/** Pure placement: which live agents run which tests. */
+export function placeTests(
+  testRows: readonly TestLite[],
+  agentRows: readonly AgentLite[],
+  random: () => number,
+): Placement {
+  const live = agentRows.filter((a) => a.state === 'live');
+  const byAgent = new Map<string, TestLite[]>(agentRows.map((a) => [a.id, []]));
+  const pins = new Map<number, string | null>();
+  const caps = new Map(live.map((a) => [a.id, new Set(JSON.parse(a.capabilities) as string[])]));
+  for (const test of testRows) {
+    let selector: ReturnType<typeof parseNodeSelector>;
+    try {
+      selector = parseNodeSelector(test.nodeSelector);
+    } catch {
+      continue; // validated on the way in; a stored bad selector places nowhere rather than crashing
+    }
+    const matching = live.filter((a) => matchesNode(selector, a.node));
+    if (!selector.single) {
+      for (const a of matching) byAgent.get(a.id)?.push(test);
+      continue;
+    }
+    let holder = matching.find((a) => a.id === test.pinnedAgentId);
+    if (!holder) {
+      // Prefer agents that can run the plugin; fall back to any match so the failure is visible.
+      const capable = matching.filter((a) => caps.get(a.id)?.has(test.plugin));
+      holder = pickOne(capable.length > 0 ? capable : matching, random);
+    }
+    const holderId = holder?.id ?? null;
+    if (holderId !== test.pinnedAgentId) pins.set(test.id, holderId);
+    if (holder) byAgent.get(holder.id)?.push(test);
+  }
+  return { byAgent, pins };
+}
+
+/**
+ * Recomputes where a cluster's tests run and bumps the assignment version of exactly the agents
+ * whose assignment changed; wakes their long-polls. Call with the cluster's lock held.
+ */
+export async function reconcileLocked(ctx: ServiceContext, cluster: string): Promise<Map<string, Wake>> {
+  const { db } = ctx;
+  const [agentRows, testRows, current] = await Promise.all([
+    db
+      .select({
+        id: agents.id,
+        node: agents.node,
+        state: agents.state,
+        capabilities: agents.capabilities,
+        heartbeatUrl: agents.heartbeatUrl,
+        assignmentVersion: agents.assignmentVersion,
+        assignmentHash: agents.assignmentHash,
+      })
+      .from(agents)
+      .where(eq(agents.cluster, cluster)),
+    db
+      .select({
+        id: tests.id,
+        nodeSelector: tests.nodeSelector,
+        pinnedAgentId: tests.pinnedAgentId,
+        revision: tests.revision,
+        plugin: tests.plugin,
+      })
+      .from(tests)
+      .where(and(eq(tests.cluster, cluster), isNull(tests.deletedAt))),
+    db
+      .select({ testId: assignments.testId, agentId: assignments.agentId })
+      .from(assignments)
+      .where(eq(assignments.cluster, cluster)),
+  ]);
+
+  const { byAgent, pins } = placeTests(testRows, agentRows, ctx.random);
+  const peers = agentRows
+    .filter((a) => a.state === 'live' && a.heartbeatUrl)
+    .map((a) => ({ agentId: a.id, heartbeatUrl: a.heartbeatUrl as string }));
+  const peersKey = peersFingerprint(peers);
+
+  const now = ctx.clock.now();
+  const desired = new Set<string>();
+  for (const [agentId, list] of byAgent) for (const t of list) desired.add(`${t.id}\u0000${agentId}`);
+  const existing = new Set(current.map((r) => `${r.testId}\u0000${r.agentId}`));
+  const toDelete = current.filter((r) => !desired.has(`${r.testId}\u0000${r.agentId}`));
+  const toInsert: { testId: number; agentId: string; cluster: string; assignedAt: number }[] = [];
+  for (const key of desired) {
+    if (existing.has(key)) continue;
+    const [testId, agentId] = key.split('\u0000') as [string, string];
+    toInsert.push({ testId: Number(testId), agentId, cluster, assignedAt: now });
+  }
+
+  const queries: BatchItem<'sqlite'>[] = [];
+  const deletesByTest = new Map<number, string[]>();
+  for (const r of toDelete) {
+    const list = deletesByTest.get(r.testId) ?? [];
+    list.push(r.agentId);
+    deletesByTest.set(r.testId, list);
+  }
+  for (const [testId, ids] of deletesByTest) {
+    for (const part of chunk(ids, 500)) {
+      queries.push(
+        db.delete(assignments).where(and(eq(assignments.testId, testId), inArray(assignments.agentId, part))),
+      );
+    }
+  }
+  for (const part of chunk(toInsert, 500)) queries.push(db.insert(assignments).values(part).onConflictDoNothing());
+  for (const [testId, agentId] of pins) {
+    queries.push(db.update(tests).set({ pinnedAgentId: agentId }).where(eq(tests.id, testId)));
+  }
+
+  const wakes = new Map<string, Wake>();
+  const byHash = new Map<string, string[]>();
+  for (const a of agentRows) {
+    const list = byAgent.get(a.id) ?? [];
+    const mesh = list.some((t) => t.plugin === 'heartbeat');
+    const hash = assignmentFingerprint(list, mesh ? peersKey : '');
+    if (hash === a.assignmentHash) continue;
+    wakes.set(a.id, { version: a.assignmentVersion + 1, hash });
+    const ids = byHash.get(hash) ?? [];
+    ids.push(a.id);
+    byHash.set(hash, ids);
+  }
+  for (const [hash, ids] of byHash) {
+    for (const part of chunk(ids, 500)) {
+      queries.push(
+        db
+          .update(agents)
+          .set({ assignmentVersion: sql`${agents.assignmentVersion} + 1`, assignmentHash: hash })
+          .where(inArray(agents.id, part)),
+      );
+    }
+  }
+  const touched = new Set<number>([...toDelete.map((r) => r.testId), ...toInsert.map((r) => r.testId)]);
+  if (touched.size > 0) {
+    for (const part of chunk([...touched], 500)) queries.push(rollupQuery(db, part, now));
+  }
+  await runBatch(db, queries);
+  if (wakes.size > 0) await ctx.hub.wake(cluster, wakes);
+  return wakes;
+}
+
+export function reconcileCluster(ctx: ServiceContext, cluster: string): Promise<Map<string, Wake>> {
+  return ctx.exclusive(cluster, () => reconcileLocked(ctx, cluster));
+}
+
+export type SweepResult = { staleAgents: number; clustersReconciled: number; runsDeleted: number };
+
+/** The periodic sweep: mark agents stale past the deadline (moving their `$` tests), apply retention. */
+export async function sweep(ctx: ServiceContext): Promise<SweepResult> {
+  const now = ctx.clock.now();
+  const cutoff = now - ctx.config.agentDeadlineMs;
+  const stale = await ctx.db
+    .update(agents)
+    .set({ state: 'stale' })
+    .where(
+      and(
+        eq(agents.state, 'live'),
+        or(lt(agents.lastPollAt, cutoff), and(isNull(agents.lastPollAt), lt(agents.registeredAt, cutoff))),
+      ),
+    )
+    .returning({ id: agents.id, cluster: agents.cluster });
+  const clusters = new Set(stale.map((a) => a.cluster));
+  for (const cluster of clusters) {
+    await reconcileCluster(ctx, cluster);
+    ctx.logger.info(
+      { cluster, stale: stale.filter((a) => a.cluster === cluster).map((a) => a.id) },
+      'agents went stale',
+    );
+  }
+  let runsDeleted = 0;
+  const retentionCutoff = now - ctx.config.retentionMs;
+  // Delete in bounded chunks so a large backlog never holds the write lock for long.
+  for (let i = 0; i < 1000; i++) {
+    const doomed = await ctx.db
+      .select({ id: runs.id })
+      .from(runs)
+      .where(lt(runs.receivedAt, retentionCutoff))
+      .limit(5000);
+    if (doomed.length === 0) break;
+    await ctx.db.delete(runs).where(
+      inArray(
+        runs.id,
+        doomed.map((r) => r.id),
+      ),
+    );
+    runsDeleted += doomed.length;
+  }
+  return { staleAgents: stale.length, clustersReconciled: clusters.size, runsDeleted };
+}

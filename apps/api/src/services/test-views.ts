@@ -1,0 +1,210 @@
+import type { LatestState, RunPage, RunView, TestDetail, TestState, TestSummary } from '@synthfleet/contracts';
+import { agents, assignments, latest, runs, type TestRow, tests } from '@synthfleet/db';
+import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
+import { badRequest, notFound } from '../errors.ts';
+import { assertCanRead, visibleClusters } from './access.ts';
+import type { Principal, ServiceContext } from './context.ts';
+import { specOf } from './test-objects.ts';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function toTestSummary(row: TestRow): TestSummary {
+  return {
+    key: `${row.cluster}/${row.namespace}/${row.name}`,
+    cluster: row.cluster,
+    namespace: row.namespace,
+    name: row.name,
+    apiVersion: row.apiVersion,
+    plugin: row.plugin,
+    displayName: row.displayName,
+    importance: row.importance,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    revision: row.revision,
+    state: row.state,
+    passingAgents: row.passingAgents,
+    failingAgents: row.failingAgents,
+    assignedAgents: row.assignedAgents,
+    lastRunAt: iso(row.lastRunAt),
+    failingSince: iso(row.failingSince),
+    lastFailureMessage: row.lastFailureMessage,
+  };
+}
+
+export type TestFilter = {
+  cluster?: string | undefined;
+  status?: TestState | undefined;
+  label?: string | undefined;
+  plugin?: string | undefined;
+  importance?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+};
+
+/** Importance first (critical → low), then name; the order of every failing-tests list. */
+export const importanceRank = sql`CASE ${tests.importance} WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END`;
+
+export async function listTests(
+  ctx: ServiceContext,
+  principal: Principal,
+  filter: TestFilter,
+): Promise<{ tests: TestSummary[]; nextCursor: string | null }> {
+  const where: SQL[] = [isNull(tests.deletedAt)];
+  const cluster = visibleClusters(principal, filter.cluster);
+  if (cluster !== null) where.push(eq(tests.cluster, cluster));
+  if (filter.status) where.push(eq(tests.state, filter.status));
+  if (filter.plugin) where.push(eq(tests.plugin, filter.plugin));
+  if (filter.importance) where.push(eq(tests.importance, filter.importance));
+  if (filter.label) {
+    const eqAt = filter.label.indexOf('=');
+    if (eqAt <= 0)
+      throw badRequest('label must look like key=value', [{ path: 'label', message: 'expected key=value' }]);
+    const key = filter.label.slice(0, eqAt);
+    const value = filter.label.slice(eqAt + 1);
+    where.push(sql`json_extract(${tests.labels}, ${`$."${key.replace(/"/g, '')}"`}) = ${value}`);
+  }
+  if (filter.cursor) {
+    const after = Number(filter.cursor);
+    if (!Number.isSafeInteger(after))
+      throw badRequest('cursor is not valid', [{ path: 'cursor', message: 'not a cursor' }]);
+    where.push(gt(tests.id, after));
+  }
+  const rows = await ctx.db
+    .select()
+    .from(tests)
+    .where(and(...where))
+    .orderBy(asc(tests.id))
+    .limit(filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    tests: page.map(toTestSummary),
+    nextCursor: rows.length > filter.limit && last ? String(last.id) : null,
+  };
+}
+
+async function loadTest(
+  ctx: ServiceContext,
+  principal: Principal,
+  cluster: string,
+  namespace: string,
+  name: string,
+): Promise<TestRow> {
+  const key = `${cluster}/${namespace}/${name}`;
+  assertCanRead(principal, cluster, `test "${key}"`);
+  const row = await ctx.db.query.tests.findFirst({
+    where: and(
+      eq(tests.cluster, cluster),
+      eq(tests.namespace, namespace),
+      eq(tests.name, name),
+      isNull(tests.deletedAt),
+    ),
+  });
+  if (!row) throw notFound(`test "${key}" was not found`);
+  return row;
+}
+
+export async function getTest(
+  ctx: ServiceContext,
+  principal: Principal,
+  cluster: string,
+  namespace: string,
+  name: string,
+): Promise<TestDetail> {
+  const row = await loadTest(ctx, principal, cluster, namespace, name);
+  const [states, placed] = await Promise.all([
+    ctx.db
+      .select({ l: latest, node: agents.node })
+      .from(latest)
+      .leftJoin(agents, eq(agents.id, latest.agentId))
+      .where(eq(latest.testId, row.id))
+      .orderBy(agents.node),
+    ctx.db
+      .select({ agentId: assignments.agentId, node: agents.node })
+      .from(assignments)
+      .innerJoin(agents, eq(agents.id, assignments.agentId))
+      .where(eq(assignments.testId, row.id))
+      .orderBy(agents.node),
+  ]);
+  const agentStates: LatestState[] = states.map(({ l, node }) => ({
+    agentId: l.agentId,
+    node,
+    runId: l.runId,
+    status: l.status,
+    marks: l.marks,
+    maxMarks: l.maxMarks,
+    passRatio: l.passRatio,
+    startTime: new Date(l.startedAt).toISOString(),
+    endTime: new Date(l.endedAt).toISOString(),
+    durationMs: l.durationMs,
+    consecutiveFailures: l.consecutiveFailures,
+    lastFailedRunId: l.lastFailedRunId,
+  }));
+  return {
+    ...toTestSummary(row),
+    spec: specOf(row.spec),
+    generation: row.generation,
+    agents: agentStates,
+    assignedTo: placed,
+  };
+}
+
+function encodeCursor(startedAt: number, id: string): string {
+  return btoa(`${startedAt}:${id}`).replace(/=+$/, '');
+}
+
+function decodeCursor(cursor: string): { startedAt: number; id: string } {
+  try {
+    const text = atob(cursor);
+    const at = text.indexOf(':');
+    const startedAt = Number(text.slice(0, at));
+    if (at <= 0 || !Number.isSafeInteger(startedAt)) throw new Error('bad');
+    return { startedAt, id: text.slice(at + 1) };
+  } catch {
+    throw badRequest('cursor is not valid', [{ path: 'cursor', message: 'not a cursor from a previous page' }]);
+  }
+}
+
+export function toRunView(r: typeof runs.$inferSelect): RunView {
+  return {
+    runId: r.id,
+    agentId: r.agentId,
+    status: r.status,
+    marks: r.marks,
+    maxMarks: r.maxMarks,
+    startTime: new Date(r.startedAt).toISOString(),
+    endTime: new Date(r.endedAt).toISOString(),
+    durationMs: r.durationMs,
+    details: JSON.parse(r.details) as Record<string, string>,
+    gauges: JSON.parse(r.gauges) as RunView['gauges'],
+  };
+}
+
+/** Run history, newest first, by keyset pagination on (start time, run id). */
+export async function listRuns(
+  ctx: ServiceContext,
+  principal: Principal,
+  cluster: string,
+  namespace: string,
+  name: string,
+  opts: { limit: number; cursor?: string | undefined; agentId?: string | undefined },
+): Promise<RunPage> {
+  const row = await loadTest(ctx, principal, cluster, namespace, name);
+  const where: SQL[] = [eq(runs.testId, row.id)];
+  if (opts.agentId) where.push(eq(runs.agentId, opts.agentId));
+  if (opts.cursor) {
+    const c = decodeCursor(opts.cursor);
+    where.push(or(lt(runs.startedAt, c.startedAt), and(eq(runs.startedAt, c.startedAt), lt(runs.id, c.id))) as SQL);
+  }
+  const rows = await ctx.db
+    .select()
+    .from(runs)
+    .where(and(...where))
+    .orderBy(desc(runs.startedAt), desc(runs.id))
+    .limit(opts.limit + 1);
+  const page = rows.slice(0, opts.limit);
+  const last = page.at(-1);
+  return {
+    runs: page.map(toRunView),
+    nextCursor: rows.length > opts.limit && last ? encodeCursor(last.startedAt, last.id) : null,
+  };
+}
