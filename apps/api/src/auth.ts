@@ -19,7 +19,7 @@ export function requireAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
     const m = /^Bearer\s+(\S{8,512})\s*$/i.exec(header);
     if (!m?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"');
     const secret = m[1];
-    const now = Date.now();
+    const now = ctx.clock.now();
     let hit = cache.get(secret);
     if (!hit || hit.until < now) {
       const principal = await authenticate(ctx, secret);

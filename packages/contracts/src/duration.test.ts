@@ -45,11 +45,14 @@ describe('parseDuration', () => {
       [string, number]
     >;
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 10_000 }), unit), { minLength: 1, maxLength: 6 }), (parts) => {
-        const text = parts.map(([n, [u]]) => `${n}${u}`).join('');
-        const expected = parts.reduce((sum, [n, [, size]]) => sum + n * size, 0);
-        expect(parseDuration(text)).toBe(expected);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 10_000 }), unit), { minLength: 1, maxLength: 6 }),
+        (parts) => {
+          const text = parts.map(([n, [u]]) => `${n}${u}`).join('');
+          const expected = parts.reduce((sum, [n, [, size]]) => sum + n * size, 0);
+          expect(parseDuration(text)).toBe(expected);
+        },
+      ),
     );
   });
 

@@ -14,8 +14,6 @@ import {
 } from '../services/synthetic-heart.ts';
 import { ClusterQuery } from './params.ts';
 
-const Which = z.enum(['latest', 'lastFailed']);
-
 /** synthetic-heart's REST API, same paths and shapes, `?cluster=` to scope. */
 export function syntheticHeartRoutes(ctx: ServiceContext) {
   const app = new Hono<AppEnv>();
@@ -30,30 +28,19 @@ export function syntheticHeartRoutes(ctx: ServiceContext) {
   });
   app.get('/testruns/status', async (c) => c.json(await shTestRunStatus(ctx, c.var.principal, cluster(c))));
 
-  const run = async (c: Context<AppEnv>, id: string, which: string, logs: boolean) => {
-    const w = Which.parse(which);
-    const result = await shTestRun(ctx, c.var.principal, id, w, cluster(c));
+  const run = async (c: Context<AppEnv>, id: string, which: 'latest' | 'lastFailed', logs: boolean) => {
+    const result = await shTestRun(ctx, c.var.principal, id, which, cluster(c));
     if (logs) return c.text(result.details._log ?? '');
     return c.json(result);
   };
+  const fourParts = (c: Context<AppEnv>) =>
+    [c.req.param('a'), c.req.param('b'), c.req.param('c'), c.req.param('d')].join('/');
   // The plugin id holds slashes: accept it URL-encoded as one segment or as four plain segments.
-  app.get('/testrun/:a/:b/:c/:d/:which{latest|lastFailed}', (c) =>
-    run(
-      c,
-      [c.req.param('a'), c.req.param('b'), c.req.param('c'), c.req.param('d')].join('/'),
-      c.req.param('which'),
-      false,
-    ),
-  );
-  app.get('/testrun/:a/:b/:c/:d/:which{latest|lastFailed}/logs', (c) =>
-    run(
-      c,
-      [c.req.param('a'), c.req.param('b'), c.req.param('c'), c.req.param('d')].join('/'),
-      c.req.param('which'),
-      true,
-    ),
-  );
-  app.get('/testrun/:id/:which{latest|lastFailed}', (c) => run(c, c.req.param('id'), c.req.param('which'), false));
-  app.get('/testrun/:id/:which{latest|lastFailed}/logs', (c) => run(c, c.req.param('id'), c.req.param('which'), true));
+  for (const which of ['latest', 'lastFailed'] as const) {
+    app.get(`/testrun/:a/:b/:c/:d/${which}`, (c) => run(c, fourParts(c), which, false));
+    app.get(`/testrun/:a/:b/:c/:d/${which}/logs`, (c) => run(c, fourParts(c), which, true));
+    app.get(`/testrun/:id/${which}`, (c) => run(c, c.req.param('id') ?? '', which, false));
+    app.get(`/testrun/:id/${which}/logs`, (c) => run(c, c.req.param('id') ?? '', which, true));
+  }
   return app;
 }

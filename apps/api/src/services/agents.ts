@@ -12,7 +12,7 @@ import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, assertCanWrite } from './access.ts';
 import { ensureClusterQuery } from './clusters.ts';
 import type { Principal, ServiceContext } from './context.ts';
-import { assignmentFingerprint, peersFingerprint, reconcileLocked } from './scheduler.ts';
+import { assignmentFingerprint, peersFingerprint, placeAgentLocked } from './scheduler.ts';
 import { specOf } from './test-objects.ts';
 
 /** Only touch last_poll_at when it is older than this: a poll is then not a write. */
@@ -81,7 +81,7 @@ export async function registerAgent(
             ...fields,
           }),
     ]);
-    await reconcileLocked(ctx, cluster);
+    await placeAgentLocked(ctx, cluster, id);
     return id;
   });
   ctx.logger.info({ cluster, agentId, node: req.node, version: req.version }, 'agent registered');
@@ -172,7 +172,7 @@ async function touchAgent(ctx: ServiceContext, agent: AgentRow): Promise<AgentRo
   if (agent.state === 'stale') {
     await ctx.exclusive(agent.cluster, async () => {
       await ctx.db.update(agents).set({ state: 'live', lastPollAt: now }).where(eq(agents.id, agent.id));
-      await reconcileLocked(ctx, agent.cluster);
+      await placeAgentLocked(ctx, agent.cluster, agent.id);
     });
     const fresh = await ctx.db.query.agents.findFirst({ where: eq(agents.id, agent.id) });
     return fresh ?? agent;

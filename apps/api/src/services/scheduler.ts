@@ -34,6 +34,14 @@ export function peersFingerprint(peers: readonly { agentId: string; heartbeatUrl
   );
 }
 
+function isSingle(selector: string): boolean {
+  try {
+    return parseNodeSelector(selector).single;
+  } catch {
+    return false;
+  }
+}
+
 export type Placement = {
   /** agentId → tests it should run */
   byAgent: Map<string, TestLite[]>;
@@ -177,6 +185,77 @@ export async function reconcileLocked(ctx: ServiceContext, cluster: string): Pro
   await runBatch(db, queries);
   if (wakes.size > 0) await ctx.hub.wake(cluster, wakes);
   return wakes;
+}
+
+/**
+ * Places one agent that registered or came back, without reading the whole cluster: it takes
+ * every matching `*`/glob test and any matching `$` test that has no holder. A new mesh peer
+ * changes every mesh agent's peer list, so that case falls back to the full reconcile.
+ */
+export async function placeAgentLocked(ctx: ServiceContext, cluster: string, agentId: string): Promise<void> {
+  const { db } = ctx;
+  const [agent, testRows, current] = await Promise.all([
+    db.query.agents.findFirst({ where: eq(agents.id, agentId) }),
+    db
+      .select({
+        id: tests.id,
+        nodeSelector: tests.nodeSelector,
+        pinnedAgentId: tests.pinnedAgentId,
+        revision: tests.revision,
+        plugin: tests.plugin,
+      })
+      .from(tests)
+      .where(and(eq(tests.cluster, cluster), isNull(tests.deletedAt))),
+    db.select({ testId: assignments.testId }).from(assignments).where(eq(assignments.agentId, agentId)),
+  ]);
+  if (!agent) return;
+  if (agent.heartbeatUrl && testRows.some((t) => t.plugin === 'heartbeat')) {
+    await reconcileLocked(ctx, cluster);
+    return;
+  }
+  // `$` tests held by another agent stay where they are; the rest are placed against this agent alone.
+  const open = testRows.filter(
+    (t) => !isSingle(t.nodeSelector) || t.pinnedAgentId === null || t.pinnedAgentId === agentId,
+  );
+  const { byAgent, pins } = placeTests(open, [agent], ctx.random);
+  const mine = byAgent.get(agentId) ?? [];
+  const now = ctx.clock.now();
+  const want = new Set(mine.map((t) => t.id));
+  const have = new Set(current.map((r) => r.testId));
+  const queries: BatchItem<'sqlite'>[] = [];
+  const removed = [...have].filter((id) => !want.has(id));
+  const added = [...want].filter((id) => !have.has(id));
+  if (removed.length > 0) {
+    queries.push(
+      db.delete(assignments).where(and(eq(assignments.agentId, agentId), inArray(assignments.testId, removed))),
+    );
+  }
+  if (added.length > 0) {
+    queries.push(
+      db
+        .insert(assignments)
+        .values(added.map((testId) => ({ testId, agentId, cluster, assignedAt: now })))
+        .onConflictDoNothing(),
+    );
+  }
+  for (const [testId, holder] of pins) {
+    queries.push(db.update(tests).set({ pinnedAgentId: holder }).where(eq(tests.id, testId)));
+  }
+  const hash = assignmentFingerprint(mine, '');
+  const wakes = new Map<string, Wake>();
+  if (hash !== agent.assignmentHash) {
+    queries.push(
+      db
+        .update(agents)
+        .set({ assignmentVersion: sql`${agents.assignmentVersion} + 1`, assignmentHash: hash })
+        .where(eq(agents.id, agentId)),
+    );
+    wakes.set(agentId, { version: agent.assignmentVersion + 1, hash });
+  }
+  const touched = [...removed, ...added];
+  if (touched.length > 0) queries.push(rollupQuery(db, touched, now));
+  await runBatch(db, queries);
+  if (wakes.size > 0) await ctx.hub.wake(cluster, wakes);
 }
 
 export function reconcileCluster(ctx: ServiceContext, cluster: string): Promise<Map<string, Wake>> {

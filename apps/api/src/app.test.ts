@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { ROUTES } from './openapi.ts';
+import { createTestApi, runResult, syntheticTest } from './testing/harness.ts';
+
+describe('the app as a whole', () => {
+  it('serves an OpenAPI document that lists exactly the routes the app serves', async () => {
+    const api = await createTestApi();
+    try {
+      const r = await api.request('GET', '/api/v1/openapi.json', { token: null });
+      expect(r.status).toBe(200);
+      const doc = r.body as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(doc.paths['/api/v1/runs']?.post?.requestBody).toBeDefined();
+      const toHono = (p: string) => p.replace(/\{(\w+)\}/g, ':$1');
+      const served = new Set(
+        api.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:\w+/g, ':p')}`),
+      );
+      for (const route of ROUTES) {
+        const key = `${route.method.toUpperCase()} ${toHono(route.path).replace(/:\w+/g, ':p')}`;
+        expect(served, key).toContain(key);
+      }
+      const docs = await api.request('GET', '/api/v1/docs', { token: null });
+      expect(docs.status).toBe(200);
+      expect(docs.text).toContain('/api/v1/agents/{agentId}/assignments');
+      expect(docs.text).not.toMatch(/<script|<link|src="http|href="http/);
+      expect((await api.request('GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
+    } finally {
+      api.close();
+    }
+  });
+
+  it('answers unknown routes, wrong media types and oversized bodies in the error envelope', async () => {
+    const api = await createTestApi({ config: { maxBodyBytes: 2048, maxBatchBodyBytes: 4096 } });
+    try {
+      const missing = await api.request('GET', '/api/v1/nothing-here');
+      expect(missing.status).toBe(404);
+      expect(missing.body).toMatchObject({
+        error: { code: 'NOT_FOUND', message: 'no route for GET /api/v1/nothing-here' },
+      });
+      const wrongType = await api.request('POST', '/api/v1/tokens', {
+        raw: 'role=admin',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(wrongType.status).toBe(415);
+      const big = await api.request('POST', '/api/v1/tokens', {
+        raw: JSON.stringify({ role: 'viewer', name: 'x'.repeat(5000) }),
+      });
+      expect(big.status).toBe(413);
+      expect(big.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
+      const bigBatch = await api.request('POST', '/api/v1/runs', {
+        raw: JSON.stringify({ agentId: 'a', runs: 'y'.repeat(5000) }),
+      });
+      expect(bigBatch.status).toBe(413);
+      const rid = await api.request('GET', '/api/v1/nothing', { headers: { 'x-request-id': 'trace-123' } });
+      expect(rid.headers.get('x-request-id')).toBe('trace-123');
+      expect(rid.body).toMatchObject({ error: { requestId: 'trace-123' } });
+    } finally {
+      api.close();
+    }
+  });
+
+  it("gives a cluster token a 404 on every route that names another cluster's objects, and leaks nothing in lists", async () => {
+    const api = await createTestApi();
+    try {
+      const own = await api.token('cluster', 'edge-1');
+      const wrong = await api.token('cluster', 'edge-2');
+      const agentId = await api.register(own, 'secret-node');
+      await api.putTest(own, 'edge-1', syntheticTest('secret-test'));
+      await api.request('POST', '/api/v1/runs', {
+        token: own,
+        body: { agentId, runs: [runResult('secret-test', 'fail', api.clock.now())] },
+      });
+      const targeted: [string, string, unknown?][] = [
+        ['PUT', '/api/v1/clusters/edge-1/tests/default/secret-test', syntheticTest('secret-test')],
+        ['DELETE', '/api/v1/clusters/edge-1/tests/default/secret-test'],
+        ['PUT', '/api/v1/clusters/edge-1/tests', { items: [] }],
+        ['POST', '/api/v1/agents', { cluster: 'edge-1', node: 'n', version: '1' }],
+        ['GET', `/api/v1/agents/${agentId}/assignments`],
+        ['GET', `/api/v1/agents/${agentId}`],
+        ['POST', '/api/v1/runs', { agentId, runs: [runResult('secret-test', 'pass', api.clock.now())] }],
+        ['GET', '/api/v1/clusters/edge-1'],
+        ['GET', '/api/v1/clusters/edge-1/agents'],
+        ['GET', '/api/v1/tests/edge-1/default/secret-test'],
+        ['GET', '/api/v1/tests/edge-1/default/secret-test/runs'],
+        ['GET', '/api/v1/agents?cluster=edge-1'],
+        ['GET', '/api/v1/testconfigs/summary?cluster=edge-1'],
+        ['GET', '/api/v1/testconfig/secret-test/default?cluster=edge-1'],
+        ['GET', '/api/v1/testruns/status?cluster=edge-1'],
+        [
+          'GET',
+          `/api/v1/testrun/${encodeURIComponent('secret-test/default/secret-node/default')}/latest?cluster=edge-1`,
+        ],
+        ['GET', '/api/v1/tokens'],
+      ];
+      for (const [method, path, body] of targeted) {
+        const r = await api.request(method, path, { token: wrong, body });
+        expect(r.status, `${method} ${path}`).toBe(404);
+        expect(r.body, `${method} ${path}`).toMatchObject({ error: { code: 'NOT_FOUND' } });
+        // Nothing beyond what the caller named: the answer is the same as for an object that does not exist.
+        if (!path.includes('secret-node')) expect(r.text, `${method} ${path}`).not.toContain('secret-node');
+        expect(r.text, `${method} ${path}`).not.toMatch(/went fail|httpPing/);
+      }
+      for (const path of [
+        '/api/v1/fleet',
+        '/api/v1/clusters',
+        '/api/v1/tests',
+        '/api/v1/tests?cluster=edge-1',
+        '/api/v1/ping',
+        '/api/v1/testruns/status',
+        '/api/v1/agents',
+        '/api/v1/testconfigs/summary',
+      ]) {
+        const r = await api.request('GET', path, { token: wrong });
+        expect(r.status, path).toBe(200);
+        expect(r.text, path).not.toContain('secret');
+        expect(r.text, path).not.toContain('edge-1');
+      }
+      // And nothing of edge-1 changed.
+      const still = await api.request('GET', '/api/v1/tests/edge-1/default/secret-test', { token: own });
+      expect(still.body).toMatchObject({ revision: 1, state: 'failing' });
+    } finally {
+      api.close();
+    }
+  });
+});

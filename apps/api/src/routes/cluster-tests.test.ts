@@ -1,0 +1,126 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.ts';
+
+let api: TestApi;
+beforeEach(async () => {
+  api = await createTestApi();
+});
+afterEach(() => api.close());
+
+async function listNames(cluster: string) {
+  const r = await api.request('GET', `/api/v1/tests?cluster=${cluster}`);
+  return (r.body as { tests: { name: string }[] }).tests.map((t) => t.name).sort();
+}
+
+describe('syncer routes', () => {
+  it('creates, updates (bumping the revision only on change) and deletes a test', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    const created = await api.putTest(t, 'edge-1', syntheticTest('web'));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ key: 'edge-1/default/web', revision: 1, created: true, changed: true });
+
+    const same = await api.putTest(t, 'edge-1', syntheticTest('web'));
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ revision: 1, changed: false });
+
+    const changed = await api.putTest(t, 'edge-1', syntheticTest('web', { repeat: '1m' }));
+    expect(changed.body).toMatchObject({ revision: 2, changed: true, created: false });
+
+    const detail = await api.request('GET', '/api/v1/tests/edge-1/default/web', { token: t });
+    expect(detail.body).toMatchObject({ spec: { repeat: '1m', plugin: 'httpPing' }, revision: 2 });
+
+    expect((await api.request('DELETE', '/api/v1/clusters/edge-1/tests/default/web', { token: t })).status).toBe(204);
+    expect((await api.request('GET', '/api/v1/tests/edge-1/default/web', { token: t })).status).toBe(404);
+    expect((await api.request('DELETE', '/api/v1/clusters/edge-1/tests/default/web', { token: t })).status).toBe(404);
+
+    // Re-creating after a delete continues the revision so agents never confuse the two.
+    const again = await api.putTest(t, 'edge-1', syntheticTest('web'));
+    expect(again.body).toMatchObject({ revision: 3, created: true });
+  });
+
+  it('rejects invalid tests with a 400 that names the field, and keeps what was stored', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    await api.putTest(t, 'edge-1', syntheticTest('web', { repeat: '45s' }));
+    const cases: [unknown, RegExp][] = [
+      [syntheticTest('web', { plugin: 'teleport' as never }), /spec\.plugin: unknown plugin "teleport"/],
+      [syntheticTest('web', { repeat: '10' }), /spec\.repeat: duration "10" is missing a unit/],
+      [syntheticTest('web', { node: 'a$b' }), /spec\.node/],
+      [{ ...syntheticTest('web'), kind: 'Deployment' }, /kind/],
+      [syntheticTest('other'), /metadata\.name "other" does not match/],
+      [syntheticTest('web', {}, 'kube-system'), /metadata\.namespace/],
+      ['just a string', /invalid SyntheticTest/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests/default/web', { token: t, body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect((r.body as { error: { message: string } }).error.message).toMatch(message);
+    }
+    const raw = await api.request('PUT', '/api/v1/clusters/edge-1/tests/default/web', {
+      token: t,
+      raw: '{"apiVersion":',
+    });
+    expect(raw.status).toBe(400);
+    expect((raw.body as { error: { message: string } }).error.message).toMatch(/malformed JSON/);
+    const detail = await api.request('GET', '/api/v1/tests/edge-1/default/web', { token: t });
+    expect(detail.body).toMatchObject({ spec: { repeat: '45s' }, revision: 1 });
+  });
+
+  it('applies a full snapshot: upserts all items and removes the missing ones', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    await api.putTest(t, 'edge-1', syntheticTest('a'));
+    await api.putTest(t, 'edge-1', syntheticTest('b'));
+    await api.putTest(t, 'edge-1', syntheticTest('c'));
+    const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
+      token: t,
+      body: { items: [syntheticTest('a'), syntheticTest('b', { repeat: '2m' }), syntheticTest('d')] },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ created: 1, updated: 1, unchanged: 1, deleted: 1 });
+    expect(await listNames('edge-1')).toEqual(['a', 'b', 'd']);
+  });
+
+  it('rejects a snapshot with one bad item whole, naming the item, and changes nothing', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    await api.putTest(t, 'edge-1', syntheticTest('a'));
+    const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
+      token: t,
+      body: { items: [syntheticTest('b'), syntheticTest('c', { repeat: 'never' })] },
+    });
+    expect(r.status).toBe(400);
+    expect((r.body as { error: { message: string } }).error.message).toMatch(/items\.1\.spec\.repeat/);
+    const dup = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
+      token: t,
+      body: { items: [syntheticTest('b'), syntheticTest('b')] },
+    });
+    expect(dup.status).toBe(400);
+    expect((dup.body as { error: { message: string } }).error.message).toMatch(/appears twice/);
+    expect(await listNames('edge-1')).toEqual(['a']);
+  });
+
+  it('keeps a snapshot per cluster: another cluster is untouched', async () => {
+    const t1 = await api.token('cluster', 'edge-1');
+    const t2 = await api.token('cluster', 'edge-2');
+    await api.putTest(t1, 'edge-1', syntheticTest('a'));
+    await api.putTest(t2, 'edge-2', syntheticTest('a'));
+    await api.request('PUT', '/api/v1/clusters/edge-1/tests', { token: t1, body: { items: [] } });
+    expect(await listNames('edge-1')).toEqual([]);
+    expect(await listNames('edge-2')).toEqual(['a']);
+  });
+
+  it('accepts a synthetic-heart object unchanged', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    const object = {
+      apiVersion: 'synheart.infra.webex.com/v1',
+      kind: 'SyntheticTest',
+      metadata: { name: 'ping-test', namespace: 'synthetic-heart', generation: 3 },
+      spec: { plugin: 'ping', node: '$', repeat: '1m', config: 'domain: 127.0.0.1\npings: 3\n' },
+    };
+    const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests/synthetic-heart/ping-test', {
+      token: t,
+      body: object,
+    });
+    expect(r.status).toBe(201);
+    const detail = await api.request('GET', '/api/v1/tests/edge-1/synthetic-heart/ping-test', { token: t });
+    expect(detail.body).toMatchObject({ apiVersion: 'synheart.infra.webex.com/v1', generation: 3 });
+  });
+});

@@ -1,0 +1,140 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Role, SyntheticTestInput } from '@synthfleet/contracts';
+import { createDatabase } from '@synthfleet/db';
+import { migrateDatabase } from '@synthfleet/db/node';
+import { createApp } from '../app.ts';
+import { createInProcessHub } from '../hub/in-process-hub.ts';
+import { createManualClock } from '../lib/clock.ts';
+import type { ApiConfig } from '../services/context.ts';
+import { createToken } from '../services/tokens.ts';
+
+export type Reply = { status: number; body: unknown; text: string; headers: Headers };
+
+/**
+ * A real API over a real libSQL file with the real migrations, driven through `app.request()`.
+ * The clock is manual so liveness deadlines can be crossed without waiting.
+ */
+export async function createTestApi(opts: { config?: Partial<ApiConfig>; random?: () => number } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-api-'));
+  const handle = await createDatabase({ url: `file:${join(dir, 'test.db')}` });
+  await migrateDatabase(handle.db);
+  const clock = createManualClock(Date.now());
+  const hub = createInProcessHub();
+  const { app, ctx } = createApp({ db: handle.db, hub, clock, config: opts.config, random: opts.random });
+  const admin = (await createToken(ctx, { role: 'admin', name: 'test-admin' })).token;
+
+  async function request(
+    method: string,
+    path: string,
+    init: {
+      token?: string | null;
+      body?: unknown;
+      raw?: string;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<Reply> {
+    const headers: Record<string, string> = { ...init.headers };
+    const token = init.token === undefined ? admin : init.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (init.raw !== undefined) body = init.raw;
+    else if (init.body !== undefined) body = JSON.stringify(init.body);
+    if (body !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
+    const res = await app.request(path, { method, headers, body, signal: init.signal });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed, text, headers: res.headers };
+  }
+
+  async function token(role: Role, cluster?: string): Promise<string> {
+    const r = await request('POST', '/api/v1/tokens', { body: cluster ? { role, cluster } : { role } });
+    if (r.status !== 201) throw new Error(`token creation failed: ${r.text}`);
+    return (r.body as { token: string }).token;
+  }
+
+  async function register(tokenValue: string, node: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const r = await request('POST', '/api/v1/agents', {
+      token: tokenValue,
+      body: { node, version: '1.0.0', capabilities: ['httpPing', 'dns', 'netDial', 'heartbeat'], ...extra },
+    });
+    if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.text}`);
+    return (r.body as { agentId: string }).agentId;
+  }
+
+  async function putTest(tokenValue: string, cluster: string, object: SyntheticTestInput): Promise<Reply> {
+    const ns = object.metadata.namespace ?? 'default';
+    return request('PUT', `/api/v1/clusters/${cluster}/tests/${ns}/${object.metadata.name}`, {
+      token: tokenValue,
+      body: object,
+    });
+  }
+
+  async function poll(tokenValue: string, agentId: string, version?: number, wait = 0, signal?: AbortSignal) {
+    const q = new URLSearchParams();
+    if (version !== undefined) q.set('version', String(version));
+    if (wait) q.set('wait', String(wait));
+    return request('GET', `/api/v1/agents/${agentId}/assignments?${q}`, { token: tokenValue, signal });
+  }
+
+  return {
+    app,
+    ctx,
+    clock,
+    hub,
+    db: handle.db,
+    admin,
+    request,
+    token,
+    register,
+    putTest,
+    poll,
+    close() {
+      handle.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type TestApi = Awaited<ReturnType<typeof createTestApi>>;
+
+export function syntheticTest(
+  name: string,
+  spec: Partial<SyntheticTestInput['spec']> = {},
+  namespace = 'default',
+): SyntheticTestInput {
+  return {
+    apiVersion: 'synthfleet.dev/v1',
+    kind: 'SyntheticTest',
+    metadata: { name, namespace },
+    spec: { plugin: 'httpPing', repeat: '30s', node: '*', config: { address: 'http://127.0.0.1:9/' }, ...spec },
+  };
+}
+
+export function runResult(
+  name: string,
+  status: 'pass' | 'fail' | 'error' | 'timeout' | 'skipped',
+  at: number,
+  extra = {},
+) {
+  const marks = status === 'pass' ? 1 : 0;
+  return {
+    runId: `run-${crypto.randomUUID()}`,
+    namespace: 'default',
+    name,
+    status,
+    marks,
+    maxMarks: 1,
+    startTime: new Date(at).toISOString(),
+    endTime: new Date(at + 120).toISOString(),
+    details: { _log: `${name} ${status}`, ...(status === 'pass' ? {} : { _error: `${name} went ${status}` }) },
+    ...extra,
+  };
+}
