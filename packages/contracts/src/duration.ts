@@ -50,7 +50,7 @@ export function parseDuration(input: string): number {
     throw new DurationError(`duration "${input}" is too large`);
   }
   const ms = Math.ceil(total - 1e-9);
-  return ms > 0 ? ms : 0;
+  return Math.max(ms, 0);
 }
 
 /** Formats milliseconds as the shortest Go-style duration (`90000` → `1m30s`). */
