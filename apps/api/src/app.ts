@@ -15,6 +15,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
 import { readRoutes } from './routes/reads.ts';
 import { runRoutes } from './routes/runs.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { syntheticHeartRoutes } from './routes/synthetic-heart.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { type ApiConfig, defaultApiConfig, type ServiceContext } from './services/context.ts';
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps) {
   api.route('/', runRoutes(ctx));
   api.route('/', readRoutes(ctx));
   api.route('/', syntheticHeartRoutes(ctx));
+  api.route('/', statsRoutes(ctx));
   app.route('/api/v1', api);
 
   const envelope = (c: { var: { requestId?: string } }, code: ErrorCode, message: string, details?: unknown) => {

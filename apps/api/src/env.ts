@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-const Port = z.coerce.number().int().min(1).max(65535);
+// 0 asks the OS for a free port (tests and benchmarks).
+const Port = z.coerce.number().int().min(0).max(65535);
 
 export const ApiEnv = z.object({
   PORT: Port.default(8787),

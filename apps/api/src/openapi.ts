@@ -191,6 +191,14 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/api/v1/stats',
+    summary: 'Long-polls held by this instance',
+    tag: 'meta',
+    roles: 'admin',
+    response: z.object({ heldPolls: z.number().int() }),
+  },
+  {
+    method: 'get',
     path: '/api/v1/ping',
     summary: 'synthetic-heart: overall health',
     tag: 'synthetic-heart',

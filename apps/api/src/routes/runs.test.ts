@@ -63,6 +63,17 @@ describe('POST /api/v1/runs', () => {
     });
   });
 
+  it('counts consecutive failures across and within batches', async () => {
+    const now = api.clock.now();
+    await send([runResult('web', 'fail', now - 5000), runResult('web', 'fail', now - 4000)]);
+    await send([runResult('web', 'timeout', now - 3000)]);
+    const agentsOf = async () =>
+      ((await api.request('GET', '/api/v1/tests/edge-1/default/web')).body as { agents: { consecutiveFailures: number; status: string }[] }).agents;
+    expect((await agentsOf())[0]).toMatchObject({ status: 'timeout', consecutiveFailures: 3 });
+    await send([runResult('web', 'pass', now - 2000), runResult('web', 'error', now - 1000)]);
+    expect((await agentsOf())[0]).toMatchObject({ status: 'error', consecutiveFailures: 1 });
+  });
+
   it('applies a quorum: failing fleet-wide only when enough agents fail', async () => {
     const agents = [agentId, await api.register(token, 'node-b'), await api.register(token, 'node-c')];
     await api.putTest(token, 'edge-1', syntheticTest('q', { node: '*', quorum: 2 }));

@@ -9,6 +9,12 @@ import type { Principal, ServiceContext } from './context.ts';
 import { rollupQuery } from './rollup.ts';
 
 const FAILED = new Set(['fail', 'error', 'timeout']);
+const FAILED_SQL = sql.raw(`excluded.status IN ('fail', 'error', 'timeout')`);
+
+function passRatioOf(run: RunResult): number {
+  if (run.maxMarks === 0) return run.status === 'pass' ? 1 : 0;
+  return run.marks / run.maxMarks;
+}
 
 function failureMessage(run: RunResult): string | null {
   if (!FAILED.has(run.status)) return null;
@@ -69,7 +75,7 @@ export async function ingestRuns(
           status: run.status,
           marks: run.marks,
           maxMarks: run.maxMarks,
-          passRatio: run.maxMarks === 0 ? (run.status === 'pass' ? 1 : 0) : run.marks / run.maxMarks,
+          passRatio: passRatioOf(run),
           startedAt,
           endedAt,
           durationMs: endedAt - startedAt,
@@ -88,29 +94,34 @@ export async function ingestRuns(
   const fresh = known.filter((k) => inserted.has(k.run.runId)).sort((a, b) => a.startedAt - b.startedAt);
   if (fresh.length > 0) {
     const queries: BatchItem<'sqlite'>[] = [];
-    for (const { run, testId, startedAt, endedAt } of fresh) {
-      const failed = FAILED.has(run.status);
-      const passRatio = run.maxMarks === 0 ? (run.status === 'pass' ? 1 : 0) : run.marks / run.maxMarks;
+    // One multi-row upsert per chunk: SQLite applies the rows in order, so several runs of the same
+    // (test, agent) in one batch still count consecutive failures correctly.
+    for (const part of chunk(fresh, 400)) {
       queries.push(
         ctx.db
           .insert(latest)
-          .values({
-            testId,
-            agentId: agent.id,
-            cluster,
-            runId: run.runId,
-            status: run.status,
-            marks: run.marks,
-            maxMarks: run.maxMarks,
-            passRatio,
-            startedAt,
-            endedAt,
-            durationMs: endedAt - startedAt,
-            message: failureMessage(run),
-            consecutiveFailures: failed ? 1 : 0,
-            lastFailedRunId: failed ? run.runId : null,
-            failingSince: failed ? startedAt : null,
-          })
+          .values(
+            part.map(({ run, testId, startedAt, endedAt }) => {
+              const failed = FAILED.has(run.status);
+              return {
+                testId,
+                agentId: agent.id,
+                cluster,
+                runId: run.runId,
+                status: run.status,
+                marks: run.marks,
+                maxMarks: run.maxMarks,
+                passRatio: passRatioOf(run),
+                startedAt,
+                endedAt,
+                durationMs: endedAt - startedAt,
+                message: failureMessage(run),
+                consecutiveFailures: failed ? 1 : 0,
+                lastFailedRunId: failed ? run.runId : null,
+                failingSince: failed ? startedAt : null,
+              };
+            }),
+          )
           .onConflictDoUpdate({
             target: [latest.testId, latest.agentId],
             // Spooled runs may arrive late: an older run never replaces a newer latest state.
@@ -124,10 +135,10 @@ export async function ingestRuns(
               startedAt: sql`excluded.started_at`,
               endedAt: sql`excluded.ended_at`,
               durationMs: sql`excluded.duration_ms`,
-              message: failed ? sql`excluded.message` : sql`${latest.message}`,
-              consecutiveFailures: failed ? sql`${latest.consecutiveFailures} + 1` : sql`0`,
-              lastFailedRunId: failed ? sql`excluded.run_id` : sql`${latest.lastFailedRunId}`,
-              failingSince: failed ? sql`coalesce(${latest.failingSince}, excluded.started_at)` : sql`NULL`,
+              message: sql`CASE WHEN ${FAILED_SQL} THEN excluded.message ELSE ${latest.message} END`,
+              consecutiveFailures: sql`CASE WHEN ${FAILED_SQL} THEN ${latest.consecutiveFailures} + 1 ELSE 0 END`,
+              lastFailedRunId: sql`CASE WHEN ${FAILED_SQL} THEN excluded.run_id ELSE ${latest.lastFailedRunId} END`,
+              failingSince: sql`CASE WHEN ${FAILED_SQL} THEN coalesce(${latest.failingSince}, excluded.started_at) ELSE NULL END`,
             },
           }),
       );

@@ -1,0 +1,132 @@
+/**
+ * Result ingest: rows/s through POST /api/v1/runs into a `file:` database (real Node entry, real
+ * HTTP, batches of 500), beside raw multi-row inserts of the same rows with @libsql/client into a
+ * bare table in the same kind of database (WAL, synchronous=NORMAL): the floor our work sits on.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { startApiProcess } from './support/api-process.ts';
+import { request } from './support/http.ts';
+import type { BenchRow } from './support/result.ts';
+
+const BATCH = 500;
+
+function makeRuns(total: number, tests: number, start: number) {
+  return Array.from({ length: total }, (_, i) => {
+    const at = start + i;
+    return {
+      runId: `bench-${i}-${crypto.randomUUID()}`,
+      namespace: 'default',
+      name: `t-${i % tests}`,
+      status: i % 10 === 0 ? 'fail' : 'pass',
+      marks: i % 10 === 0 ? 0 : 1,
+      maxMarks: 1,
+      startTime: new Date(at).toISOString(),
+      endTime: new Date(at + 25).toISOString(),
+      details: { _log: 'GET http://127.0.0.1/ 200 in 12ms' },
+    };
+  });
+}
+
+async function baseline(runs: ReturnType<typeof makeRuns>): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-raw-'));
+  const client = createClient({ url: `file:${join(dir, 'raw.db')}` });
+  try {
+    await client.execute('PRAGMA journal_mode=WAL');
+    await client.execute('PRAGMA synchronous=NORMAL');
+    await client.execute(
+      'CREATE TABLE runs (id TEXT PRIMARY KEY, test TEXT, status TEXT, marks INT, max_marks INT, started_at INT, ended_at INT, details TEXT)',
+    );
+    const t0 = performance.now();
+    for (let i = 0; i < runs.length; i += BATCH) {
+      const part = runs.slice(i, i + BATCH);
+      await client.execute({
+        sql: `INSERT INTO runs VALUES ${part.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`,
+        args: part.flatMap((r) => [
+          r.runId,
+          r.name,
+          r.status,
+          r.marks,
+          r.maxMarks,
+          Date.parse(r.startTime),
+          Date.parse(r.endTime),
+          JSON.stringify(r.details),
+        ]),
+      });
+    }
+    return runs.length / ((performance.now() - t0) / 1000);
+  } finally {
+    client.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchIngest(opts: { total?: number } = {}): Promise<BenchRow[]> {
+  const total = opts.total ?? 50_000;
+  const tests = 50;
+  const api = await startApiProcess();
+  try {
+    const tok = await request(`${api.url}/api/v1/tokens`, {
+      method: 'POST',
+      token: api.admin,
+      body: { role: 'cluster', cluster: 'bench' },
+    });
+    const token = (JSON.parse(tok.body) as { token: string }).token;
+    const items = Array.from({ length: tests }, (_, i) => ({
+      apiVersion: 'synthfleet.dev/v1',
+      kind: 'SyntheticTest',
+      metadata: { name: `t-${i}`, namespace: 'default' },
+      spec: { plugin: 'httpPing', repeat: '30s', node: '*', config: { address: 'http://127.0.0.1:9/' } },
+    }));
+    await request(`${api.url}/api/v1/clusters/bench/tests`, { method: 'PUT', token, body: { items } });
+    const reg = await request(`${api.url}/api/v1/agents`, {
+      method: 'POST',
+      token,
+      body: { node: 'bench-node', version: 'bench' },
+    });
+    const agentId = (JSON.parse(reg.body) as { agentId: string }).agentId;
+    // Rounds alternate ours and the baseline so both meet the same machine noise; medians are reported.
+    const rounds = 5;
+    const perRound = Math.ceil(total / rounds);
+    const warm = makeRuns(BATCH, tests, Date.now() - 10 * total);
+    await request(`${api.url}/api/v1/runs`, { method: 'POST', token, body: { agentId, runs: warm } });
+    const oursRates: number[] = [];
+    const rawRates: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const runs = makeRuns(perRound, tests, Date.now() - (round + 2) * total);
+      const t0 = performance.now();
+      let accepted = 0;
+      for (let i = 0; i < runs.length; i += BATCH) {
+        const r = await request(`${api.url}/api/v1/runs`, {
+          method: 'POST',
+          token,
+          body: { agentId, runs: runs.slice(i, i + BATCH) },
+        });
+        if (r.status !== 200) throw new Error(`ingest failed: ${r.status} ${r.body.slice(0, 200)}`);
+        accepted += (JSON.parse(r.body) as { accepted: number }).accepted;
+      }
+      if (accepted !== runs.length) throw new Error(`ingest accepted ${accepted} of ${runs.length}`);
+      oursRates.push(runs.length / ((performance.now() - t0) / 1000));
+      rawRates.push(await baseline(runs));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    const ours = median(oursRates);
+    const raw = median(rawRates);
+    return [
+      {
+        bench: 'ingest',
+        metric: `result ingest, ${BATCH}-run batches over HTTP (median of ${rounds} rounds of ${perRound})`,
+        unit: 'rows/s',
+        value: ours,
+        baseline: raw,
+        baselineName: 'raw libSQL multi-row INSERT, bare table, no HTTP',
+        higherIsBetter: true,
+        note: 'ours also validates, dedups by run id, updates latest state and roll-ups',
+      },
+    ];
+  } finally {
+    await api.stop();
+  }
+}

@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export type ApiProcess = {
+  url: string;
+  admin: string;
+  pid: number;
+  child: ChildProcess;
+  rssBytes(): number;
+  stop(): Promise<void>;
+};
+
+/** Starts the real Node entry on 127.0.0.1 with a temp `file:` database; resolves once it listens. */
+export async function startApiProcess(env: Record<string, string> = {}): Promise<ApiProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-'));
+  const admin = `bench-admin-${crypto.randomUUID()}`;
+  const child = spawn(process.execPath, [join(root, 'apps/api/src/entry/node.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SYNTHFLEET_DATA_DIR: dir,
+      SYNTHFLEET_ADMIN_TOKEN: admin,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('api did not start within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`api exited with ${code}`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(buf);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return {
+    url,
+    admin,
+    pid: child.pid as number,
+    child,
+    rssBytes: () => rssOf(child.pid as number),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resident set size of a process, from /proc. */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m?.[1] ? Number(m[1]) * 1024 : Number.NaN;
+}
