@@ -5,7 +5,12 @@
  * and releasing the same N polls in the same run.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { agents, clusters, createDatabase } from '@synthfleet/db';
+import { migrateDatabase } from '@synthfleet/db/node';
 import { rssOf, startApiProcess } from './support/api-process.ts';
 import { percentile, pool, request } from './support/http.ts';
 import type { BenchRow } from './support/result.ts';
@@ -33,14 +38,29 @@ async function measureHeld(
   const done: number[] = [];
   let t0 = 0;
   let woken = 0;
-  const polls = Array.from({ length: n }, (_, i) =>
-    request(pollUrl(i), { token, timeoutMs: 120_000 }).then((r) => {
-      if (r.status === 200) {
-        woken++;
-        done.push(performance.now() - t0);
-      }
-    }),
-  );
+  let failed = 0;
+  const polls: Promise<void>[] = [];
+  // Open the polls in waves: the figure is holding and waking them, not surviving a SYN storm.
+  const WAVE = 500;
+  for (let start = 0; start < n; start += WAVE) {
+    for (let i = start; i < Math.min(n, start + WAVE); i++) {
+      polls.push(
+        request(pollUrl(i), { token, timeoutMs: 330_000 }).then(
+          (r) => {
+            if (r.status === 200) {
+              woken++;
+              done.push(performance.now() - t0);
+            }
+          },
+          (err: Error) => {
+            if (failed++ < 3) process.stderr.write(`poll ${i} failed: ${err.message}\n`);
+          },
+        ),
+      );
+    }
+    const want = Math.min(n, start + WAVE);
+    await waitFor(async () => (await stats()) >= want - failed, `${want} held polls (${failed} failed)`);
+  }
   await waitFor(async () => (await stats()) >= n, `${n} held polls`);
   const held = await stats();
   const during = rss();
@@ -48,6 +68,7 @@ async function measureHeld(
   await trigger();
   await Promise.all(polls);
   done.sort((a, b) => a - b);
+  if (failed > 0) throw new Error(`${failed} polls failed`);
   return { p50: percentile(done, 50), p99: percentile(done, 99), woken, rssPerPoll: (during - before) / n, held };
 }
 
@@ -78,9 +99,44 @@ async function baseline(n: number): Promise<Measure> {
   }
 }
 
+/** Setup, not measured: N agents written straight into the database the API will open. */
+async function seedAgents(dir: string, n: number): Promise<void> {
+  const handle = await createDatabase({ url: `file:${join(dir, 'synthfleet.db')}` });
+  try {
+    await migrateDatabase(handle);
+    const now = Date.now();
+    await handle.db.insert(clusters).values({ name: 'bench', createdAt: now });
+    for (let start = 0; start < n; start += 500) {
+      await handle.db.insert(agents).values(
+        Array.from({ length: Math.min(500, n - start) }, (_, k) => ({
+          id: `agent-${String(start + k).padStart(6, '0')}`,
+          cluster: 'bench',
+          node: `node-${String(start + k).padStart(6, '0')}`,
+          version: 'bench',
+          capabilities: '["httpPing"]',
+          registeredAt: now,
+          lastPollAt: now,
+          state: 'live' as const,
+          assignmentVersion: 0,
+          assignmentHash: '',
+        })),
+      );
+    }
+  } finally {
+    handle.close();
+  }
+}
+
 export async function benchLongPoll(opts: { agents?: number } = {}): Promise<BenchRow[]> {
   const n = opts.agents ?? 10_000;
-  const api = await startApiProcess({ AGENT_DEADLINE_SECONDS: '600', SWEEP_INTERVAL_SECONDS: '600' });
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-lp-'));
+  await seedAgents(dir, n);
+  const api = await startApiProcess({
+    SYNTHFLEET_DATA_DIR: dir,
+    AGENT_DEADLINE_SECONDS: '900',
+    POLL_WAIT_MAX_SECONDS: '300',
+    SWEEP_INTERVAL_SECONDS: '900',
+  });
   let ours: Measure;
   let registerRate: number;
   try {
@@ -90,44 +146,65 @@ export async function benchLongPoll(opts: { agents?: number } = {}): Promise<Ben
       body: { role: 'cluster', cluster: 'bench' },
     });
     const token = (JSON.parse(tok.body) as { token: string }).token;
-    const nodes = Array.from({ length: n }, (_, i) => `node-${String(i).padStart(5, '0')}`);
-    const t0 = performance.now();
-    const ids = await pool(nodes, 64, async (node) => {
-      const r = await request(`${api.url}/api/v1/agents`, { method: 'POST', token, body: { node, version: 'bench' } });
-      if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.body}`);
-      return (JSON.parse(r.body) as { agentId: string }).agentId;
-    });
-    registerRate = n / ((performance.now() - t0) / 1000);
+    const ids = Array.from({ length: n }, (_, i) => `agent-${String(i).padStart(6, '0')}`);
+    let change = 0;
+    const changeAll = async () => {
+      change++;
+      const r = await request(`${api.url}/api/v1/clusters/bench/tests/default/everywhere-${change}`, {
+        method: 'PUT',
+        token,
+        body: {
+          apiVersion: 'synthfleet.dev/v1',
+          kind: 'SyntheticTest',
+          metadata: { name: `everywhere-${change}`, namespace: 'default' },
+          spec: { plugin: 'httpPing', repeat: '30s', node: '*', config: { address: 'http://127.0.0.1:9/' } },
+        },
+      });
+      if (r.status !== 201) throw new Error(`change failed: ${r.status} ${r.body}`);
+    };
+    await changeAll();
     const versions = await pool(ids, 64, async (id) => {
       const r = await request(`${api.url}/api/v1/agents/${id}/assignments`, { token });
+      if (r.status !== 200) throw new Error(`first poll failed: ${r.status} ${r.body}`);
       return (JSON.parse(r.body) as { version: number }).version;
     });
-    let change = 0;
+    process.stdout.write(`${n} agents hold their first assignment\n`);
     ours = await measureHeld(
       n,
-      (i) => `${api.url}/api/v1/agents/${ids[i]}/assignments?version=${versions[i]}&wait=30`,
+      (i) => `${api.url}/api/v1/agents/${ids[i]}/assignments?version=${versions[i]}&wait=300`,
       token,
       async () =>
         (JSON.parse((await request(`${api.url}/api/v1/stats`, { token: api.admin })).body) as { heldPolls: number })
           .heldPolls,
       () => api.rssBytes(),
-      async () => {
-        change++;
-        const r = await request(`${api.url}/api/v1/clusters/bench/tests/default/everywhere-${change}`, {
-          method: 'PUT',
-          token,
-          body: {
-            apiVersion: 'synthfleet.dev/v1',
-            kind: 'SyntheticTest',
-            metadata: { name: `everywhere-${change}`, namespace: 'default' },
-            spec: { plugin: 'httpPing', repeat: '30s', node: '*', config: { address: 'http://127.0.0.1:9/' } },
-          },
-        });
-        if (r.status !== 201) throw new Error(`change failed: ${r.status} ${r.body}`);
-      },
+      changeAll,
     );
+    // Registration through the API, measured on its own cluster so it does not disturb the polls.
+    const regToken = (
+      JSON.parse(
+        (
+          await request(`${api.url}/api/v1/tokens`, {
+            method: 'POST',
+            token: api.admin,
+            body: { role: 'cluster', cluster: 'reg' },
+          })
+        ).body,
+      ) as { token: string }
+    ).token;
+    const regNodes = Array.from({ length: 300 }, (_, i) => `reg-${i}`);
+    const t0 = performance.now();
+    await pool(regNodes, 32, async (node) => {
+      const r = await request(`${api.url}/api/v1/agents`, {
+        method: 'POST',
+        token: regToken,
+        body: { node, version: 'bench' },
+      });
+      if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.body}`);
+    });
+    registerRate = regNodes.length / ((performance.now() - t0) / 1000);
   } finally {
     await api.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
   const raw = await baseline(n);
   if (ours.woken !== n) throw new Error(`only ${ours.woken} of ${n} polls were woken`);
@@ -172,7 +249,7 @@ export async function benchLongPoll(opts: { agents?: number } = {}): Promise<Ben
     },
     {
       bench: 'longpoll',
-      metric: 'agent registrations (64 concurrent)',
+      metric: 'agent registrations over HTTP (32 concurrent, 300 agents)',
       unit: 'agents/s',
       value: registerRate,
       baseline: Number.NaN,

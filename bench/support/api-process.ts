@@ -36,14 +36,19 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
     let buf = '';
     const timer = setTimeout(() => reject(new Error('api did not start within 30 s')), 30_000);
     child.once('exit', (code) => reject(new Error(`api exited with ${code}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       buf += chunk.toString();
       const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(buf);
       if (m?.[1]) {
         clearTimeout(timer);
+        // Keep draining the child's log without holding it, so its writes never block.
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        buf = '';
         resolve(m[1]);
       }
-    });
+    };
+    child.stdout?.on('data', onData);
   });
   return {
     url,

@@ -8,6 +8,8 @@ export type DatabaseHandle = {
   readonly db: Database;
   readonly client: Client;
   readonly url: string;
+  /** Re-applies the per-connection settings (the client opens a new connection after a transaction). */
+  tune(): Promise<void>;
   close(): void;
 };
 
@@ -35,13 +37,16 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     );
   }
   const client = createClient({ url, authToken: options.authToken });
-  if (url.startsWith('file:') || url === ':memory:') {
+  const embedded = url.startsWith('file:') || url === ':memory:';
+  const tune = async () => {
+    if (!embedded) return;
     if (url.startsWith('file:')) await client.execute('PRAGMA journal_mode=WAL');
     await client.execute('PRAGMA synchronous=NORMAL');
     await client.execute('PRAGMA busy_timeout=5000');
-  }
+  };
+  await tune();
   const db = drizzle(client, { schema });
-  return { db, client, url, close: () => client.close() };
+  return { db, client, url, tune, close: () => client.close() };
 }
 
 /** Strips credentials from a URL before it is logged or shown. */

@@ -22,14 +22,15 @@ export async function startNodeServer(source: Record<string, string | undefined>
     url = `file:${resolve(dir, 'synthfleet.db')}`;
   }
   const handle = await createDatabase({ url, authToken: env.DATABASE_AUTH_TOKEN });
-  await migrateDatabase(handle.db);
+  await migrateDatabase(handle);
   const { app, ctx } = createApp({
     db: handle.db,
     hub: createInProcessHub(),
     logger,
     config: {
       agentDeadlineMs: env.AGENT_DEADLINE_SECONDS * 1000,
-      maxPollWaitMs: Math.min(30_000, Math.floor((env.AGENT_DEADLINE_SECONDS * 1000) / 2)),
+      // A held poll must end well inside the deadline, or a waiting agent would look dead.
+      maxPollWaitMs: Math.min(env.POLL_WAIT_MAX_SECONDS * 1000, Math.floor((env.AGENT_DEADLINE_SECONDS * 1000) / 2)),
       retentionMs: env.RETENTION_DAYS * 24 * 3_600_000,
     },
   });

@@ -68,7 +68,11 @@ describe('POST /api/v1/runs', () => {
     await send([runResult('web', 'fail', now - 5000), runResult('web', 'fail', now - 4000)]);
     await send([runResult('web', 'timeout', now - 3000)]);
     const agentsOf = async () =>
-      ((await api.request('GET', '/api/v1/tests/edge-1/default/web')).body as { agents: { consecutiveFailures: number; status: string }[] }).agents;
+      (
+        (await api.request('GET', '/api/v1/tests/edge-1/default/web')).body as {
+          agents: { consecutiveFailures: number; status: string }[];
+        }
+      ).agents;
     expect((await agentsOf())[0]).toMatchObject({ status: 'timeout', consecutiveFailures: 3 });
     await send([runResult('web', 'pass', now - 2000), runResult('web', 'error', now - 1000)]);
     expect((await agentsOf())[0]).toMatchObject({ status: 'error', consecutiveFailures: 1 });

@@ -19,7 +19,7 @@ export type Reply = { status: number; body: unknown; text: string; headers: Head
 export async function createTestApi(opts: { config?: Partial<ApiConfig>; random?: () => number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-api-'));
   const handle = await createDatabase({ url: `file:${join(dir, 'test.db')}` });
-  await migrateDatabase(handle.db);
+  await migrateDatabase(handle);
   const clock = createManualClock(Date.now());
   const hub = createInProcessHub();
   const { app, ctx } = createApp({ db: handle.db, hub, clock, config: opts.config, random: opts.random });
