@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sweep } from '../services/scheduler.ts';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
 
 let api: TestApi;
@@ -139,6 +140,20 @@ describe('POST /api/v1/runs', () => {
     expect((await send([runResult('web', 'pass', now)], viewer)).status).toBe(403);
     expect((await send([runResult('web', 'pass', now)], token, 'no-such-agent')).status).toBe(404);
     expect(await countRuns()).toBe(0);
+  });
+
+  it('the sweep deletes history past the retention period and keeps the rest', async () => {
+    const now = api.clock.now();
+    await send([runResult('web', 'pass', now - 1000)]);
+    api.clock.advance(15 * 24 * 3_600_000);
+    await send([runResult('web', 'fail', api.clock.now() - 1000)]);
+    expect(await countRuns()).toBe(2);
+    const result = await sweep(api.ctx);
+    expect(result.runsDeleted).toBe(1);
+    const left = (await api.request('GET', '/api/v1/tests/edge-1/default/web/runs')).body as {
+      runs: { status: string }[];
+    };
+    expect(left.runs.map((r) => r.status)).toEqual(['fail']);
   });
 
   it('pages run history newest first with a cursor', async () => {
