@@ -70,12 +70,7 @@ export async function benchIngest(opts: { total?: number } = {}): Promise<BenchR
   const tests = 50;
   const api = await startApiProcess();
   try {
-    const tok = await request(`${api.url}/api/v1/tokens`, {
-      method: 'POST',
-      token: api.admin,
-      body: { role: 'cluster', cluster: 'bench' },
-    });
-    const token = (JSON.parse(tok.body) as { token: string }).token;
+    const token = await api.clusterToken('bench');
     const items = Array.from({ length: tests }, (_, i) => ({
       apiVersion: 'synthfleet.dev/v1',
       kind: 'SyntheticTest',

@@ -140,12 +140,7 @@ export async function benchLongPoll(opts: { agents?: number } = {}): Promise<Ben
   let ours: Measure;
   let registerRate: number;
   try {
-    const tok = await request(`${api.url}/api/v1/tokens`, {
-      method: 'POST',
-      token: api.admin,
-      body: { role: 'cluster', cluster: 'bench' },
-    });
-    const token = (JSON.parse(tok.body) as { token: string }).token;
+    const token = await api.clusterToken('bench');
     const ids = Array.from({ length: n }, (_, i) => `agent-${String(i).padStart(6, '0')}`);
     let change = 0;
     const changeAll = async () => {
@@ -180,17 +175,7 @@ export async function benchLongPoll(opts: { agents?: number } = {}): Promise<Ben
       changeAll,
     );
     // Registration through the API, measured on its own cluster so it does not disturb the polls.
-    const regToken = (
-      JSON.parse(
-        (
-          await request(`${api.url}/api/v1/tokens`, {
-            method: 'POST',
-            token: api.admin,
-            body: { role: 'cluster', cluster: 'reg' },
-          })
-        ).body,
-      ) as { token: string }
-    ).token;
+    const regToken = await api.clusterToken('reg');
     const regNodes = Array.from({ length: 300 }, (_, i) => `reg-${i}`);
     const t0 = performance.now();
     await pool(regNodes, 32, async (node) => {

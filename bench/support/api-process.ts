@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from './http.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -12,6 +13,8 @@ export type ApiProcess = {
   pid: number;
   child: ChildProcess;
   rssBytes(): number;
+  /** Issues a cluster token through the API. */
+  clusterToken(cluster: string): Promise<string>;
   stop(): Promise<void>;
 };
 
@@ -56,6 +59,15 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
     pid: child.pid as number,
     child,
     rssBytes: () => rssOf(child.pid as number),
+    async clusterToken(cluster) {
+      const r = await request(`${url}/api/v1/tokens`, {
+        method: 'POST',
+        token: admin,
+        body: { role: 'cluster', cluster },
+      });
+      if (r.status !== 201) throw new Error(`token for ${cluster} failed: ${r.status} ${r.body}`);
+      return (JSON.parse(r.body) as { token: string }).token;
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

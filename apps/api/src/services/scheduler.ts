@@ -34,6 +34,20 @@ export function peersFingerprint(peers: readonly { agentId: string; heartbeatUrl
   );
 }
 
+/** A cluster's live tests with what placement needs. */
+function placeableTests(ctx: ServiceContext, cluster: string): Promise<TestLite[]> {
+  return ctx.db
+    .select({
+      id: tests.id,
+      nodeSelector: tests.nodeSelector,
+      pinnedAgentId: tests.pinnedAgentId,
+      revision: tests.revision,
+      plugin: tests.plugin,
+    })
+    .from(tests)
+    .where(and(eq(tests.cluster, cluster), isNull(tests.deletedAt)));
+}
+
 function isSingle(selector: string): boolean {
   try {
     return parseNodeSelector(selector).single;
@@ -103,16 +117,7 @@ export async function reconcileLocked(ctx: ServiceContext, cluster: string): Pro
       })
       .from(agents)
       .where(eq(agents.cluster, cluster)),
-    db
-      .select({
-        id: tests.id,
-        nodeSelector: tests.nodeSelector,
-        pinnedAgentId: tests.pinnedAgentId,
-        revision: tests.revision,
-        plugin: tests.plugin,
-      })
-      .from(tests)
-      .where(and(eq(tests.cluster, cluster), isNull(tests.deletedAt))),
+    placeableTests(ctx, cluster),
     db
       .select({ testId: assignments.testId, agentId: assignments.agentId })
       .from(assignments)
@@ -196,16 +201,7 @@ export async function placeAgentLocked(ctx: ServiceContext, cluster: string, age
   const { db } = ctx;
   const [agent, testRows, current] = await Promise.all([
     db.query.agents.findFirst({ where: eq(agents.id, agentId) }),
-    db
-      .select({
-        id: tests.id,
-        nodeSelector: tests.nodeSelector,
-        pinnedAgentId: tests.pinnedAgentId,
-        revision: tests.revision,
-        plugin: tests.plugin,
-      })
-      .from(tests)
-      .where(and(eq(tests.cluster, cluster), isNull(tests.deletedAt))),
+    placeableTests(ctx, cluster),
     db.select({ testId: assignments.testId }).from(assignments).where(eq(assignments.agentId, agentId)),
   ]);
   if (!agent) return;
