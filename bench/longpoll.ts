@@ -128,7 +128,7 @@ async function seedAgents(dir: string, n: number): Promise<void> {
 }
 
 export async function benchLongPoll(opts: { agents?: number } = {}): Promise<BenchRow[]> {
-  const n = opts.agents ?? 10_000;
+  const n = opts.agents ?? Number(process.env.BENCH_AGENTS ?? 10_000);
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-lp-'));
   await seedAgents(dir, n);
   const api = await startApiProcess({
