@@ -116,7 +116,7 @@ describe('agent registration and long-poll', () => {
     await api.register(t, 'node-new');
     const after = (await api.request('GET', '/api/v1/tests/edge-1/default/one-0')).body as { assignedTo: unknown };
     expect(after.assignedTo).toEqual(before.assignedTo);
-  });
+  }, 120_000);
 
   it('`prefix$` picks among the prefix only', async () => {
     api = await createTestApi();
