@@ -41,6 +41,7 @@ export function createApp(deps: AppDeps) {
     config: { ...defaultApiConfig, ...deps.config },
     random: deps.random ?? Math.random,
     exclusive: createKeyedMutex(),
+    assignmentCache: new Map(),
   };
   const app = new Hono<AppEnv>();
 
@@ -66,13 +67,11 @@ export function createApp(deps: AppDeps) {
 
   const api = new Hono<AppEnv>();
   api.use('*', requireAuth(ctx));
-  api.use('/runs', tooLarge(ctx.config.maxBatchBodyBytes));
-  api.use('/clusters/:cluster/tests', tooLarge(ctx.config.maxBatchBodyBytes));
-  api.use('*', async (c, next) => {
-    const path = c.req.path;
-    if (path.endsWith('/runs') || /\/clusters\/[^/]+\/tests$/.test(path)) return next();
-    return tooLarge(ctx.config.maxBodyBytes)(c, next);
-  });
+  // Result batches and snapshots may be large; every other body gets the ordinary limit.
+  const batchLimit = tooLarge(ctx.config.maxBatchBodyBytes);
+  const bodyLimitDefault = tooLarge(ctx.config.maxBodyBytes);
+  const BATCH_PATH = /\/(runs|clusters\/[^/]+\/tests)$/;
+  api.use('*', (c, next) => (BATCH_PATH.test(c.req.path) ? batchLimit : bodyLimitDefault)(c, next));
   api.route('/', tokenRoutes(ctx));
   api.route('/', clusterTestRoutes(ctx));
   api.route('/', agentRoutes(ctx));

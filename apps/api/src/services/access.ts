@@ -1,4 +1,4 @@
-import { ApiError, forbidden, notFound } from '../errors.ts';
+import { forbidden, notFound } from '../errors.ts';
 import type { Principal } from './context.ts';
 
 /** Cluster tokens see only their own cluster; other clusters do not exist for them (404, not 403). */
@@ -30,5 +30,3 @@ export function visibleClusters(principal: Principal, requested?: string): strin
   }
   return requested ?? null;
 }
-
-export { ApiError };

@@ -1,17 +1,10 @@
-import type {
-  AgentView,
-  AssignedTest,
-  Assignment,
-  Peer,
-  RegisterAgentRequest,
-  RegisterAgentResponse,
-} from '@synthfleet/contracts';
+import type { AgentView, Assignment, Peer, RegisterAgentRequest, RegisterAgentResponse } from '@synthfleet/contracts';
 import { type AgentRow, agents, assignments, tests } from '@synthfleet/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, assertCanWrite } from './access.ts';
 import { ensureClusterQuery } from './clusters.ts';
-import type { Principal, ServiceContext } from './context.ts';
+import type { AssignmentBody, Principal, ServiceContext } from './context.ts';
 import { assignmentFingerprint, peersFingerprint, placeAgentLocked } from './scheduler.ts';
 import { specOf } from './test-objects.ts';
 
@@ -100,13 +93,11 @@ async function loadAgent(ctx: ServiceContext, principal: Principal, agentId: str
   return row;
 }
 
-type AssignmentBody = { tests: AssignedTest[]; peers: Peer[] };
-
 /** Bodies are shared by every agent with the same fingerprint: 10,000 agents woken by one `*` change cost one query. */
 const CACHE_LIMIT = 512;
 
 async function buildAssignment(ctx: ServiceContext, agent: AgentRow): Promise<Assignment> {
-  const cache = assignmentCache(ctx);
+  const cache = ctx.assignmentCache;
   const cached = cache.get(agent.assignmentHash);
   if (cached && agent.assignmentHash !== '') {
     return { agentId: agent.id, version: agent.assignmentVersion, ...cached };
@@ -154,16 +145,6 @@ async function buildAssignment(ctx: ServiceContext, agent: AgentRow): Promise<As
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(hash, body);
   return { agentId: agent.id, version: agent.assignmentVersion, ...body };
-}
-
-const caches = new WeakMap<ServiceContext, Map<string, AssignmentBody>>();
-function assignmentCache(ctx: ServiceContext): Map<string, AssignmentBody> {
-  let cache = caches.get(ctx);
-  if (!cache) {
-    cache = new Map();
-    caches.set(ctx, cache);
-  }
-  return cache;
 }
 
 /** Marks a poll: keeps the agent live; a stale agent coming back is re-placed. */

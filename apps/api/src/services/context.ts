@@ -1,3 +1,4 @@
+import type { AssignedTest, Peer } from '@synthfleet/contracts';
 import type { Database } from '@synthfleet/db';
 import type { AssignmentHub } from '../hub/hub.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -32,7 +33,11 @@ export type ServiceContext = {
   config: ApiConfig;
   random: () => number;
   exclusive: KeyedMutex;
+  /** Assignment bodies by fingerprint, shared by every agent that runs the same set. */
+  assignmentCache: Map<string, AssignmentBody>;
 };
+
+export type AssignmentBody = { tests: AssignedTest[]; peers: Peer[] };
 
 export type Principal = {
   tokenId: string;
