@@ -1,0 +1,68 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createProbeSet, runProbe } from './registry.ts';
+import { probeContext } from './testing/context.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'synthfleet-exec-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function script(name: string, body: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, `#!/bin/sh\n${body}\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+const probes = createProbeSet({ canPing: false, execAllow: [dir] });
+
+describe('exec', () => {
+  it('hands the config to the program on stdin and reads its JSON result', async () => {
+    const file = script(
+      'echo-config.sh',
+      `read line; n=$(echo "$line" | grep -c '"want":3'); echo '{"marks":'$n',"maxMarks":1,"log":"got config"}'`,
+    );
+    const r = await runProbe(probes, 'exec', { command: file, want: 3 }, probeContext());
+    expect(r.status).toBe('pass');
+    expect(r.details._log).toBe('got config');
+  });
+
+  it('passes args and env, and takes gauges and details', async () => {
+    const file = script(
+      'args.sh',
+      `echo '{"marks":1,"maxMarks":2,"error":"'"$1-$GREETING"'","details":{"k":"v"},"gauges":[{"name":"my_gauge","value":4}]}'; exit 1`,
+    );
+    const r = await runProbe(probes, 'exec', { command: file, args: ['one'], env: { GREETING: 'hi' } }, probeContext());
+    expect(r.status).toBe('fail');
+    expect(r.details).toMatchObject({ k: 'v', _error: 'one-hi' });
+    expect(r.gauges).toEqual([{ name: 'my_gauge', value: 4 }]);
+  });
+
+  it('reports output that is not a result, with stderr', async () => {
+    const file = script('broken.sh', 'echo "oops" >&2; echo "not json"; exit 3');
+    const r = await runProbe(probes, 'exec', { command: file }, probeContext());
+    expect(r.status).toBe('error');
+    expect(r.details._error).toContain('gave no valid result (exit 3): stdout is not JSON');
+    expect(r.details._log).toContain('oops');
+  });
+
+  it('refuses programs outside the allowed directories', async () => {
+    const r = await runProbe(probes, 'exec', { command: '/bin/sh', args: ['-c', 'echo hi'] }, probeContext());
+    expect(r.status).toBe('error');
+    expect(r.details._error).toContain('outside the agent');
+    expect(createProbeSet({ canPing: false }).has('exec')).toBe(false);
+  });
+
+  it('kills the program and its children when the run is cancelled', async () => {
+    const marker = join(dir, 'survived');
+    const file = script('hang.sh', `(sleep 2; touch ${marker}) & sleep 30`);
+    const ctl = new AbortController();
+    const pending = runProbe(probes, 'exec', { command: file }, probeContext({ signal: ctl.signal }));
+    setTimeout(() => ctl.abort(new DOMException('run timed out', 'TimeoutError')), 200);
+    await expect(pending).rejects.toThrow('run timed out');
+    await new Promise((r) => setTimeout(r, 2500));
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(marker)).toBe(false);
+  });
+});

@@ -1,0 +1,111 @@
+import { resolve, sep } from 'node:path';
+import { Gauge } from '@synthfleet/contracts';
+import { z } from 'zod';
+import { findExecutable, runProcess } from './process.ts';
+import type { Probe, ProbeOutcome } from './types.ts';
+
+export const ExecConfig = z
+  .object({
+    /** The program: a path, or a name looked up on PATH; or a list of program and arguments. */
+    command: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+    args: z.array(z.string()).default([]),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names must be identifiers'), z.string())
+      .default({}),
+  })
+  .loose();
+export type ExecConfig = z.infer<typeof ExecConfig>;
+
+/** What the program prints on stdout. */
+export const ExecResult = z.object({
+  marks: z.number().int().nonnegative(),
+  maxMarks: z.number().int().nonnegative(),
+  status: z.enum(['error', 'skipped']).optional(),
+  log: z.union([z.string(), z.array(z.string())]).optional(),
+  error: z.string().optional(),
+  details: z.record(z.string(), z.string()).optional(),
+  gauges: z.array(Gauge).max(200).optional(),
+});
+
+export type ExecOptions = {
+  /**
+   * Programs the agent may run: absolute paths of files or of directories holding them. Anyone who
+   * may create a SyntheticTest could otherwise run anything on every node.
+   */
+  allow: readonly string[];
+};
+
+function allowed(file: string, allow: readonly string[]): boolean {
+  const abs = resolve(file);
+  return allow.some((a) => {
+    const root = resolve(a);
+    return abs === root || abs.startsWith(root.endsWith(sep) ? root : root + sep);
+  });
+}
+
+export function createExecProbe(options: ExecOptions): Probe<ExecConfig> {
+  return {
+    plugin: 'exec',
+    config: ExecConfig,
+    async run(config, ctx): Promise<ProbeOutcome> {
+      const [cmd, ...preArgs] = Array.isArray(config.command) ? config.command : [config.command];
+      const file = findExecutable(cmd as string);
+      if (file === undefined) {
+        return {
+          marks: 0,
+          maxMarks: 1,
+          status: 'error',
+          log: [],
+          error: `exec: "${cmd}" is not an executable file here`,
+        };
+      }
+      if (!allowed(file, options.allow)) {
+        return {
+          marks: 0,
+          maxMarks: 1,
+          status: 'error',
+          log: [],
+          error: `exec: "${file}" is outside the agent's allowed programs (EXEC_ALLOW)`,
+        };
+      }
+      const input = JSON.stringify({ config, self: ctx.self, peers: ctx.peers, timeoutMs: ctx.timeoutMs });
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...config.env };
+      const out = await runProcess(file, [...preArgs, ...config.args], { input, env, signal: ctx.signal });
+      const stderrTail = out.stderr.trim().split('\n').slice(-5).join('\n');
+      let parsed: z.infer<typeof ExecResult> | undefined;
+      let why = '';
+      try {
+        const result = ExecResult.safeParse(JSON.parse(out.stdout.trim().split('\n').pop() ?? ''));
+        if (result.success) parsed = result.data;
+        else why = result.error.issues.map((i) => `${i.path.join('.') || 'result'}: ${i.message}`).join('; ');
+      } catch {
+        why = 'stdout is not JSON';
+      }
+      if (!parsed) {
+        const exit = out.signal ? `signal ${out.signal}` : `exit ${out.code}`;
+        return {
+          marks: 0,
+          maxMarks: 1,
+          status: 'error',
+          log: stderrTail ? [stderrTail] : [],
+          error: `exec: ${file} gave no valid result (${exit}): ${why}`,
+        };
+      }
+      if (parsed.marks > parsed.maxMarks) {
+        return { marks: 0, maxMarks: 1, status: 'error', log: [], error: 'exec: result has more marks than maxMarks' };
+      }
+      const log = parsed.log === undefined ? [] : Array.isArray(parsed.log) ? parsed.log : [parsed.log];
+      // A non-zero exit with every mark claimed contradicts itself: trust the exit code.
+      const contradicts = out.code !== 0 && parsed.marks === parsed.maxMarks;
+      return {
+        marks: parsed.marks,
+        maxMarks: parsed.maxMarks,
+        status: contradicts ? 'error' : parsed.status,
+        log: stderrTail ? [...log, stderrTail] : log,
+        error: contradicts ? `exec: ${file} exited ${out.code} yet reported every mark` : parsed.error,
+        details: parsed.details,
+        gauges: parsed.gauges,
+      };
+    },
+  };
+}

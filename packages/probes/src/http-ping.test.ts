@@ -1,0 +1,124 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProbeSet, runProbe } from './registry.ts';
+import { probeContext } from './testing/context.ts';
+
+let server: http.Server;
+let base: string;
+const hits = new Map<string, number>();
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const path = req.url ?? '/';
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    if (path === '/ok') return res.end('hello world');
+    if (path === '/teapot') {
+      res.statusCode = 418;
+      return res.end('short and stout');
+    }
+    if (path === '/flaky' && (hits.get(path) ?? 0) <= 2) {
+      res.statusCode = 503;
+      return res.end();
+    }
+    if (path === '/flaky') return res.end('finally');
+    if (path === '/echo-method') return res.end(`${req.method} ${req.headers['x-probe'] ?? ''}`);
+    if (path === '/slow') return; // never answers
+    res.statusCode = 404;
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+const probes = createProbeSet({ canPing: false });
+const run = (config: unknown, timeoutMs = 5000) =>
+  runProbe(probes, 'httpPing', config as Record<string, unknown>, probeContext({ timeoutMs }));
+
+describe('httpPing', () => {
+  it('passes on a matching status and reports latency', async () => {
+    const r = await run({ address: `${base}/ok` });
+    expect(r.status).toBe('pass');
+    expect([r.marks, r.maxMarks]).toEqual([1, 1]);
+    expect(r.details._log).toContain('status 200');
+    expect(r.gauges.find((g) => g.name === 'http_ping_latency_seconds')?.value).toBeGreaterThan(0);
+  });
+
+  it('fails on a status outside expectedCodeRegex and says which', async () => {
+    const r = await run({ address: `${base}/teapot`, expectedCodeRegex: '^200$' });
+    expect(r.status).toBe('fail');
+    expect(r.marks).toBe(0);
+    expect(r.details._error).toContain('status 418 does not match ^200$');
+  });
+
+  it('takes synthetic-heart YAML: a list of endpoints run in parallel, one mark each', async () => {
+    const yaml = `- address: "${base.slice(7)}/ok"\n  expectedCodeRegex: ^(200|202){1}\n  retries: 1\n- address: "${base}/teapot"\n`;
+    const r = await run(yaml);
+    expect(r.status).toBe('fail');
+    expect([r.marks, r.maxMarks]).toEqual([1, 2]);
+  });
+
+  it('reports a refused connection', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const r = await run({ address: `127.0.0.1:${port}` });
+    expect(r.status).toBe('fail');
+    expect(r.details._error).toContain('ECONNREFUSED');
+  });
+
+  it('retries failures up to `retries` and passes once the endpoint answers', async () => {
+    const r = await run({ address: `${base}/flaky`, retries: 2 });
+    expect(r.status).toBe('pass');
+    expect(hits.get('/flaky')).toBe(3);
+  });
+
+  it('cuts a request off at its timeout and retries timeouts only timeoutRetries times', async () => {
+    hits.delete('/slow');
+    const r = await run({ address: `${base}/slow`, timeout: '200ms', retries: 5, timeoutRetries: 1 });
+    expect(r.status).toBe('fail');
+    expect(r.details._error).toContain('timed out');
+    expect(hits.get('/slow')).toBe(2);
+  });
+
+  it('checks the body against bodyRegex and sends the configured method and headers', async () => {
+    const ok = await run({
+      address: `${base}/echo-method`,
+      method: 'POST',
+      headers: { 'x-probe': 'yes' },
+      bodyRegex: '^POST yes$',
+    });
+    expect(ok.status).toBe('pass');
+    const bad = await run({ address: `${base}/ok`, bodyRegex: 'goodbye' });
+    expect(bad.status).toBe('fail');
+    expect(bad.details._error).toContain('body does not match goodbye');
+  });
+
+  it('turns a bad config into an error that names the field', async () => {
+    const r = await run({ address: `${base}/ok`, expectedCodeRegex: '(' });
+    expect(r.status).toBe('error');
+    expect(r.details._error).toMatch(/expectedCodeRegex.*not a valid regular expression/);
+    const missing = await run({ retries: 2 });
+    expect(missing.status).toBe('error');
+    expect(missing.details._error).toContain('address');
+  });
+});
+
+describe('runProbe', () => {
+  it('answers a plugin the agent lacks with an error that says so', async () => {
+    const r = await runProbe(probes, 'k8sPod', undefined, probeContext());
+    expect(r.status).toBe('error');
+    expect(r.details._error).toContain('plugin "k8sPod" is not supported by this agent');
+  });
+
+  it('rejects YAML that does not parse', async () => {
+    const r = await runProbe(probes, 'httpPing', 'address: [unclosed', probeContext());
+    expect(r.status).toBe('error');
+    expect(r.details._error).toContain('not valid YAML');
+  });
+});

@@ -1,0 +1,108 @@
+import type { Gauge, Plugin, PluginConfig, RunStatus } from '@synthfleet/contracts';
+import { parseProbeConfig } from './config.ts';
+import { dnsProbe } from './dns.ts';
+import { createExecProbe } from './exec.ts';
+import { heartbeat } from './heartbeat.ts';
+import { httpPing } from './http-ping.ts';
+import { netDial } from './net-dial.ts';
+import { ping, pingBinary } from './ping.ts';
+import type { Probe, ProbeContext, ProbeOutcome } from './types.ts';
+
+export type ProbeSetOptions = {
+  /** Programs the exec probe may run; without any, this agent does not offer exec. */
+  execAllow?: readonly string[];
+  /** Whether the system can ping; detected when not given. */
+  canPing?: boolean;
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: each probe's config type is its own; the set is keyed by plugin
+type AnyProbe = Probe<any>;
+
+export type ProbeSet = ReadonlyMap<Plugin, AnyProbe>;
+
+/** The probes this agent can run; their plugins are the capabilities it registers with. */
+export function createProbeSet(options: ProbeSetOptions = {}): ProbeSet {
+  const set = new Map<Plugin, AnyProbe>();
+  for (const p of [httpPing, dnsProbe, netDial, heartbeat] as AnyProbe[]) set.set(p.plugin, p);
+  if (options.canPing ?? pingBinary() !== undefined) set.set('ping', ping);
+  if (options.execAllow && options.execAllow.length > 0) set.set('exec', createExecProbe({ allow: options.execAllow }));
+  return set;
+}
+
+export type ProbeReport = {
+  status: Exclude<RunStatus, 'timeout'>;
+  marks: number;
+  maxMarks: number;
+  details: Record<string, string>;
+  gauges: Gauge[];
+};
+
+const MAX_DETAIL = 60 * 1024;
+
+function clip(text: string): string {
+  return text.length <= MAX_DETAIL ? text : `${text.slice(0, MAX_DETAIL - 20)}\n… (truncated)`;
+}
+
+export function toReport(outcome: ProbeOutcome): ProbeReport {
+  let status: ProbeReport['status'];
+  let error = outcome.error;
+  if (outcome.status) status = outcome.status;
+  else if (outcome.maxMarks === 0) {
+    status = 'error';
+    error ??= 'the probe awarded no marks at all';
+  } else status = outcome.marks >= outcome.maxMarks ? 'pass' : 'fail';
+  const details: Record<string, string> = {};
+  for (const [k, v] of Object.entries(outcome.details ?? {})) details[k] = clip(v);
+  if (outcome.log.length) details._log = clip(outcome.log.join('\n'));
+  if (error) details._error = clip(error);
+  return {
+    status,
+    marks: Math.min(outcome.marks, outcome.maxMarks),
+    maxMarks: outcome.maxMarks,
+    details,
+    gauges: outcome.gauges ?? [],
+  };
+}
+
+/**
+ * Parses the test's config for its plugin and runs the probe. A plugin this agent lacks, a bad
+ * config or a probe that throws become an `error` report that says why; a cancelled run rethrows
+ * the signal's reason so the caller can tell a timeout from a failure.
+ */
+export async function runProbe(
+  probes: ProbeSet,
+  plugin: Plugin,
+  rawConfig: PluginConfig | undefined,
+  ctx: ProbeContext,
+): Promise<ProbeReport> {
+  const probe = probes.get(plugin);
+  if (!probe) {
+    const have = [...probes.keys()].join(', ');
+    return toReport({
+      marks: 0,
+      maxMarks: 1,
+      status: 'error',
+      log: [],
+      error: `plugin "${plugin}" is not supported by this agent (it runs: ${have})`,
+    });
+  }
+  let config: unknown;
+  try {
+    config = parseProbeConfig(plugin, rawConfig, probe.config);
+  } catch (err) {
+    return toReport({ marks: 0, maxMarks: 1, status: 'error', log: [], error: (err as Error).message });
+  }
+  ctx.signal.throwIfAborted();
+  try {
+    return toReport(await probe.run(config, ctx));
+  } catch (err) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    return toReport({
+      marks: 0,
+      maxMarks: 1,
+      status: 'error',
+      log: [],
+      error: `${plugin} probe crashed: ${(err as Error).stack ?? err}`,
+    });
+  }
+}
