@@ -12,17 +12,17 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    if (path === '/ok') return res.end('hello world');
+    if (path === '/ok') return void res.end('hello world');
     if (path === '/teapot') {
       res.statusCode = 418;
-      return res.end('short and stout');
+      return void res.end('short and stout');
     }
     if (path === '/flaky' && (hits.get(path) ?? 0) <= 2) {
       res.statusCode = 503;
-      return res.end();
+      return void res.end();
     }
-    if (path === '/flaky') return res.end('finally');
-    if (path === '/echo-method') return res.end(`${req.method} ${req.headers['x-probe'] ?? ''}`);
+    if (path === '/flaky') return void res.end('finally');
+    if (path === '/echo-method') return void res.end(`${req.method} ${req.headers['x-probe'] ?? ''}`);
     if (path === '/slow') return; // never answers
     res.statusCode = 404;
     res.end();
