@@ -1,0 +1,244 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type AssignedTest, Assignment, type RunResult } from '@synthfleet/contracts';
+import { createProbeSet, type ProbeSet, sleep } from '@synthfleet/probes';
+import pkg from '../package.json' with { type: 'json' };
+import { ApiError, createApiClient } from './api-client.ts';
+import { createBackoff } from './backoff.ts';
+import type { AgentEnv } from './env.ts';
+import { createHeartbeatServer } from './heartbeat-server.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { AgentMetrics, createPusher, type TestLabels } from './metrics.ts';
+import { Reporter } from './reporter.ts';
+import { Semaphore } from './semaphore.ts';
+import { Spool } from './spool.ts';
+import { Supervisor } from './supervisor.ts';
+
+export const AGENT_VERSION: string = pkg.version;
+
+export type AgentDeps = { logger?: Logger; fetch?: typeof fetch; random?: () => number; probes?: ProbeSet };
+
+const labelsOf = (t: AssignedTest): TestLabels => ({ namespace: t.namespace, test: t.name, plugin: t.spec.plugin });
+
+/**
+ * One agent: registers, long-polls its assignment, runs the tests, delivers results (spooling
+ * them while the API is away), exports metrics and serves heartbeats. Every loop here catches,
+ * logs, backs off with jitter and goes on: nothing the API or a probe does stops the agent.
+ */
+export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
+  const logger = deps.logger ?? createLogger(env.LOG_LEVEL, { node: env.NODE_NAME });
+  const random = deps.random ?? Math.random;
+  const probes = deps.probes ?? createProbeSet({ execAllow: env.EXEC_ALLOW });
+  const api = createApiClient({ baseUrl: env.SYNTHFLEET_API_URL, token: env.SYNTHFLEET_TOKEN, fetch: deps.fetch });
+  const metrics = new AgentMetrics({ node: env.NODE_NAME, version: AGENT_VERSION, logger });
+  const spool = new Spool(env.SPOOL_DIR, env.SPOOL_MAX_BYTES, (n) => {
+    metrics.droppedRuns.inc(n);
+    logger.warn({ dropped: n }, 'spool full: dropped the oldest results');
+  });
+  const assignmentFile = join(env.SPOOL_DIR, 'assignment.json');
+  const pollCtl = new AbortController();
+  const state = {
+    agentId: undefined as string | undefined,
+    cluster: env.SYNTHFLEET_CLUSTER,
+    registered: false,
+    haveAssignment: false,
+    heartbeatUrl: '',
+    port: 0,
+    stopping: false,
+  };
+
+  const pusher = env.PUSHGATEWAY_URL
+    ? createPusher({
+        url: env.PUSHGATEWAY_URL,
+        registry: metrics.registry,
+        job: 'synthfleet',
+        grouping: () => ({ cluster: state.cluster ?? 'unknown', instance: env.NODE_NAME }),
+        logger,
+        minIntervalMs: Math.min(env.RESULT_FLUSH_MS, 5000),
+      })
+    : undefined;
+
+  const reporter = new Reporter({
+    spool,
+    backoff: createBackoff({ baseMs: 1000, maxMs: 30_000, random }),
+    logger,
+    flushMs: env.RESULT_FLUSH_MS,
+    send: async (runs: RunResult[]) => {
+      if (state.agentId === undefined) throw new ApiError(0, 'not registered yet');
+      const r = await api.sendRuns({ agentId: state.agentId, runs });
+      return { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected.length };
+    },
+    onDelivery: (e) => {
+      if (e.delivered) metrics.deliveredRuns.inc({ outcome: 'accepted' }, e.delivered);
+      if (e.duplicates) metrics.deliveredRuns.inc({ outcome: 'duplicate' }, e.duplicates);
+      if (e.rejected) metrics.deliveredRuns.inc({ outcome: 'rejected' }, e.rejected);
+      updateSpoolGauges();
+    },
+  });
+
+  function updateSpoolGauges(): void {
+    metrics.spoolRuns.set(spool.depth + reporter.pending);
+    metrics.spoolBytes.set(spool.bytes);
+  }
+
+  let inFlight = 0;
+  const supervisor = new Supervisor({
+    probes,
+    limiter: new Semaphore(env.MAX_CONCURRENT_RUNS),
+    self: () => ({ agentId: state.agentId ?? env.NODE_NAME, node: env.NODE_NAME }),
+    random,
+    logger,
+    onResult: (test, run, gauges) => {
+      metrics.recordRun(labelsOf(test), run, gauges);
+      reporter.submit(run);
+      updateSpoolGauges();
+      pusher?.schedule();
+      logger.debug({ test: test.key, status: run.status, runId: run.runId }, 'run finished');
+    },
+    onRemoved: (test) => metrics.removeTest(labelsOf(test)),
+    onRunStart: () => metrics.runsInFlight.set(++inFlight),
+    onRunEnd: () => metrics.runsInFlight.set(--inFlight),
+  });
+
+  const server = createHeartbeatServer({
+    host: env.HEARTBEAT_HOST,
+    port: env.HEARTBEAT_PORT,
+    min: env.HEARTBEAT_MIN,
+    max: env.HEARTBEAT_MAX,
+    version: AGENT_VERSION,
+    ready: () => state.registered && state.haveAssignment,
+    metrics: async () => {
+      updateSpoolGauges();
+      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    },
+  });
+
+  async function applyAssignment(a: Assignment, source: 'api' | 'disk'): Promise<void> {
+    const counts = await supervisor.apply(a);
+    metrics.assignedTests.set(supervisor.size);
+    logger.info(
+      { version: a.version, tests: a.tests.length, peers: a.peers.length, source, ...counts },
+      'assignment applied',
+    );
+    if (source === 'api') {
+      state.haveAssignment = true;
+      // Kept on disk so a restarted agent goes on testing while the API is away.
+      const tmp = `${assignmentFile}.tmp`;
+      await writeFile(tmp, JSON.stringify(a))
+        .then(() => rename(tmp, assignmentFile))
+        .catch((err) => logger.warn({ err: String(err) }, 'cannot save the assignment'));
+    }
+  }
+
+  async function loadSavedAssignment(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(assignmentFile, 'utf8');
+    } catch {
+      return;
+    }
+    const parsed = Assignment.safeParse(JSON.parse(text || '{}'));
+    if (!parsed.success) {
+      logger.warn({ file: assignmentFile }, 'ignoring an unreadable saved assignment');
+      return;
+    }
+    state.agentId = parsed.data.agentId;
+    await applyAssignment(parsed.data, 'disk');
+    // The saved version is not trusted as current: the first poll asks for the assignment anew.
+    supervisor.version = undefined;
+  }
+
+  async function pollLoop(): Promise<void> {
+    const backoff = createBackoff({ baseMs: 500, maxMs: 30_000, random });
+    let waitSeconds = 30;
+    while (!state.stopping) {
+      try {
+        if (!state.registered) {
+          const reg = await api.register(
+            {
+              cluster: env.SYNTHFLEET_CLUSTER,
+              node: env.NODE_NAME,
+              pod: env.POD_NAME,
+              podNamespace: env.POD_NAMESPACE,
+              version: AGENT_VERSION,
+              capabilities: [...probes.keys()],
+              heartbeatUrl: state.heartbeatUrl,
+            },
+            pollCtl.signal,
+          );
+          if (reg.agentId !== state.agentId) supervisor.version = undefined;
+          state.agentId = reg.agentId;
+          state.cluster = reg.cluster;
+          state.registered = true;
+          waitSeconds = Math.max(1, reg.pollWaitSeconds);
+          metrics.registered.set(1);
+          logger.info({ agentId: reg.agentId, cluster: reg.cluster }, 'registered');
+          void reporter.flush();
+        }
+        const res = await api.poll(state.agentId as string, supervisor.version, waitSeconds, pollCtl.signal);
+        metrics.lastPoll.set(Date.now() / 1000);
+        if (backoff.failures > 0) logger.info({ after: backoff.failures }, 'API reachable again');
+        backoff.reset();
+        if (res.kind === 'assignment') await applyAssignment(res.assignment, 'api');
+        if (!spool.empty) void reporter.flush();
+      } catch (err) {
+        if (state.stopping) break;
+        const e = err instanceof ApiError ? err : new ApiError(0, (err as Error).message);
+        if (e.status === 404) {
+          // The API no longer knows this agent (its database was reset): register afresh.
+          state.registered = false;
+          metrics.registered.set(0);
+        }
+        const delay = backoff.next();
+        const level = e.status === 401 || e.status === 403 ? 'error' : 'warn';
+        logger[level]({ err: e.message, status: e.status, retryInMs: delay }, 'poll failed');
+        await sleep(delay, pollCtl.signal).catch(() => {});
+      }
+    }
+  }
+
+  let loop: Promise<void> | undefined;
+
+  return {
+    state,
+    metrics,
+    get url(): string {
+      return state.heartbeatUrl;
+    },
+
+    async start(): Promise<void> {
+      await mkdir(env.SPOOL_DIR, { recursive: true });
+      await spool.open();
+      if (!spool.empty) logger.info({ runs: spool.depth }, 'found spooled results from an earlier run');
+      updateSpoolGauges();
+      await loadSavedAssignment();
+      state.port = await server.listen();
+      const host =
+        env.POD_IP ?? (['0.0.0.0', '::', ''].includes(env.HEARTBEAT_HOST) ? '127.0.0.1' : env.HEARTBEAT_HOST);
+      state.heartbeatUrl = env.HEARTBEAT_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${state.port}`;
+      logger.info(
+        { url: state.heartbeatUrl, version: AGENT_VERSION, capabilities: [...probes.keys()] },
+        'agent listening',
+      );
+      loop = pollLoop();
+    },
+
+    /** Graceful stop within `graceMs`: stop polling, let runs finish or cancel them, deliver or spool results. */
+    async stop(graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000): Promise<void> {
+      if (state.stopping) return;
+      state.stopping = true;
+      pollCtl.abort();
+      await supervisor.stopAll(Math.min(graceMs * 0.4, 10_000));
+      await reporter.close(Math.min(graceMs * 0.3, 10_000));
+      updateSpoolGauges();
+      if (pusher) {
+        await Promise.race([pusher.flush(), sleep(Math.min(graceMs * 0.2, 5000)).catch(() => {})]);
+        pusher.stop();
+      }
+      await loop;
+      await server.close();
+      logger.info({ spooled: spool.depth }, 'agent stopped');
+    },
+  };
+}
+export type Agent = ReturnType<typeof createAgent>;

@@ -1,0 +1,63 @@
+import { hostname } from 'node:os';
+import { ClusterName, DnsSubdomain } from '@synthfleet/contracts';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const AgentEnv = z
+  .object({
+    SYNTHFLEET_API_URL: z.url({
+      protocol: /^https?$/,
+      error: 'is required: an http(s) URL of the API such as http://127.0.0.1:8787',
+    }),
+    SYNTHFLEET_TOKEN: z.string({ error: 'is required: a cluster token from POST /api/v1/tokens' }),
+    /** Only needed with an admin token; a cluster token names its cluster. */
+    SYNTHFLEET_CLUSTER: ClusterName.optional(),
+    NODE_NAME: DnsSubdomain.default(hostname().toLowerCase()),
+    POD_NAME: z.string().max(253).optional(),
+    POD_NAMESPACE: z.string().max(63).optional(),
+    /** The pod's address (downward API status.podIP): peers reach this agent's heartbeats there. */
+    POD_IP: z.string().max(64).optional(),
+    PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+    HEARTBEAT_HOST: z.string().default('0.0.0.0'),
+    HEARTBEAT_PORT: int(0, 65535).default(8080),
+    /** The URL peers use for this agent's heartbeats; derived from POD_IP and the port when unset. */
+    HEARTBEAT_URL: z.url({ protocol: /^https?$/ }).optional(),
+    HEARTBEAT_MIN: int(0, 1024 ** 3).default(1),
+    HEARTBEAT_MAX: int(1, 1024 ** 3).default(MiB),
+    SPOOL_DIR: z.string().min(1).default('.synthfleet/agent'),
+    SPOOL_MAX_BYTES: int(64 * 1024, 1024 ** 3).default(64 * MiB),
+    MAX_CONCURRENT_RUNS: int(1, 1000).default(16),
+    /** Absolute paths (files or directories), separated by ":", that the exec probe may run. */
+    EXEC_ALLOW: z
+      .string()
+      .default('')
+      .transform((s) => s.split(':').filter(Boolean)),
+    RESULT_FLUSH_MS: int(10, 60_000).default(1000),
+    SHUTDOWN_GRACE_SECONDS: int(1, 600).default(25),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.HEARTBEAT_MIN > env.HEARTBEAT_MAX) {
+      ctx.addIssue({ code: 'custom', path: ['HEARTBEAT_MIN'], message: 'must not exceed HEARTBEAT_MAX' });
+    }
+    for (const p of env.EXEC_ALLOW) {
+      if (!p.startsWith('/'))
+        ctx.addIssue({ code: 'custom', path: ['EXEC_ALLOW'], message: `"${p}" is not an absolute path` });
+    }
+  });
+export type AgentEnv = z.infer<typeof AgentEnv>;
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+/** Reads the agent's configuration; a bad value stops start-up with a message naming the variable. */
+export function parseEnv(source: Record<string, string | undefined>): AgentEnv {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = AgentEnv.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+  throw new EnvError(`invalid agent configuration:\n  ${lines.join('\n  ')}`);
+}

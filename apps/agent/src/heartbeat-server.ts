@@ -1,0 +1,140 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { heartbeatBytes } from '@synthfleet/probes';
+
+/** Payloads up to this size come from one precomputed buffer; larger ones stream in 64 KiB chunks. */
+const PRECOMPUTED_MAX = 4 * 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+export type HeartbeatServerOptions = {
+  host: string;
+  port: number;
+  min: number;
+  max: number;
+  version: string;
+  ready: () => boolean;
+  metrics: () => Promise<{ contentType: string; body: string }>;
+};
+
+function text(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+/**
+ * The agent's own HTTP surface on a bare node:http server (Hono costs a third of the throughput at
+ * 1 KiB): `/heartbeat/N`, `/healthz`, `/readyz`, `/version`, `/metrics`. Nothing here reflects the
+ * environment or a secret.
+ */
+export function createHeartbeatServer(o: HeartbeatServerOptions) {
+  const payload = heartbeatBytes(Math.min(o.max, PRECOMPUTED_MAX));
+  const versionBody = JSON.stringify({ name: 'synthfleet-agent', version: o.version });
+
+  function sizeOf(path: string): number | string {
+    const raw = path.slice('/heartbeat/'.length);
+    if (!/^\d{1,10}$/.test(raw)) return `size "${raw}" is not a whole number of bytes`;
+    const n = Number(raw);
+    if (n < o.min || n > o.max) return `size ${n} is outside [${o.min}, ${o.max}] bytes`;
+    return n;
+  }
+
+  function serveBytes(req: http.IncomingMessage, res: http.ServerResponse, n: number): void {
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': n,
+      'cache-control': 'no-store',
+    });
+    if (req.method === 'HEAD') return void res.end();
+    if (n <= payload.length) return void res.end(payload.subarray(0, n));
+    // Past the precomputed size: stream the pattern (64 KiB is a multiple of its 16-byte period).
+    let left = n;
+    const chunk = payload.subarray(0, CHUNK);
+    const pump = () => {
+      while (left > 0) {
+        const part = left >= CHUNK ? chunk : chunk.subarray(0, left);
+        left -= part.length;
+        if (!res.write(part)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    res.on('close', () => {
+      left = 0;
+    });
+    pump();
+  }
+
+  function drain(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let bytes = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > o.max && !over) {
+        over = true;
+        res.setHeader('connection', 'close');
+        text(res, 413, `upload is larger than ${o.max} bytes\n`);
+        req.destroy();
+      }
+    });
+    req.on('end', () => {
+      if (!over) text(res, 200, JSON.stringify({ bytes }), 'application/json');
+    });
+    req.on('error', () => {});
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path.startsWith('/heartbeat/') || path === '/heartbeat') {
+      if (req.method === 'POST' || req.method === 'PUT') return drain(req, res);
+      if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'use GET, HEAD or POST\n');
+      const n = sizeOf(path);
+      if (typeof n === 'string') return text(res, 400, `${n}\n`);
+      return serveBytes(req, res, n);
+    }
+    switch (path) {
+      case '/healthz':
+        return text(res, 200, 'ok\n');
+      case '/readyz':
+        return o.ready()
+          ? text(res, 200, 'ready\n')
+          : text(res, 503, 'not ready: not registered or no assignment yet\n');
+      case '/version':
+        return text(res, 200, versionBody, 'application/json');
+      case '/metrics':
+        o.metrics().then(
+          (m) => text(res, 200, m.body, m.contentType),
+          (err: Error) => text(res, 500, `metrics failed: ${err.message}\n`),
+        );
+        return;
+      default:
+        return text(res, 404, 'not found; try /heartbeat/1024, /healthz, /readyz, /version or /metrics\n');
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  return {
+    server,
+    listen(): Promise<number> {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: o.host, port: o.port, backlog: 4096 }, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close(): Promise<void> {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import type { Gauge as PluginGauge, RunResult } from '@synthfleet/contracts';
+import { Counter, Gauge, Pushgateway, Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
+
+export type TestLabels = { namespace: string; test: string; plugin: string };
+
+const TEST = ['namespace', 'test', 'plugin'] as const;
+const SH = ['test_name', 'test_namespace', 'plugin_name', 'node_name'] as const;
+
+/**
+ * The agent's metrics, served at /metrics and pushed to the Pushgateway. Names are documented in
+ * apps/agent/README.md; synthetic-heart's `syntheticheart_*` series are kept for dashboards built
+ * on them.
+ */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly node: string;
+  private readonly logger: Logger;
+  private readonly success: Gauge<(typeof TEST)[number]>;
+  private readonly passRatio: Gauge<(typeof TEST)[number]>;
+  private readonly duration: Gauge<(typeof TEST)[number]>;
+  private readonly lastRun: Gauge<(typeof TEST)[number]>;
+  private readonly runs: Counter<(typeof TEST)[number] | 'status'>;
+  private readonly shMarks: Gauge<(typeof SH)[number]>;
+  private readonly shMaxMarks: Gauge<(typeof SH)[number]>;
+  private readonly shRuntime: Gauge<(typeof SH)[number]>;
+  private readonly pluginGauges = new Map<string, { gauge: Gauge<string>; labels: string[] }>();
+  /** Per test: the plugin-gauge series its last run set, removed before the next run sets its own. */
+  private readonly pluginSeries = new Map<string, { gauge: Gauge<string>; labels: Record<string, string> }[]>();
+  readonly lastPoll: Gauge;
+  readonly registered: Gauge;
+  readonly spoolRuns: Gauge;
+  readonly spoolBytes: Gauge;
+  readonly droppedRuns: Counter;
+  readonly deliveredRuns: Counter<'outcome'>;
+  readonly assignedTests: Gauge;
+  readonly runsInFlight: Gauge;
+
+  constructor(opts: { node: string; version: string; logger: Logger }) {
+    this.node = opts.node;
+    this.logger = opts.logger;
+    const r = [this.registry];
+    const g = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Gauge<L>({ name, help, labelNames, registers: r });
+    this.success = g('synthfleet_test_success', '1 if the last run passed, else 0', TEST);
+    this.passRatio = g('synthfleet_test_pass_ratio', 'marks / maxMarks of the last run', TEST);
+    this.duration = g('synthfleet_test_duration_seconds', 'how long the last run took', TEST);
+    this.lastRun = g('synthfleet_test_last_run_timestamp_seconds', 'when the last run ended', TEST);
+    this.runs = new Counter({
+      name: 'synthfleet_test_runs_total',
+      help: 'runs by status',
+      labelNames: [...TEST, 'status'],
+      registers: r,
+    });
+    this.shMarks = g('syntheticheart_marks_total', 'marks of the last run (synthetic-heart name)', SH);
+    this.shMaxMarks = g('syntheticheart_max_marks_total', 'maxMarks of the last run (synthetic-heart name)', SH);
+    this.shRuntime = g('syntheticheart_runtime_ns', 'run time in nanoseconds (synthetic-heart name)', SH);
+    this.lastPoll = g(
+      'synthfleet_agent_last_successful_poll_timestamp_seconds',
+      'when the agent last heard from the API',
+    );
+    this.registered = g('synthfleet_agent_registered', '1 once the agent is registered with the API');
+    this.spoolRuns = g('synthfleet_agent_spool_runs', 'results waiting on disk for the API');
+    this.spoolBytes = g('synthfleet_agent_spool_bytes', 'bytes of results waiting on disk');
+    this.droppedRuns = new Counter({
+      name: 'synthfleet_agent_dropped_runs_total',
+      help: 'results dropped because the spool was full (oldest first) or unreadable',
+      registers: r,
+    });
+    this.deliveredRuns = new Counter({
+      name: 'synthfleet_agent_delivered_runs_total',
+      help: 'results sent to the API, by outcome (accepted, duplicate, rejected)',
+      labelNames: ['outcome'],
+      registers: r,
+    });
+    this.assignedTests = g('synthfleet_agent_assigned_tests', 'tests this agent is running');
+    this.runsInFlight = g('synthfleet_agent_runs_in_flight', 'probe runs under way');
+    g('synthfleet_agent_info', 'constant 1, labelled with the agent version', ['version']).set(
+      { version: opts.version },
+      1,
+    );
+    new Gauge({
+      name: 'synthfleet_agent_resident_memory_bytes',
+      help: 'resident set size of the agent process',
+      registers: r,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+  }
+
+  recordRun(t: TestLabels, run: RunResult, gauges: readonly PluginGauge[]): void {
+    const seconds = Math.max(0, (Date.parse(run.endTime) - Date.parse(run.startTime)) / 1000);
+    this.runs.inc({ ...t, status: run.status });
+    if (run.status === 'skipped') return;
+    const sh = { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node };
+    this.success.set(t, run.status === 'pass' ? 1 : 0);
+    this.passRatio.set(t, run.maxMarks > 0 ? run.marks / run.maxMarks : 0);
+    this.duration.set(t, seconds);
+    this.lastRun.set(t, Date.parse(run.endTime) / 1000);
+    this.shMarks.set(sh, run.marks);
+    this.shMaxMarks.set(sh, run.maxMarks);
+    this.shRuntime.set(sh, Math.round(seconds * 1e9));
+    this.setPluginGauges(t, gauges);
+  }
+
+  private setPluginGauges(t: TestLabels, gauges: readonly PluginGauge[]): void {
+    const key = `${t.namespace}/${t.test}`;
+    for (const s of this.pluginSeries.get(key) ?? []) s.gauge.remove(s.labels);
+    const now: { gauge: Gauge<string>; labels: Record<string, string> }[] = [];
+    for (const pg of gauges) {
+      const extra = Object.keys(pg.labels ?? {}).sort();
+      for (const [name, base] of [
+        [`synthfleet_probe_${pg.name}`, { namespace: t.namespace, test: t.test, plugin: t.plugin }],
+        [
+          `syntheticheart_${pg.name}`,
+          { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node },
+        ],
+      ] as const) {
+        const gauge = this.pluginGauge(name, pg.help, [...Object.keys(base), ...extra]);
+        if (!gauge) continue;
+        const labels: Record<string, string> = {};
+        for (const l of gauge.labels) labels[l] = (base as Record<string, string>)[l] ?? pg.labels?.[l] ?? '';
+        gauge.gauge.set(labels, pg.value);
+        now.push({ gauge: gauge.gauge, labels });
+      }
+    }
+    this.pluginSeries.set(key, now);
+  }
+
+  private pluginGauge(name: string, help: string | undefined, labels: string[]) {
+    let entry = this.pluginGauges.get(name);
+    if (!entry) {
+      try {
+        const gauge = new Gauge({
+          name,
+          help: help ?? `probe gauge ${name}`,
+          labelNames: labels,
+          registers: [this.registry],
+        });
+        entry = { gauge, labels };
+        this.pluginGauges.set(name, entry);
+      } catch (err) {
+        this.logger.warn({ gauge: name, err: (err as Error).message }, 'cannot export a probe gauge');
+        return undefined;
+      }
+    }
+    return entry;
+  }
+
+  /** Forgets a test's series when it is no longer assigned, so dashboards do not show ghosts. */
+  removeTest(t: TestLabels): void {
+    const sh = { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node };
+    for (const m of [this.success, this.passRatio, this.duration, this.lastRun]) m.remove(t);
+    for (const m of [this.shMarks, this.shMaxMarks, this.shRuntime]) m.remove(sh);
+    for (const status of ['pass', 'fail', 'error', 'timeout', 'skipped']) this.runs.remove({ ...t, status });
+    const key = `${t.namespace}/${t.test}`;
+    for (const s of this.pluginSeries.get(key) ?? []) s.gauge.remove(s.labels);
+    this.pluginSeries.delete(key);
+  }
+}
+
+/**
+ * Pushes the registry to the Pushgateway under {job, cluster, instance = node} with PUT, so series
+ * of removed tests vanish there too. Pushes coalesce: at most one in flight, one more queued.
+ */
+export function createPusher(opts: {
+  url: string;
+  registry: Registry;
+  job: string;
+  grouping: () => Record<string, string>;
+  logger: Logger;
+  minIntervalMs: number;
+}) {
+  const gateway = new Pushgateway(opts.url, { timeout: 10_000 }, opts.registry);
+  let inFlight: Promise<void> | undefined;
+  let again = false;
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let failures = 0;
+
+  async function pushNow(): Promise<void> {
+    last = Date.now();
+    try {
+      await gateway.push({ jobName: opts.job, groupings: opts.grouping() });
+      if (failures > 0) opts.logger.info({ after: failures }, 'pushgateway reachable again');
+      failures = 0;
+    } catch (err) {
+      if (failures++ % 30 === 0)
+        opts.logger.warn({ err: (err as Error).message, url: opts.url }, 'push to pushgateway failed');
+    }
+  }
+
+  function push(): Promise<void> {
+    if (inFlight) {
+      again = true;
+      return inFlight;
+    }
+    inFlight = pushNow().finally(() => {
+      inFlight = undefined;
+      if (again) {
+        again = false;
+        schedule();
+      }
+    });
+    return inFlight;
+  }
+
+  function schedule(): void {
+    if (timer) return;
+    const wait = Math.max(0, last + opts.minIntervalMs - Date.now());
+    timer = setTimeout(() => {
+      timer = undefined;
+      void push();
+    }, wait);
+  }
+
+  return {
+    schedule,
+    async flush(): Promise<void> {
+      clearTimeout(timer);
+      timer = undefined;
+      if (inFlight) await inFlight;
+      await push();
+    },
+    stop(): void {
+      clearTimeout(timer);
+    },
+  };
+}

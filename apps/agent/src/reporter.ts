@@ -1,0 +1,143 @@
+import type { RunResult } from '@synthfleet/contracts';
+import { ApiError } from './api-client.ts';
+import type { Backoff } from './backoff.ts';
+import type { Logger } from './logger.ts';
+import type { Spool } from './spool.ts';
+
+export type SendRuns = (runs: RunResult[]) => Promise<{ accepted: number; duplicates: number; rejected: number }>;
+
+export type ReporterOptions = {
+  spool: Spool;
+  send: SendRuns;
+  backoff: Backoff;
+  logger: Logger;
+  flushMs: number;
+  batchMax?: number;
+  /** Called after every delivery attempt with what happened, for metrics. */
+  onDelivery?: (e: { delivered: number; duplicates: number; rejected: number; ok: boolean }) => void;
+};
+
+/**
+ * Delivers results in order, at least once; the API drops duplicates by run id, so every run
+ * lands exactly once. Runs wait in memory for at most one flush interval; when the API cannot
+ * take them they go to the disk spool, and while the spool holds anything new runs queue behind it.
+ */
+export class Reporter {
+  private queue: RunResult[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private retryAt = 0;
+  private closed = false;
+  private readonly o: Required<Omit<ReporterOptions, 'onDelivery'>> & Pick<ReporterOptions, 'onDelivery'>;
+
+  constructor(options: ReporterOptions) {
+    this.o = { batchMax: 500, ...options };
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  submit(run: RunResult): void {
+    this.queue.push(run);
+    if (this.retryAt > Date.now()) this.spillSoon();
+    if (this.queue.length >= this.o.batchMax) this.flushSoon(0);
+    else this.flushSoon(this.o.flushMs);
+  }
+
+  private spillTimer: NodeJS.Timeout | undefined;
+
+  /** While the API is known to be down, runs go to disk within a flush interval, not at the next retry. */
+  private spillSoon(): void {
+    if (this.spillTimer || this.closed) return;
+    this.spillTimer = setTimeout(() => {
+      this.spillTimer = undefined;
+      if (this.flushing || this.retryAt <= Date.now()) return;
+      const held = this.queue.splice(0);
+      this.o.spool.append(held).catch((e) => this.o.logger.error({ err: String(e) }, 'cannot write the spool'));
+    }, this.o.flushMs);
+  }
+
+  private flushSoon(ms: number): void {
+    if (this.closed) return;
+    const wait = Math.max(ms, this.retryAt - Date.now());
+    if (this.timer && wait > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, wait);
+  }
+
+  /** One delivery pass (single flight): the spool oldest first, then what is in memory. */
+  flush(): Promise<void> {
+    this.flushing ??= this.deliver().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0 || !this.o.spool.empty) this.flushSoon(this.o.flushMs);
+    });
+    return this.flushing;
+  }
+
+  private async deliver(): Promise<void> {
+    try {
+      while (!this.o.spool.empty) {
+        const runs = (await this.o.spool.peek()) ?? [];
+        for (let i = 0; i < runs.length; i += this.o.batchMax) await this.sendChunk(runs.slice(i, i + this.o.batchMax));
+        await this.o.spool.commit();
+      }
+      while (this.queue.length > 0) {
+        const chunk = this.queue.slice(0, this.o.batchMax);
+        await this.sendChunk(chunk);
+        this.queue.splice(0, chunk.length);
+      }
+      this.o.backoff.reset();
+      this.retryAt = 0;
+    } catch (err) {
+      // Keep order and survive a restart: everything still in memory goes behind the spool.
+      const held = this.queue.splice(0);
+      await this.o.spool.append(held).catch((e) => this.o.logger.error({ err: String(e) }, 'cannot write the spool'));
+      const delay = this.o.backoff.next();
+      this.retryAt = Date.now() + delay;
+      this.o.logger.warn(
+        { err: (err as Error).message, spooled: this.o.spool.depth, retryInMs: delay },
+        'results not delivered; spooled',
+      );
+    }
+  }
+
+  private async sendChunk(runs: RunResult[]): Promise<void> {
+    try {
+      const r = await this.o.send(runs);
+      this.o.onDelivery?.({ delivered: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ok: true });
+      if (r.rejected > 0)
+        this.o.logger.warn({ rejected: r.rejected }, 'the API rejected some runs (tests it no longer has)');
+    } catch (err) {
+      if (err instanceof ApiError && !err.retryable && err.status !== 401 && err.status !== 403 && err.status !== 404) {
+        if (err.status === 413 && runs.length > 1) {
+          const half = Math.ceil(runs.length / 2);
+          await this.sendChunk(runs.slice(0, half));
+          await this.sendChunk(runs.slice(half));
+          return;
+        }
+        // A batch the API refuses as malformed will never be taken: log it and move on.
+        this.o.onDelivery?.({ delivered: 0, duplicates: 0, rejected: runs.length, ok: true });
+        this.o.logger.error({ err: err.message, runs: runs.length }, 'the API refused a batch of runs; dropped');
+        return;
+      }
+      this.o.onDelivery?.({ delivered: 0, duplicates: 0, rejected: 0, ok: false });
+      throw err;
+    }
+  }
+
+  /** Last delivery attempt on shutdown; what cannot be delivered in time stays in the spool. */
+  async close(deadlineMs: number): Promise<void> {
+    clearTimeout(this.timer);
+    clearTimeout(this.spillTimer);
+    this.retryAt = 0;
+    const attempt = this.flush();
+    const timeout = new Promise<void>((r) => setTimeout(r, deadlineMs).unref());
+    await Promise.race([attempt, timeout]);
+    this.closed = true;
+    if (this.queue.length > 0) await this.o.spool.append(this.queue.splice(0));
+  }
+}

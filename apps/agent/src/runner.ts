@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AssignedTest,
+  type Gauge,
+  type Peer,
+  parseDuration,
+  RunResult,
+  type RunStatus,
+  runTimeoutMs,
+} from '@synthfleet/contracts';
+import { type ProbeReport, type ProbeSet, runProbe } from '@synthfleet/probes';
+import { Cron } from 'croner';
+import type { Logger } from './logger.ts';
+import type { Semaphore } from './semaphore.ts';
+
+export type RunnerDeps = {
+  probes: ProbeSet;
+  limiter: Semaphore;
+  self: () => { agentId: string; node: string };
+  peers: () => readonly Peer[];
+  /** The last status of a test of this agent, by namespace/name, for dependsOn. */
+  statusOf: (namespace: string, name: string) => RunStatus | undefined;
+  onResult: (test: AssignedTest, run: RunResult, gauges: readonly Gauge[]) => void;
+  onRunStart?: () => void;
+  onRunEnd?: () => void;
+  logger: Logger;
+  random: () => number;
+};
+
+class Cancelled extends Error {
+  override name = 'Cancelled';
+}
+
+const FAILING: ReadonlySet<RunStatus> = new Set(['fail', 'error', 'timeout']);
+
+/** When a test runs: every `repeat`, or on a cron `schedule` (`@every 30s` counts as a repeat). */
+export type Cadence = { kind: 'every'; ms: number } | { kind: 'cron'; cron: Cron };
+
+export function cadenceOf(test: AssignedTest): Cadence {
+  const schedule = test.spec.schedule?.trim();
+  if (schedule?.startsWith('@every ')) return { kind: 'every', ms: Math.max(1000, parseDuration(schedule.slice(7))) };
+  if (schedule) return { kind: 'cron', cron: new Cron(schedule, { paused: true }) };
+  return { kind: 'every', ms: parseDuration(test.spec.repeat ?? '1m') };
+}
+
+/**
+ * Runs one assigned test on its cadence: first at a random offset within one period (a fleet does
+ * not fire in lockstep), then every period without overlapping itself. Each run holds a slot of
+ * the agent's concurrency cap and is cut off at `timeouts.run` even if the probe ignores its signal.
+ */
+export class TestRunner {
+  readonly test: AssignedTest;
+  private readonly deps: RunnerDeps;
+  private readonly cadence: Cadence;
+  private readonly stopCtl = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private due = 0;
+  private current: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(test: AssignedTest, deps: RunnerDeps) {
+    this.test = test;
+    this.deps = deps;
+    this.cadence = cadenceOf(test);
+  }
+
+  get key(): string {
+    return `${this.test.namespace}/${this.test.name}`;
+  }
+
+  start(): void {
+    const now = Date.now();
+    this.due =
+      this.cadence.kind === 'every' ? now + Math.floor(this.deps.random() * this.cadence.ms) : this.nextCron(now);
+    this.arm();
+  }
+
+  private nextCron(after: number): number {
+    if (this.cadence.kind !== 'cron') return after;
+    const first = this.cadence.cron.nextRun(new Date(after));
+    if (!first) return Number.POSITIVE_INFINITY;
+    const second = this.cadence.cron.nextRun(first);
+    const period = second ? second.getTime() - first.getTime() : 60_000;
+    // A little jitter within a tenth of the period (at most 30 s) spreads a fleet's cron runs.
+    return first.getTime() + Math.floor(this.deps.random() * Math.min(period / 10, 30_000));
+  }
+
+  private arm(): void {
+    if (this.stopped || !Number.isFinite(this.due)) return;
+    // setTimeout holds 2^31-1 ms at most; re-arm for longer waits.
+    const wait = Math.min(Math.max(0, this.due - Date.now()), 2 ** 31 - 1);
+    this.timer = setTimeout(() => {
+      if (Date.now() < this.due) return this.arm();
+      this.current = this.execute().finally(() => {
+        this.current = undefined;
+        const now = Date.now();
+        if (this.cadence.kind === 'every') {
+          // Fixed rate; ticks missed while a long run was under way are skipped, not queued.
+          while (this.due <= now) this.due += this.cadence.ms;
+        } else this.due = this.nextCron(now);
+        this.arm();
+      });
+    }, wait);
+  }
+
+  /** Runs once now (outside the cadence); resolves when its result has been handed on. */
+  async execute(): Promise<void> {
+    const { test, deps } = this;
+    const dependency = (test.spec.dependsOn ?? []).find((d) => {
+      const s = deps.statusOf(test.namespace, d);
+      return s !== undefined && FAILING.has(s);
+    });
+    if (dependency !== undefined) {
+      const now = new Date().toISOString();
+      this.emit(
+        {
+          status: 'skipped',
+          marks: 0,
+          maxMarks: 0,
+          details: { _log: `skipped: dependency "${dependency}" is failing` },
+          gauges: [],
+        },
+        now,
+        now,
+      );
+      return;
+    }
+    let release: () => void;
+    try {
+      release = await deps.limiter.acquire(this.stopCtl.signal);
+    } catch {
+      return; // stopped while waiting for a slot
+    }
+    const runCtl = new AbortController();
+    const timeoutMs = runTimeoutMs(test.spec);
+    const onStop = () => runCtl.abort(new Cancelled('the test was changed, removed or the agent is stopping'));
+    this.stopCtl.signal.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(
+      () => runCtl.abort(new DOMException(`run exceeded timeouts.run (${test.spec.timeouts.run})`, 'TimeoutError')),
+      timeoutMs,
+    );
+    const aborted = new Promise<never>((_, reject) => {
+      runCtl.signal.addEventListener('abort', () => reject(runCtl.signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    const startTime = new Date().toISOString();
+    deps.onRunStart?.();
+    try {
+      const report = await Promise.race([
+        runProbe(deps.probes, test.spec.plugin, test.spec.config, {
+          signal: runCtl.signal,
+          self: deps.self(),
+          peers: deps.peers(),
+          timeoutMs,
+        }),
+        aborted,
+      ]);
+      this.emit(report, startTime, new Date().toISOString());
+    } catch (err) {
+      const reason = runCtl.signal.reason;
+      if (reason instanceof Cancelled) {
+        deps.logger.debug({ test: this.key }, 'run cancelled');
+      } else if (reason instanceof DOMException && reason.name === 'TimeoutError') {
+        this.emit(
+          { status: 'timeout', marks: 0, maxMarks: 1, details: { _error: reason.message }, gauges: [] },
+          startTime,
+          new Date().toISOString(),
+        );
+      } else {
+        this.emit(
+          {
+            status: 'error',
+            marks: 0,
+            maxMarks: 1,
+            details: { _error: `run failed: ${(err as Error).message}` },
+            gauges: [],
+          },
+          startTime,
+          new Date().toISOString(),
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+      this.stopCtl.signal.removeEventListener('abort', onStop);
+      deps.onRunEnd?.();
+      release();
+    }
+  }
+
+  private emit(
+    report: ProbeReport | (Omit<ProbeReport, 'status'> & { status: RunStatus }),
+    startTime: string,
+    endTime: string,
+  ) {
+    const { test } = this;
+    let run: RunResult = {
+      runId: randomUUID(),
+      namespace: test.namespace,
+      name: test.name,
+      revision: test.revision,
+      status: report.status,
+      marks: report.marks,
+      maxMarks: report.maxMarks,
+      startTime,
+      endTime,
+      details: report.details,
+      gauges: report.gauges.length ? report.gauges : undefined,
+      trigger: { type: 'timer' },
+    };
+    const checked = RunResult.safeParse(run);
+    if (!checked.success) {
+      // One bad gauge or detail must not cost the result (nor poison the batch it travels in).
+      const why = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      this.deps.logger.warn({ test: this.key, why }, 'probe result trimmed to pass validation');
+      run = {
+        ...run,
+        gauges: undefined,
+        details: {
+          _error: `the probe's result did not validate (${why.slice(0, 2000)})`,
+          _log: run.details?._log?.slice(0, 60_000) ?? '',
+        },
+      };
+    }
+    this.deps.onResult(test, run, run.gauges ?? []);
+  }
+
+  /**
+   * Stops the cadence. `graceMs` lets a run under way finish first (shutdown); otherwise it is
+   * cancelled at once (the test changed or was removed) and reports nothing.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const running = this.current;
+    if (running && graceMs > 0) {
+      await Promise.race([running, new Promise((r) => setTimeout(r, graceMs).unref())]);
+    }
+    this.stopCtl.abort();
+    await running;
+  }
+}

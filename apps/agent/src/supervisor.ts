@@ -1,0 +1,106 @@
+import type { AssignedTest, Assignment, Gauge, Peer, RunResult, RunStatus } from '@synthfleet/contracts';
+import type { ProbeSet } from '@synthfleet/probes';
+import type { Logger } from './logger.ts';
+import { TestRunner } from './runner.ts';
+import type { Semaphore } from './semaphore.ts';
+
+export type SupervisorDeps = {
+  probes: ProbeSet;
+  limiter: Semaphore;
+  self: () => { agentId: string; node: string };
+  onResult: (test: AssignedTest, run: RunResult, gauges: readonly Gauge[]) => void;
+  onRemoved: (test: AssignedTest) => void;
+  onRunStart?: () => void;
+  onRunEnd?: () => void;
+  logger: Logger;
+  random?: () => number;
+};
+
+/** Holds the runners of the current assignment and moves them to the next one by diffing. */
+export class Supervisor {
+  private readonly runners = new Map<string, TestRunner>();
+  private readonly statuses = new Map<string, RunStatus>();
+  private peers: readonly Peer[] = [];
+  private readonly deps: SupervisorDeps;
+  version: number | undefined;
+
+  constructor(deps: SupervisorDeps) {
+    this.deps = deps;
+  }
+
+  get size(): number {
+    return this.runners.size;
+  }
+
+  tests(): AssignedTest[] {
+    return [...this.runners.values()].map((r) => r.test);
+  }
+
+  /**
+   * New tests start, tests whose revision (or group) changed restart with the new spec, removed
+   * tests stop; a run under way of a changed or removed test is cancelled and reports nothing.
+   */
+  async apply(assignment: Assignment): Promise<{ started: number; restarted: number; stopped: number }> {
+    this.peers = assignment.peers;
+    this.version = assignment.version;
+    const next = new Map(assignment.tests.map((t) => [t.key, t]));
+    const counts = { started: 0, restarted: 0, stopped: 0 };
+    const stops: Promise<void>[] = [];
+    const restarted = new Set<string>();
+    for (const [key, runner] of this.runners) {
+      const t = next.get(key);
+      if (t && t.revision === runner.test.revision && t.apiVersion === runner.test.apiVersion) continue;
+      this.runners.delete(key);
+      stops.push(runner.stop());
+      if (t) {
+        counts.restarted++;
+        restarted.add(key);
+      } else {
+        counts.stopped++;
+        this.statuses.delete(`${runner.test.namespace}/${runner.test.name}`);
+        this.deps.onRemoved(runner.test);
+      }
+    }
+    await Promise.all(stops);
+    for (const [key, t] of next) {
+      if (this.runners.has(key)) continue;
+      let runner: TestRunner;
+      try {
+        runner = this.createRunner(t);
+      } catch (err) {
+        // An unusable schedule stops this test, never the agent.
+        this.deps.logger.error({ test: key, err: (err as Error).message }, 'cannot schedule test');
+        continue;
+      }
+      this.runners.set(key, runner);
+      runner.start();
+      if (!restarted.has(key)) counts.started++;
+    }
+    return counts;
+  }
+
+  private createRunner(t: AssignedTest): TestRunner {
+    return new TestRunner(t, {
+      probes: this.deps.probes,
+      limiter: this.deps.limiter,
+      self: this.deps.self,
+      peers: () => this.peers,
+      statusOf: (ns, name) => this.statuses.get(`${ns}/${name}`),
+      onResult: (test, run, gauges) => {
+        this.statuses.set(`${test.namespace}/${test.name}`, run.status);
+        this.deps.onResult(test, run, gauges);
+      },
+      onRunStart: this.deps.onRunStart,
+      onRunEnd: this.deps.onRunEnd,
+      logger: this.deps.logger,
+      random: this.deps.random ?? Math.random,
+    });
+  }
+
+  /** Shutdown: runs under way get `graceMs` to finish, then are cancelled. */
+  async stopAll(graceMs: number): Promise<void> {
+    const all = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.all(all.map((r) => r.stop(graceMs)));
+  }
+}
