@@ -7,7 +7,10 @@ import { existsSync } from 'node:fs';
 
 type Need = { binary: string; pkg: string; why: string };
 
-export const NEEDS: readonly Need[] = [];
+export const NEEDS: readonly Need[] = [
+  { binary: '/usr/bin/prometheus-pushgateway', pkg: 'prometheus-pushgateway', why: 'agent metrics tests push to it' },
+  { binary: '/usr/bin/ping', pkg: 'iputils-ping', why: 'the ping probe runs the system ping' },
+];
 
 function missing(needs: readonly Need[]): Need[] {
   return needs.filter((n) => !existsSync(n.binary));

@@ -1,0 +1,74 @@
+import type { RunResult } from '@synthfleet/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Pushgateway, startPushgateway } from '../../../test/support/pushgateway.ts';
+import { AgentMetrics, createPusher } from './metrics.ts';
+import { quietLogger } from './testing/fixtures.ts';
+
+let gw: Pushgateway;
+beforeAll(async () => {
+  gw = await startPushgateway();
+});
+afterAll(() => gw.stop());
+
+const t = { namespace: 'default', test: 'web', plugin: 'httpPing' };
+const result = (status: RunResult['status'], marks: number): RunResult => ({
+  runId: 'run-00000001',
+  namespace: 'default',
+  name: 'web',
+  status,
+  marks,
+  maxMarks: 2,
+  startTime: '2026-01-01T00:00:00.000Z',
+  endTime: '2026-01-01T00:00:01.500Z',
+});
+
+describe('agent metrics', () => {
+  it('exposes per-test series, the synthetic-heart names and probe gauges', async () => {
+    const m = new AgentMetrics({ node: 'node-a', version: '1.2.3', logger: quietLogger });
+    m.recordRun(t, result('fail', 1), [{ name: 'http_ping_latency_seconds', value: 0.25, labels: { endpoint: 'x' } }]);
+    const text = await m.registry.metrics();
+    expect(text).toContain('synthfleet_test_success{namespace="default",test="web",plugin="httpPing"} 0');
+    expect(text).toContain('synthfleet_test_pass_ratio{namespace="default",test="web",plugin="httpPing"} 0.5');
+    expect(text).toContain('synthfleet_test_duration_seconds{namespace="default",test="web",plugin="httpPing"} 1.5');
+    expect(text).toContain(
+      'synthfleet_test_runs_total{namespace="default",test="web",plugin="httpPing",status="fail"} 1',
+    );
+    expect(text).toContain(
+      'syntheticheart_marks_total{test_name="web",test_namespace="default",plugin_name="httpPing",node_name="node-a"} 1',
+    );
+    expect(text).toContain(
+      'syntheticheart_runtime_ns{test_name="web",test_namespace="default",plugin_name="httpPing",node_name="node-a"} 1500000000',
+    );
+    expect(text).toContain(
+      'synthfleet_probe_http_ping_latency_seconds{namespace="default",test="web",plugin="httpPing",endpoint="x"} 0.25',
+    );
+    expect(text).toContain('syntheticheart_http_ping_latency_seconds{');
+    m.removeTest(t);
+    const after = await m.registry.metrics();
+    expect(after).not.toContain('test="web"');
+    expect(after).not.toContain('test_name="web"');
+  });
+
+  it('pushes to a real Pushgateway grouped by job, cluster and instance, replacing removed series', async () => {
+    const m = new AgentMetrics({ node: 'node-b', version: '1.2.3', logger: quietLogger });
+    const pusher = createPusher({
+      url: gw.url,
+      registry: m.registry,
+      job: 'synthfleet',
+      grouping: () => ({ cluster: 'edge-7', instance: 'node-b' }),
+      logger: quietLogger,
+      minIntervalMs: 10,
+    });
+    m.recordRun(t, result('pass', 2), []);
+    await pusher.flush();
+    let text = await gw.metrics();
+    expect(text).toMatch(
+      /synthfleet_test_success\{cluster="edge-7",instance="node-b",job="synthfleet",namespace="default",plugin="httpPing",test="web"\} 1/,
+    );
+    expect(text).toMatch(/push_time_seconds\{cluster="edge-7",instance="node-b",job="synthfleet"\} \d/);
+    m.removeTest(t);
+    await pusher.flush();
+    text = await gw.metrics();
+    expect(text).not.toMatch(/synthfleet_test_success\{[^}]*instance="node-b"/);
+  });
+});

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunResult } from '@synthfleet/contracts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiError } from './api-client.ts';
+import { createBackoff } from './backoff.ts';
+import { Reporter } from './reporter.ts';
+import { Spool } from './spool.ts';
+import { quietLogger } from './testing/fixtures.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function run(i: number): RunResult {
+  const t = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+  return {
+    runId: `run-${String(i).padStart(6, '0')}`,
+    namespace: 'default',
+    name: 't',
+    status: 'pass',
+    marks: 1,
+    maxMarks: 1,
+    startTime: t,
+    endTime: t,
+  };
+}
+
+async function setup(send: (runs: RunResult[]) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-reporter-'));
+  dirs.push(dir);
+  const spool = new Spool(dir, 1024 * 1024);
+  await spool.open();
+  const reporter = new Reporter({
+    spool,
+    logger: quietLogger,
+    flushMs: 20,
+    batchMax: 50,
+    backoff: createBackoff({ baseMs: 20, maxMs: 40 }),
+    send: async (runs) => {
+      await send(runs);
+      return { accepted: runs.length, duplicates: 0, rejected: 0 };
+    },
+  });
+  return { spool, reporter, dir };
+}
+
+describe('reporter', () => {
+  it('delivers in batches', async () => {
+    const batches: number[] = [];
+    const { reporter } = await setup(async (runs) => {
+      batches.push(runs.length);
+    });
+    for (let i = 0; i < 120; i++) reporter.submit(run(i));
+    await expect.poll(() => batches.reduce((a, b) => a + b, 0)).toBe(120);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(50);
+  });
+
+  it('spools while the API is down and delivers everything once, in order, when it is back', async () => {
+    let up = false;
+    const got: string[] = [];
+    const { reporter, spool } = await setup(async (runs) => {
+      if (!up) throw new ApiError(0, 'API unreachable');
+      got.push(...runs.map((r) => r.runId));
+    });
+    for (let i = 0; i < 30; i++) {
+      reporter.submit(run(i));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await expect.poll(() => spool.depth).toBe(30);
+    up = true;
+    for (let i = 30; i < 40; i++) reporter.submit(run(i));
+    await expect.poll(() => got.length, { timeout: 5000 }).toBe(40);
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => run(i).runId));
+    expect(spool.empty).toBe(true);
+  });
+
+  it('keeps undelivered runs on disk across a restart', async () => {
+    const { reporter, dir } = await setup(async () => {
+      throw new ApiError(503, 'unavailable');
+    });
+    for (let i = 0; i < 5; i++) reporter.submit(run(i));
+    await reporter.close(200);
+    const again = new Spool(dir, 1024 * 1024);
+    await again.open();
+    expect(again.depth).toBe(5);
+  });
+
+  it('splits a batch the API finds too large, and drops one it refuses as malformed', async () => {
+    const sizes: number[] = [];
+    const { reporter, spool } = await setup(async (runs) => {
+      sizes.push(runs.length);
+      if (runs.length > 10) throw new ApiError(413, 'too large');
+      if (runs.some((r) => r.runId === run(3).runId)) throw new ApiError(400, 'bad');
+    });
+    for (let i = 0; i < 40; i++) reporter.submit(run(i));
+    await reporter.flush();
+    expect(sizes.filter((s) => s <= 10).reduce((a, b) => a + b, 0)).toBe(40);
+    expect(spool.empty).toBe(true);
+  });
+});

@@ -1,0 +1,138 @@
+import type { RunResult } from '@synthfleet/contracts';
+import { describe, expect, it } from 'vitest';
+import { TestRunner } from './runner.ts';
+import { Semaphore } from './semaphore.ts';
+import { Supervisor } from './supervisor.ts';
+import { assigned, quietLogger, scriptedProbes } from './testing/fixtures.ts';
+
+function setup(limit = 4) {
+  const { probes, stats } = scriptedProbes();
+  const results: RunResult[] = [];
+  const limiter = new Semaphore(limit);
+  const statuses = new Map<string, RunResult['status']>();
+  const deps = {
+    probes,
+    limiter,
+    self: () => ({ agentId: 'a1', node: 'n1' }),
+    peers: () => [],
+    statusOf: (ns: string, name: string) => statuses.get(`${ns}/${name}`),
+    onResult: (_t: unknown, run: RunResult) => {
+      results.push(run);
+      statuses.set(`${run.namespace}/${run.name}`, run.status);
+    },
+    logger: quietLogger,
+    random: () => 0,
+  };
+  return { deps, results, stats, limiter, statuses };
+}
+
+describe('test runner', () => {
+  it('cuts off a probe that ignores its signal at timeouts.run, records timeout and frees the slot', async () => {
+    const { deps, results, limiter } = setup(1);
+    const r = new TestRunner(
+      assigned('hangs', { plugin: 'exec', repeat: '1m', timeouts: { run: '200ms' }, config: { outcome: 'hang' } }),
+      deps,
+    );
+    await r.execute();
+    expect(results[0]).toMatchObject({ status: 'timeout', name: 'hangs', marks: 0 });
+    expect(results[0]?.details?._error).toContain('run exceeded timeouts.run (200ms)');
+    expect(limiter.available).toBe(1);
+  });
+
+  it('never runs more probes at once than the cap', async () => {
+    const { deps, stats, results } = setup(2);
+    const runners = Array.from(
+      { length: 6 },
+      (_, i) => new TestRunner(assigned(`t${i}`, { plugin: 'exec', repeat: '1m', config: { ms: 50 } }), deps),
+    );
+    await Promise.all(runners.map((r) => r.execute()));
+    expect(stats.maxRunning).toBe(2);
+    expect(results.filter((r) => r.status === 'pass')).toHaveLength(6);
+  });
+
+  it('skips a test while a dependency fails, and runs it again once the dependency passes', async () => {
+    const { deps, results, statuses, stats } = setup();
+    const r = new TestRunner(assigned('app', { plugin: 'exec', repeat: '1m', dependsOn: ['db'] }), deps);
+    statuses.set('default/db', 'fail');
+    await r.execute();
+    expect(results.at(-1)).toMatchObject({ status: 'skipped' });
+    expect(results.at(-1)?.details?._log).toContain('dependency "db" is failing');
+    expect(stats.started).toBe(0);
+    statuses.set('default/db', 'pass');
+    await r.execute();
+    expect(results.at(-1)).toMatchObject({ status: 'pass' });
+  });
+
+  it('cancels a run under way on stop and reports nothing for it', async () => {
+    const { deps, results, limiter } = setup(1);
+    const r = new TestRunner(assigned('slow', { plugin: 'exec', repeat: '1m', config: { outcome: 'hang' } }), deps);
+    const pending = r.execute();
+    await new Promise((res) => setTimeout(res, 50));
+    await r.stop();
+    await pending;
+    expect(results).toEqual([]);
+    expect(limiter.available).toBe(1);
+  });
+
+  it('runs on its cadence: first at the random offset, then every repeat', async () => {
+    const { deps, results } = setup();
+    const r = new TestRunner(assigned('tick', { plugin: 'exec', repeat: '1s' }), deps);
+    r.start();
+    await expect.poll(() => results.length, { timeout: 5000 }).toBeGreaterThanOrEqual(2);
+    await r.stop();
+    const [a, b] = results;
+    expect(Date.parse(b?.startTime ?? '') - Date.parse(a?.startTime ?? '')).toBeGreaterThanOrEqual(900);
+  });
+
+  it('builds a result the API accepts even when the probe sends a gauge it would reject', async () => {
+    const { deps, results } = setup();
+    deps.probes = new Map([
+      [
+        'exec',
+        {
+          plugin: 'exec',
+          config: (await import('zod')).z.object({}),
+          run: async () => ({ marks: 1, maxMarks: 1, log: ['ok'], gauges: [{ name: 'bad name!', value: 1 }] }),
+        },
+      ],
+    ]);
+    await new TestRunner(assigned('g', { plugin: 'exec', repeat: '1m' }), deps).execute();
+    expect(results[0]?.gauges).toBeUndefined();
+    expect(results[0]?.details?._error).toContain('did not validate');
+  });
+});
+
+describe('supervisor', () => {
+  it('starts new tests, restarts changed ones with the new config, stops removed ones', async () => {
+    const { probes, stats } = scriptedProbes();
+    const removed: string[] = [];
+    const sup = new Supervisor({
+      probes,
+      limiter: new Semaphore(4),
+      self: () => ({ agentId: 'a1', node: 'n1' }),
+      onResult: () => {},
+      onRemoved: (t) => removed.push(t.name),
+      logger: quietLogger,
+      random: () => 0,
+    });
+    const a = assigned('a', { plugin: 'exec', repeat: '1m', config: { ms: 1 } });
+    const b = assigned('b', { plugin: 'exec', repeat: '1m' });
+    expect(await sup.apply({ agentId: 'a1', version: 1, tests: [a, b], peers: [] })).toEqual({
+      started: 2,
+      restarted: 0,
+      stopped: 0,
+    });
+    await expect.poll(() => stats.started).toBe(2);
+    const a2 = assigned('a', { plugin: 'exec', repeat: '1m', config: { ms: 2 } }, 2);
+    expect(await sup.apply({ agentId: 'a1', version: 2, tests: [a2], peers: [] })).toEqual({
+      started: 0,
+      restarted: 1,
+      stopped: 1,
+    });
+    expect(removed).toEqual(['b']);
+    await expect.poll(() => stats.started).toBe(3);
+    expect(stats.configs.at(-1)).toEqual({ outcome: 'pass', ms: 2 });
+    expect(sup.tests().map((t) => t.revision)).toEqual([2]);
+    await sup.stopAll(0);
+  });
+});
