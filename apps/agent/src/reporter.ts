@@ -79,17 +79,22 @@ export class Reporter {
   }
 
   private async deliver(): Promise<void> {
+    const hadFailed = this.o.backoff.failures > 0;
+    let sent = 0;
     try {
       while (!this.o.spool.empty) {
         const runs = (await this.o.spool.peek()) ?? [];
         for (let i = 0; i < runs.length; i += this.o.batchMax) await this.sendChunk(runs.slice(i, i + this.o.batchMax));
         await this.o.spool.commit();
+        sent += runs.length;
       }
       while (this.queue.length > 0) {
         const chunk = this.queue.slice(0, this.o.batchMax);
         await this.sendChunk(chunk);
         this.queue.splice(0, chunk.length);
+        sent += chunk.length;
       }
+      if (hadFailed) this.o.logger.info({ delivered: sent }, 'results delivered again after an outage');
       this.o.backoff.reset();
       this.retryAt = 0;
     } catch (err) {

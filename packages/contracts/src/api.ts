@@ -238,6 +238,7 @@ export type TestDetail = z.infer<typeof TestDetail>;
 export const RunView = z.object({
   runId: z.string(),
   agentId: z.string(),
+  revision: z.number().int().nullable().describe('The test revision the agent ran, when it said.'),
   status: RunStatus,
   marks: z.number().int(),
   maxMarks: z.number().int(),

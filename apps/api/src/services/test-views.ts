@@ -168,6 +168,7 @@ export function toRunView(r: typeof runs.$inferSelect): RunView {
   return {
     runId: r.id,
     agentId: r.agentId,
+    revision: r.revision,
     status: r.status,
     marks: r.marks,
     maxMarks: r.maxMarks,

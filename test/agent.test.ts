@@ -1,0 +1,195 @@
+/**
+ * The agent against the real API: both are real processes on 127.0.0.1 (the API on a temp libSQL
+ * file), with a real Pushgateway. Tests are declared through the API, as the syncer would.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunPage, RunView } from '@synthfleet/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/free-port.ts';
+import { type AgentProcess, type Api, startAgent, startApi } from './support/processes.ts';
+import { type Pushgateway, startPushgateway } from './support/pushgateway.ts';
+
+const CLUSTER = 'edge-1';
+const dir = mkdtempSync(join(tmpdir(), 'synthfleet-agent-system-'));
+let port = 0;
+let admin = '';
+let api: Api;
+let token = '';
+let agent: AgentProcess;
+let gateway: Pushgateway;
+const agents: AgentProcess[] = [];
+
+/** The thing the probes test: counts hits per path; `/hang` never answers. */
+const hits = new Map<string, number>();
+const target = http.createServer((req, res) => {
+  const path = req.url ?? '/';
+  hits.set(path, (hits.get(path) ?? 0) + 1);
+  if (path === '/hang') return;
+  res.end('ok');
+});
+let targetUrl = '';
+
+beforeAll(async () => {
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  targetUrl = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+  gateway = await startPushgateway();
+  port = await freePort();
+  api = await startApi({ dataDir: join(dir, 'api'), port });
+  admin = api.admin;
+  token = await api.clusterToken(CLUSTER);
+  agent = await startAgent({
+    apiUrl: api.url,
+    token,
+    node: 'node-a',
+    spoolDir: join(dir, 'spool-a'),
+    env: { PUSHGATEWAY_URL: gateway.url },
+  });
+  agents.push(agent);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop('SIGKILL')));
+  await api?.stop();
+  await gateway?.stop();
+  target.closeAllConnections();
+  target.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function putTest(name: string, spec: Record<string, unknown>) {
+  return api.call(`/api/v1/clusters/${CLUSTER}/tests/default/${name}`, {
+    method: 'PUT',
+    token,
+    body: { apiVersion: 'synthfleet.dev/v1', kind: 'SyntheticTest', metadata: { name, namespace: 'default' }, spec },
+  });
+}
+
+async function runsOf(name: string): Promise<RunView[]> {
+  const out: RunView[] = [];
+  let cursor: string | null = null;
+  do {
+    const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const r = await api.call(`/api/v1/tests/${CLUSTER}/default/${name}/runs?limit=500${q}`, { token });
+    if (r.status !== 200) throw new Error(`runs of ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+    const page = r.json as RunPage;
+    out.push(...page.runs);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+const poll = { timeout: 20_000, interval: 200 };
+
+describe('agent with the real API', () => {
+  it('runs an assigned test and its results reach the API, /readyz and the Pushgateway', async () => {
+    expect(
+      (await putTest('web', { plugin: 'httpPing', repeat: '1s', node: '*', config: `address: ${targetUrl}/ok` }))
+        .status,
+    ).toBe(201);
+    await expect
+      .poll(async () => (await runsOf('web')).filter((r) => r.status === 'pass').length, poll)
+      .toBeGreaterThanOrEqual(2);
+    const [run] = await runsOf('web');
+    expect(run?.details?._log).toContain(`GET http://${targetUrl}/ok: status 200`);
+    expect((await fetch(`${agent.url}/readyz`)).status).toBe(200);
+    await expect
+      .poll(() => gateway.metrics(), poll)
+      .toMatch(
+        /synthfleet_test_success\{cluster="edge-1",instance="node-a",job="synthfleet",namespace="default",plugin="httpPing",test="web"\} 1/,
+      );
+  });
+
+  it('picks up a config change through the long-poll and the next run uses it', async () => {
+    expect(
+      (await putTest('web', { plugin: 'httpPing', repeat: '1s', node: '*', config: `address: ${targetUrl}/v2` }))
+        .status,
+    ).toBe(200);
+    await expect.poll(() => hits.get('/v2') ?? 0, poll).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => (await runsOf('web')).some((r) => r.revision === 2 && r.details?._log?.includes('/v2')), poll)
+      .toBe(true);
+  });
+
+  it('stops a removed test', async () => {
+    expect((await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/web`, { method: 'DELETE', token })).status).toBe(
+      204,
+    );
+    await agent.waitForLog((l) => l.msg === 'assignment applied' && l.stopped === 1);
+    const settled = hits.get('/v2') ?? 0;
+    // Proving an absence takes a wait: three periods of the removed test.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(hits.get('/v2') ?? 0).toBe(settled);
+  });
+
+  it('records a probe that hangs past timeouts.run as timeout while other tests keep their schedule', async () => {
+    await putTest('hangs', {
+      plugin: 'httpPing',
+      repeat: '2s',
+      node: '*',
+      timeouts: { run: '1s' },
+      config: `address: ${targetUrl}/hang`,
+    });
+    await putTest('steady', { plugin: 'httpPing', repeat: '1s', node: '*', config: `address: ${targetUrl}/ok` });
+    await expect
+      .poll(async () => (await runsOf('hangs')).filter((r) => r.status === 'timeout').length, poll)
+      .toBeGreaterThanOrEqual(2);
+    const timeouts = (await runsOf('hangs')).filter((r) => r.status === 'timeout');
+    expect(timeouts[0]?.details?._error).toContain('run exceeded timeouts.run (1s)');
+    const from = Math.min(...timeouts.map((r) => Date.parse(r.startTime)));
+    const to = Math.max(...timeouts.map((r) => Date.parse(r.endTime)));
+    const steadyMeanwhile = (await runsOf('steady')).filter((r) => {
+      const t = Date.parse(r.startTime);
+      return t >= from && t <= to && r.status === 'pass';
+    });
+    expect(steadyMeanwhile.length).toBeGreaterThanOrEqual(1);
+    await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/hangs`, { method: 'DELETE', token });
+  });
+
+  it('meshes: each agent fetches heartbeats from its peers', async () => {
+    const b = await startAgent({ apiUrl: api.url, token, node: 'node-b', spoolDir: join(dir, 'spool-b') });
+    agents.push(b);
+    await putTest('mesh', {
+      plugin: 'heartbeat',
+      repeat: '1s',
+      node: '*',
+      config: { sizes: [1024, '64KiB'], peers: 3 },
+    });
+    await expect
+      .poll(
+        async () => new Set((await runsOf('mesh')).filter((r) => r.status === 'pass').map((r) => r.agentId)).size,
+        poll,
+      )
+      .toBe(2);
+    const run = (await runsOf('mesh')).find((r) => r.status === 'pass');
+    expect([run?.marks, run?.maxMarks]).toEqual([2, 2]);
+    await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/mesh`, { method: 'DELETE', token });
+    await b.stop();
+  });
+
+  it('keeps testing while the API is down and delivers every run made meanwhile exactly once', async () => {
+    await api.stop();
+    await agent.waitForLog((l) => l.msg === 'results not delivered; spooled', 20_000);
+    const madeWhileDown = () =>
+      agent.logs.filter((l) => l.msg === 'run finished' && l.test === `${CLUSTER}/default/steady`).length;
+    const before = madeWhileDown();
+    await expect.poll(madeWhileDown, poll).toBeGreaterThanOrEqual(before + 3);
+    api = await startApi({ dataDir: join(dir, 'api'), port, admin });
+    await agent.waitForLog((l) => l.msg === 'results delivered again after an outage', 60_000);
+    // A graceful stop delivers what is left; then the agent's own record is complete.
+    expect(await agent.stop('SIGTERM')).toBe(0);
+    const made = agent.logs
+      .filter((l) => l.msg === 'run finished' && l.test === `${CLUSTER}/default/steady`)
+      .map((l) => l.runId as string);
+    const agentId = (await agent.waitForLog((l) => l.msg === 'registered')).agentId;
+    // node-b ran `steady` too while it lived; count only this agent's runs.
+    const stored = (await runsOf('steady')).filter((r) => r.agentId === agentId).map((r) => r.runId);
+    expect(stored.length).toBe(new Set(stored).size);
+    expect(new Set(stored)).toEqual(new Set(made));
+    expect(made.length).toBeGreaterThan(before);
+  }, 120_000);
+});

@@ -1,0 +1,171 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export type NodeProcess = {
+  child: ChildProcess;
+  /** Every JSON log line so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** Resolves with the first log line that matches. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
+
+/**
+ * Starts one of the project's entry points with Node (the same binary as the tests, 24) and
+ * collects its JSON log lines. Nothing is inherited that the test does not pass in `env`, beyond
+ * PATH and HOME.
+ */
+export function startNode(script: string, env: Record<string, string>, name = script): NodeProcess {
+  const child = spawn(process.execPath, [script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
+  let partial = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    partial += chunk;
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      logs.push(parsed);
+      for (const w of [...waiters]) {
+        if (w.match(parsed)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
+      }
+    }
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    logs,
+    waitForLog(match, timeoutMs = 30_000) {
+      const found = logs.find(match);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`${name}: no matching log line in ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
+        const w = {
+          match,
+          resolve: (l: Record<string, unknown>) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        waiters.push(w);
+        exited.then((code) => {
+          if (waiters.includes(w)) {
+            clearTimeout(timer);
+            reject(new Error(`${name} exited (${code}) before logging what was awaited; stderr: ${stderr}`));
+          }
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export type Api = NodeProcess & {
+  url: string;
+  admin: string;
+  call(
+    path: string,
+    init?: { method?: string; token?: string; body?: unknown },
+  ): Promise<{ status: number; json: unknown }>;
+  clusterToken(cluster: string): Promise<string>;
+};
+
+/** The real API (Node entry) on 127.0.0.1 with its libSQL file under `dataDir`. */
+export async function startApi(opts: {
+  dataDir: string;
+  port?: number;
+  admin?: string;
+  env?: Record<string, string>;
+}): Promise<Api> {
+  const admin = opts.admin ?? `test-admin-${crypto.randomUUID()}`;
+  const proc = startNode(
+    'apps/api/src/entry/node.ts',
+    {
+      PORT: String(opts.port ?? 0),
+      HOST: '127.0.0.1',
+      SYNTHFLEET_DATA_DIR: opts.dataDir,
+      SYNTHFLEET_ADMIN_TOKEN: admin,
+      LOG_LEVEL: 'info',
+      ...opts.env,
+    },
+    'api',
+  );
+  const line = await proc.waitForLog((l) => typeof l.url === 'string' && l.msg === 'synthfleet api listening');
+  const url = line.url as string;
+  const call: Api['call'] = async (path, init = {}) => {
+    const res = await fetch(`${url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${init.token ?? admin}`, 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
+  };
+  return {
+    ...proc,
+    url,
+    admin,
+    call,
+    async clusterToken(cluster) {
+      const r = await call('/api/v1/tokens', { method: 'POST', body: { role: 'cluster', cluster } });
+      if (r.status !== 201) throw new Error(`token for ${cluster}: ${r.status} ${JSON.stringify(r.json)}`);
+      return (r.json as { token: string }).token;
+    },
+  };
+}
+
+export type AgentProcess = NodeProcess & { url: string };
+
+/** A real agent process; resolves once its heartbeat server listens. */
+export async function startAgent(opts: {
+  apiUrl: string;
+  token: string;
+  node: string;
+  spoolDir: string;
+  env?: Record<string, string>;
+}): Promise<AgentProcess> {
+  const proc = startNode(
+    'apps/agent/src/main.ts',
+    {
+      SYNTHFLEET_API_URL: opts.apiUrl,
+      SYNTHFLEET_TOKEN: opts.token,
+      NODE_NAME: opts.node,
+      HEARTBEAT_HOST: '127.0.0.1',
+      HEARTBEAT_PORT: '0',
+      SPOOL_DIR: opts.spoolDir,
+      RESULT_FLUSH_MS: '200',
+      LOG_LEVEL: 'debug',
+      ...opts.env,
+    },
+    `agent ${opts.node}`,
+  );
+  const line = await proc.waitForLog((l) => l.msg === 'agent listening');
+  return { ...proc, url: line.url as string };
+}
