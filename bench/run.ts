@@ -6,11 +6,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchHeartbeat } from './heartbeat.ts';
 import { benchIngest } from './ingest.ts';
 import { benchLongPoll } from './longpoll.ts';
 import { type BenchRow, ratio } from './support/result.ts';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
+  heartbeat: () => benchHeartbeat(),
   ingest: () => benchIngest(),
   longpoll: () => benchLongPoll(),
 };

@@ -7,8 +7,14 @@ describe('semaphore', () => {
     const order: number[] = [];
     const a = await s.acquire();
     const b = await s.acquire();
-    const c = s.acquire().then((r) => (order.push(3), r));
-    const d = s.acquire().then((r) => (order.push(4), r));
+    const c = s.acquire().then((r) => {
+      order.push(3);
+      return r;
+    });
+    const d = s.acquire().then((r) => {
+      order.push(4);
+      return r;
+    });
     expect(s.waiting).toBe(2);
     a();
     (await c)();

@@ -87,8 +87,12 @@ export async function startNodeServer(source: Record<string, string | undefined>
 if (import.meta.main) {
   try {
     const { close, logger } = await startNodeServer();
+    let closing = false;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
+      // `on`, not `once`: a second signal (a supervisor and its process group) must not kill mid-close.
+      process.on(signal, () => {
+        if (closing) return;
+        closing = true;
         logger.info({ signal }, 'shutting down');
         void close().then(() => process.exit(0));
       });
