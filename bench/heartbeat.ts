@@ -81,7 +81,7 @@ function peakRss(pid: number): number {
 }
 
 export async function benchHeartbeat(): Promise<BenchRow[]> {
-  const api = await startApiProcess({ LOG_LEVEL: 'warn' });
+  const api = await startApiProcess();
   const spool = mkdtempSync(join(tmpdir(), 'synthfleet-bench-agent-'));
   const raw = runNode([here('./support/raw-heartbeat-server.ts')]);
   let agent: ChildProcess | undefined;

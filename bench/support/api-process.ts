@@ -37,7 +37,10 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
   });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error('api did not start within 30 s')), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('api did not start within 30 s'));
+    }, 30_000);
     child.once('exit', (code) => reject(new Error(`api exited with ${code}`)));
     const onData = (chunk: Buffer) => {
       buf += chunk.toString();
