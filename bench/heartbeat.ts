@@ -3,13 +3,14 @@
  * node:http server serving the same bytes, in the same run, under the same closed-loop load
  * (a separate load-generator process on loopback). Rounds alternate the two servers and the
  * medians are reported. Also the agent's idle RSS (registered, holding an empty assignment) and
- * its peak RSS under load.
+ * its peak RSS under load. The agent runs as it ships: the esbuild bundle (`npm run build:agent`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildAgent } from '../scripts/build-agent.ts';
 import { rssOf, startApiProcess } from './support/api-process.ts';
 import type { BenchRow } from './support/result.ts';
 
@@ -83,11 +84,11 @@ function peakRss(pid: number): number {
 export async function benchHeartbeat(): Promise<BenchRow[]> {
   const api = await startApiProcess();
   const spool = mkdtempSync(join(tmpdir(), 'synthfleet-bench-agent-'));
-  const raw = runNode([here('./support/raw-heartbeat-server.ts')]);
+  const raw = runNode([here('./support/raw-heartbeat-server.mjs')]);
   let agent: ChildProcess | undefined;
   try {
     const token = await api.clusterToken('bench');
-    agent = runNode([join(root, 'apps/agent/src/main.ts')], {
+    agent = runNode([await buildAgent()], {
       SYNTHFLEET_API_URL: api.url,
       SYNTHFLEET_TOKEN: token,
       NODE_NAME: 'bench-node',

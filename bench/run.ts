@@ -20,7 +20,11 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 const fmt = (n: number | null) =>
-  typeof n !== 'number' || Number.isNaN(n) ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 2);
+  typeof n !== 'number' || Number.isNaN(n)
+    ? '—'
+    : n >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : n.toFixed(n >= 10 ? 1 : 2);
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

@@ -16,7 +16,7 @@ import { Supervisor } from './supervisor.ts';
 
 export const AGENT_VERSION: string = pkg.version;
 
-export type AgentDeps = { logger?: Logger; fetch?: typeof fetch; random?: () => number; probes?: ProbeSet };
+export type AgentDeps = { logger?: Logger; random?: () => number; probes?: ProbeSet };
 
 const labelsOf = (t: AssignedTest): TestLabels => ({ namespace: t.namespace, test: t.name, plugin: t.spec.plugin });
 
@@ -29,7 +29,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   const logger = deps.logger ?? createLogger(env.LOG_LEVEL, { node: env.NODE_NAME });
   const random = deps.random ?? Math.random;
   const probes = deps.probes ?? createProbeSet({ execAllow: env.EXEC_ALLOW });
-  const api = createApiClient({ baseUrl: env.SYNTHFLEET_API_URL, token: env.SYNTHFLEET_TOKEN, fetch: deps.fetch });
+  const api = createApiClient({ baseUrl: env.SYNTHFLEET_API_URL, token: env.SYNTHFLEET_TOKEN });
   const metrics = new AgentMetrics({ node: env.NODE_NAME, version: AGENT_VERSION, logger });
   const spool = new Spool(env.SPOOL_DIR, env.SPOOL_MAX_BYTES, (n) => {
     metrics.droppedRuns.inc(n);

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import {
   Assignment,
   ErrorEnvelope,
@@ -28,33 +30,72 @@ export type PollResult = { kind: 'assignment'; assignment: Assignment } | { kind
 
 export type ApiClient = ReturnType<typeof createApiClient>;
 
-export function createApiClient(opts: { baseUrl: string; token: string; fetch?: typeof fetch }) {
-  const doFetch = opts.fetch ?? fetch;
+type Answer = { status: number; statusText: string; text: string };
+
+/**
+ * One HTTP exchange on node:http with keep-alive. Not fetch: undici costs the agent ~5 MB of heap
+ * for two kinds of request, and every node counts.
+ */
+function exchange(
+  url: URL,
+  init: { method: string; body?: string; headers: Record<string, string>; signal: AbortSignal },
+  agent: http.Agent,
+): Promise<Answer> {
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+export function createApiClient(opts: { baseUrl: string; token: string }) {
   const base = opts.baseUrl.replace(/\/+$/, '');
+  const isHttps = base.startsWith('https:');
+  const agent = isHttps
+    ? new https.Agent({ keepAlive: true, maxSockets: 4 })
+    : new http.Agent({ keepAlive: true, maxSockets: 4 });
 
   async function call(
     path: string,
-    init: RequestInit & { timeoutMs: number; signal?: AbortSignal },
-  ): Promise<Response> {
+    init: { method: string; body?: string; timeoutMs: number; signal?: AbortSignal },
+  ): Promise<Answer> {
     const signals = [AbortSignal.timeout(init.timeoutMs)];
     if (init.signal) signals.push(init.signal);
-    let res: Response;
+    let res: Answer;
     try {
-      res = await doFetch(`${base}${path}`, {
-        ...init,
-        signal: AbortSignal.any(signals),
-        headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json', ...init.headers },
-      });
+      res = await exchange(
+        new URL(`${base}${path}`),
+        {
+          method: init.method,
+          body: init.body,
+          signal: AbortSignal.any(signals),
+          headers: {
+            authorization: `Bearer ${opts.token}`,
+            ...(init.body === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(init.body)) }),
+          },
+        },
+        agent,
+      );
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      throw new ApiError(0, `API unreachable at ${base}: ${cause ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ApiError(0, `API unreachable at ${base}: ${code ?? (err as Error).message}`);
     }
     if (res.status >= 400) {
-      const text = await res.text().catch(() => '');
       let message = `${res.status} ${res.statusText}`;
       let code: string | undefined;
       try {
-        const env = ErrorEnvelope.parse(JSON.parse(text));
+        const env = ErrorEnvelope.parse(JSON.parse(res.text));
         message = `${res.status} ${env.error.code}: ${env.error.message}`;
         code = env.error.code;
       } catch {
@@ -65,10 +106,10 @@ export function createApiClient(opts: { baseUrl: string; token: string; fetch?: 
     return res;
   }
 
-  async function json<T>(res: Response, schema: z.ZodType<T>, what: string): Promise<T> {
+  async function json<T>(res: Answer, schema: z.ZodType<T>, what: string): Promise<T> {
     let body: unknown;
     try {
-      body = await res.json();
+      body = JSON.parse(res.text);
     } catch {
       throw new ApiError(502, `${what}: the API answered with something that is not JSON`);
     }

@@ -1,0 +1,53 @@
+/** The agent as it ships (the esbuild bundle) starts, refuses bad config, and serves heartbeats. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildAgent } from '../scripts/build-agent.ts';
+import { type AgentProcess, startNode } from './support/processes.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bundle-'));
+let bundle = '';
+let agent: AgentProcess | undefined;
+
+beforeAll(async () => {
+  bundle = await buildAgent(join(dir, 'agent.mjs'));
+}, 60_000);
+afterAll(async () => {
+  await agent?.stop('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('agent bundle', () => {
+  it('stops at start-up with a message that names the bad variable', () => {
+    const r = spawnSync(process.execPath, [bundle], {
+      env: { PATH: process.env.PATH ?? '', SYNTHFLEET_API_URL: 'http://127.0.0.1:1', HEARTBEAT_PORT: 'x' },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('SYNTHFLEET_TOKEN: is required');
+    expect(r.stderr).toContain('HEARTBEAT_PORT');
+  });
+
+  it('serves heartbeats and health while the API is unreachable, and is not ready', async () => {
+    const proc = startNode(
+      bundle,
+      {
+        SYNTHFLEET_API_URL: 'http://127.0.0.1:1',
+        SYNTHFLEET_TOKEN: 'sfc_unused',
+        NODE_NAME: 'bundle-node',
+        HEARTBEAT_HOST: '127.0.0.1',
+        HEARTBEAT_PORT: '0',
+        SPOOL_DIR: join(dir, 'spool'),
+      },
+      'agent bundle',
+    );
+    const line = await proc.waitForLog((l) => l.msg === 'agent listening');
+    agent = { ...proc, url: line.url as string };
+    expect(await (await fetch(`${agent.url}/heartbeat/20`)).text()).toBe('0123456789ABCDEF0123');
+    expect((await fetch(`${agent.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${agent.url}/readyz`)).status).toBe(503);
+    await proc.waitForLog((l) => l.msg === 'poll failed' && String(l.err).includes('ECONNREFUSED'));
+  });
+});
