@@ -7,26 +7,14 @@ import { ApiError } from './api-client.ts';
 import { createBackoff } from './backoff.ts';
 import { Reporter } from './reporter.ts';
 import { Spool } from './spool.ts';
-import { quietLogger } from './testing/fixtures.ts';
+import { numberedRun, quietLogger } from './testing/fixtures.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function run(i: number): RunResult {
-  const t = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
-  return {
-    runId: `run-${String(i).padStart(6, '0')}`,
-    namespace: 'default',
-    name: 't',
-    status: 'pass',
-    marks: 1,
-    maxMarks: 1,
-    startTime: t,
-    endTime: t,
-  };
-}
+const run = numberedRun;
 
 async function setup(send: (runs: RunResult[]) => Promise<void>) {
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-reporter-'));

@@ -1,9 +1,9 @@
 import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunResult } from '@synthfleet/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Spool } from './spool.ts';
+import { numberedRun } from './testing/fixtures.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -15,19 +15,7 @@ function tempDir(): string {
   return d;
 }
 
-function run(i: number): RunResult {
-  const t = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
-  return {
-    runId: `run-${String(i).padStart(6, '0')}`,
-    namespace: 'default',
-    name: 't',
-    status: 'pass',
-    marks: 1,
-    maxMarks: 1,
-    startTime: t,
-    endTime: t,
-  };
-}
+const run = numberedRun;
 
 async function drain(spool: Spool): Promise<string[]> {
   const ids: string[] = [];

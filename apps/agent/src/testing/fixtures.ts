@@ -1,4 +1,4 @@
-import type { AssignedTest, SyntheticTestSpecInput } from '@synthfleet/contracts';
+import type { AssignedTest, RunResult, SyntheticTestSpecInput } from '@synthfleet/contracts';
 import { SyntheticTestSpec } from '@synthfleet/contracts';
 import type { Probe, ProbeSet } from '@synthfleet/probes';
 import { z } from 'zod';
@@ -50,4 +50,19 @@ export function scriptedProbes() {
   };
   const probes: ProbeSet = new Map([['exec', probe]]);
   return { probes, stats };
+}
+
+/** The i-th of a sequence of passing runs, one second apart, with ids that sort in order. */
+export function numberedRun(i: number): RunResult {
+  const t = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+  return {
+    runId: `run-${String(i).padStart(6, '0')}`,
+    namespace: 'default',
+    name: 't',
+    status: 'pass',
+    marks: 1,
+    maxMarks: 1,
+    startTime: t,
+    endTime: t,
+  };
 }
