@@ -9,12 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { benchHeartbeat } from './heartbeat.ts';
 import { benchIngest } from './ingest.ts';
 import { benchLongPoll } from './longpoll.ts';
+import { benchLoopback } from './loopback.ts';
 import { type BenchRow, ratio } from './support/result.ts';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   heartbeat: () => benchHeartbeat(),
   ingest: () => benchIngest(),
   longpoll: () => benchLongPoll(),
+  loopback: () => benchLoopback(),
 };
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
