@@ -1,7 +1,7 @@
 /**
  * Heartbeats: the agent's `/heartbeat/N` at 1 KiB, 64 KiB and 1 MiB against a minimal raw
  * node:http server serving the same bytes, in the same run, under the same closed-loop load
- * (a separate load-generator process on loopback). Rounds alternate the two servers and the
+ * (wrk, one thread, on loopback). Rounds alternate the two servers and the
  * medians are reported. Also the agent's idle RSS (registered, holding an empty assignment) and
  * its peak RSS under load. The agent runs as it ships: the esbuild bundle (`npm run build:agent`).
  */
@@ -10,9 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isHeartbeatBody } from '@synthfleet/probes';
 import { buildAgent } from '../scripts/build-agent.ts';
 import { rssOf, startApiProcess } from './support/api-process.ts';
 import type { BenchRow } from './support/result.ts';
+import { ensureWrk, runWrk, type WrkResult } from './support/wrk.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const root = here('..');
@@ -21,7 +23,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 16;
 
-type Load = { requests: number; rps: number; p50: number; p99: number; errors: number; badBodies: number };
+type Load = WrkResult;
 
 function runNode(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, args, {
@@ -61,17 +63,12 @@ function firstJsonLine(
 }
 
 async function load(url: string, bytes: number): Promise<Load> {
-  const child = runNode([
-    here('./support/load-gen.ts'),
-    url,
-    String(CONNECTIONS),
-    String(SECONDS * 1000),
-    String(bytes),
-  ]);
-  const result = (await firstJsonLine(child, (o) => 'rps' in o)) as Load;
-  if (result.errors > 0 || result.badBodies > 0)
-    throw new Error(`${url}: ${result.errors} errors, ${result.badBodies} bad bodies`);
-  return result;
+  // wrk does not look at bodies: check the bytes once, then measure.
+  const body = Buffer.from(await (await fetch(url)).arrayBuffer());
+  if (body.length !== bytes || !isHeartbeatBody(body)) throw new Error(`${url}: wrong body (${body.length} bytes)`);
+  const r = await runWrk(url, CONNECTIONS, SECONDS);
+  if (r.errors > 0) throw new Error(`${url}: ${r.errors} errors under load`);
+  return r;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -82,6 +79,7 @@ function peakRss(pid: number): number {
 }
 
 export async function benchHeartbeat(): Promise<BenchRow[]> {
+  ensureWrk();
   const api = await startApiProcess();
   const spool = mkdtempSync(join(tmpdir(), 'synthfleet-bench-agent-'));
   const raw = runNode([here('./support/raw-heartbeat-server.mjs')]);
@@ -124,7 +122,7 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
       const label = size >= 1024 * 1024 ? `${size / 1024 / 1024} MiB` : `${size / 1024} KiB`;
       rows.push({
         bench: 'heartbeat',
-        metric: `GET /heartbeat at ${label}: requests/s (median of ${ROUNDS} × ${SECONDS} s, ${CONNECTIONS} conns)`,
+        metric: `GET /heartbeat at ${label}: requests/s (wrk, median of ${ROUNDS} × ${SECONDS} s, ${CONNECTIONS} conns)`,
         unit: 'req/s',
         value: median(a.map((x) => x.rps)),
         baseline: median(b.map((x) => x.rps)),
