@@ -42,7 +42,7 @@ describe('reporter', () => {
       batches.push(runs.length);
     });
     for (let i = 0; i < 120; i++) reporter.submit(run(i));
-    await expect.poll(() => batches.reduce((a, b) => a + b, 0)).toBe(120);
+    await expect.poll(() => batches.reduce((a, b) => a + b, 0), { timeout: 15_000 }).toBe(120);
     expect(Math.max(...batches)).toBeLessThanOrEqual(50);
   });
 
@@ -57,10 +57,10 @@ describe('reporter', () => {
       reporter.submit(run(i));
       await new Promise((r) => setTimeout(r, 5));
     }
-    await expect.poll(() => spool.depth).toBe(30);
+    await expect.poll(() => spool.depth, { timeout: 15_000 }).toBe(30);
     up = true;
     for (let i = 30; i < 40; i++) reporter.submit(run(i));
-    await expect.poll(() => got.length, { timeout: 5000 }).toBe(40);
+    await expect.poll(() => got.length, { timeout: 15_000 }).toBe(40);
     expect(got).toEqual(Array.from({ length: 40 }, (_, i) => run(i).runId));
     expect(spool.empty).toBe(true);
   });

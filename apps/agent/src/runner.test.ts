@@ -122,7 +122,7 @@ describe('supervisor', () => {
       restarted: 0,
       stopped: 0,
     });
-    await expect.poll(() => stats.started).toBe(2);
+    await expect.poll(() => stats.started, { timeout: 15_000 }).toBe(2);
     const a2 = assigned('a', { plugin: 'exec', repeat: '1m', config: { ms: 2 } }, 2);
     expect(await sup.apply({ agentId: 'a1', version: 2, tests: [a2], peers: [] })).toEqual({
       started: 0,
@@ -130,7 +130,7 @@ describe('supervisor', () => {
       stopped: 1,
     });
     expect(removed).toEqual(['b']);
-    await expect.poll(() => stats.started).toBe(3);
+    await expect.poll(() => stats.started, { timeout: 15_000 }).toBe(3);
     expect(stats.configs.at(-1)).toEqual({ outcome: 'pass', ms: 2 });
     expect(sup.tests().map((t) => t.revision)).toEqual([2]);
     await sup.stopAll(0);

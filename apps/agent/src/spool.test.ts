@@ -80,4 +80,18 @@ describe('spool', () => {
     await spool.commit();
     expect(await drain(spool)).toEqual([run(2).runId]);
   });
+
+  it('never hands out a segment while it is being written (reads wait for appends)', async () => {
+    const spool = new Spool(tempDir(), 1024 * 1024);
+    await spool.open();
+    const writes = Array.from({ length: 50 }, (_, i) => spool.append([run(i)]));
+    const seen: string[] = [];
+    while (seen.length < 50) {
+      const runs = (await spool.peek()) ?? [];
+      seen.push(...runs.map((r) => r.runId));
+      await spool.commit();
+    }
+    await Promise.all(writes);
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => run(i).runId));
+  });
 });

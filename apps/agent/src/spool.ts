@@ -18,6 +18,14 @@ export class Spool {
   private segments: Segment[] = [];
   private droppedRuns = 0;
   private onDrop: (runs: number) => void;
+  /** Appends, reads and commits run one at a time: a reader never sees a segment mid-write. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => {});
+    return next;
+  }
 
   constructor(dir: string, maxBytes: number, onDrop: (runs: number) => void = () => {}) {
     this.dir = dir;
@@ -56,8 +64,12 @@ export class Spool {
     return this.segments.length === 0;
   }
 
-  async append(runs: readonly RunResult[]): Promise<void> {
-    if (runs.length === 0) return;
+  append(runs: readonly RunResult[]): Promise<void> {
+    if (runs.length === 0) return Promise.resolve();
+    return this.serial(() => this.appendNow(runs));
+  }
+
+  private async appendNow(runs: readonly RunResult[]): Promise<void> {
     const text = `${runs.map((r) => JSON.stringify(r)).join('\n')}\n`;
     const bytes = Buffer.byteLength(text);
     let tail = this.segments.at(-1);
@@ -78,7 +90,11 @@ export class Spool {
    * The oldest segment's runs, for delivery; call `commit()` once they are delivered. A segment
    * being read receives no more appends.
    */
-  async peek(): Promise<RunResult[] | undefined> {
+  peek(): Promise<RunResult[] | undefined> {
+    return this.serial(() => this.peekNow());
+  }
+
+  private async peekNow(): Promise<RunResult[] | undefined> {
     const head = this.segments[0];
     if (!head) return undefined;
     this.reading = head;
@@ -88,7 +104,7 @@ export class Spool {
     } catch {
       this.segments.shift();
       this.drop(head.runs);
-      return this.peek();
+      return this.peekNow();
     }
     const out: RunResult[] = [];
     let bad = 0;
@@ -105,7 +121,11 @@ export class Spool {
   }
 
   /** Removes the segment returned by the last `peek()`. */
-  async commit(): Promise<void> {
+  commit(): Promise<void> {
+    return this.serial(() => this.commitNow());
+  }
+
+  private async commitNow(): Promise<void> {
     const head = this.reading;
     this.reading = undefined;
     if (!head) return;
