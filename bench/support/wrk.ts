@@ -33,13 +33,17 @@ export function parseWrk(text: string): WrkResult {
 /** One wrk run: a single thread, `connections` keep-alive connections, `seconds` long. */
 export function runWrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
-    execFile(WRK, ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', url], (err, stdout, stderr) => {
-      if (err) return reject(new Error(`wrk failed: ${err.message} ${stderr}`));
-      try {
-        resolve(parseWrk(stdout));
-      } catch (e) {
-        reject(e);
-      }
-    });
+    execFile(
+      WRK,
+      ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', url],
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`wrk failed: ${err.message} ${stderr}`));
+        try {
+          resolve(parseWrk(stdout));
+        } catch (e) {
+          reject(e);
+        }
+      },
+    );
   });
 }
