@@ -131,13 +131,13 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   }
 
   async function loadSavedAssignment(): Promise<void> {
-    let text: string;
+    let saved: unknown;
     try {
-      text = await readFile(assignmentFile, 'utf8');
+      saved = JSON.parse(await readFile(assignmentFile, 'utf8'));
     } catch {
-      return;
+      return; // none yet, or not JSON: the API hands out the current one anyway
     }
-    const parsed = Assignment.safeParse(JSON.parse(text || '{}'));
+    const parsed = Assignment.safeParse(saved);
     if (!parsed.success) {
       logger.warn({ file: assignmentFile }, 'ignoring an unreadable saved assignment');
       return;
