@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,25 @@ function script(name: string, body: string): string {
   writeFileSync(file, `#!/bin/sh\n${body}\n`);
   chmodSync(file, 0o755);
   return file;
+}
+
+/** Whether a process exists and is not a zombie (an orphan may wait a while to be reaped). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `f` gives a value; bounded at 30 s so a broken test fails instead of hanging. */
+async function until<T>(f: () => T | undefined): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const v = f();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met within 30 s');
 }
 
 const probes = createProbeSet({ canPing: false, execAllow: [dir] });
@@ -55,14 +74,17 @@ describe('exec', () => {
   });
 
   it('kills the program and its children when the run is cancelled', async () => {
-    const marker = join(dir, 'survived');
-    const file = script('hang.sh', `(sleep 2; touch ${marker}) & sleep 30`);
+    // The script's background child writes its pid, then would live for 120 s. The test aborts only
+    // once that pid is known and then checks the process is gone: no reliance on timers, which a
+    // loaded machine may fire seconds late.
+    const pidFile = join(dir, 'child.pid');
+    const file = script('hang.sh', `sleep 120 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; sleep 30`);
     const ctl = new AbortController();
     const pending = runProbe(probes, 'exec', { command: file }, probeContext({ signal: ctl.signal }));
-    setTimeout(() => ctl.abort(new DOMException('run timed out', 'TimeoutError')), 200);
+    const childPid = await until(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
+    expect(alive(childPid)).toBe(true);
+    ctl.abort(new DOMException('run timed out', 'TimeoutError'));
     await expect(pending).rejects.toThrow('run timed out');
-    await new Promise((r) => setTimeout(r, 2500));
-    const { existsSync } = await import('node:fs');
-    expect(existsSync(marker)).toBe(false);
+    expect(await until(() => (alive(childPid) ? undefined : true))).toBe(true);
   });
 });
