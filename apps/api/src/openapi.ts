@@ -8,6 +8,7 @@ import {
   FleetView,
   RegisterAgentRequest,
   RegisterAgentResponse,
+  RollupList,
   RunBatch,
   RunBatchResponse,
   RunPage,
@@ -18,6 +19,7 @@ import {
   TestSummary,
   TokenInfo,
   UpsertTestResponse,
+  WhoAmI,
 } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { ClusterQuery, PollQuery, RunListQuery, TestListQuery } from './routes/params.ts';
@@ -93,6 +95,22 @@ export const ROUTES: readonly RouteDoc[] = [
     roles: 'admin, cluster',
     body: SnapshotRequest,
     response: SnapshotResponse,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/clusters/{cluster}/rollups',
+    summary: "Every test's roll-up and nodes, for status write-back",
+    tag: 'syncer',
+    roles: 'any that sees the cluster',
+    response: RollupList,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/whoami',
+    summary: 'The role and cluster of the calling token',
+    tag: 'tokens',
+    roles: 'any',
+    response: WhoAmI,
   },
   {
     method: 'post',

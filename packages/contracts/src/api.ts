@@ -170,6 +170,13 @@ export const UpsertTestResponse = z.object({
 });
 export type UpsertTestResponse = z.infer<typeof UpsertTestResponse>;
 
+export const WhoAmI = z.object({
+  tokenId: z.string(),
+  role: Role,
+  cluster: z.string().nullable().describe('The cluster a cluster token acts for; null for other roles.'),
+});
+export type WhoAmI = z.infer<typeof WhoAmI>;
+
 export const TestState = z.enum(['passing', 'failing', 'pending']);
 export type TestState = z.infer<typeof TestState>;
 
@@ -234,6 +241,30 @@ export const TestDetail = TestSummary.extend({
   assignedTo: z.array(z.object({ agentId: z.string(), node: z.string() })),
 });
 export type TestDetail = z.infer<typeof TestDetail>;
+
+/** One test's roll-up as the syncer writes it back to the object's status. */
+export const TestRollup = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  revision: z.number().int(),
+  generation: z.number().int().nullable().describe('The metadata.generation of the object last stored.'),
+  state: TestState,
+  passingAgents: z.number().int(),
+  failingAgents: z.number().int(),
+  assignedAgents: z.number().int(),
+  lastRunAt: z.string().nullable(),
+  failingSince: z.string().nullable(),
+  lastFailureMessage: z.string().nullable(),
+  nodes: z.array(z.string()).describe('Nodes of the agents the test is assigned to, sorted.'),
+});
+export type TestRollup = z.infer<typeof TestRollup>;
+
+export const RollupList = z.object({
+  cluster: z.string(),
+  generatedAt: z.string(),
+  tests: z.array(TestRollup),
+});
+export type RollupList = z.infer<typeof RollupList>;
 
 export const RunView = z.object({
   runId: z.string(),

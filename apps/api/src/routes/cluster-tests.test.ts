@@ -1,5 +1,6 @@
+import type { RollupList } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.ts';
+import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
 
 let api: TestApi;
 beforeEach(async () => {
@@ -13,6 +14,49 @@ async function listNames(cluster: string) {
 }
 
 describe('syncer routes', () => {
+  it('tells a token its role and cluster', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    expect((await api.request('GET', '/api/v1/whoami', { token: t })).body).toMatchObject({
+      role: 'cluster',
+      cluster: 'edge-1',
+    });
+    expect((await api.request('GET', '/api/v1/whoami')).body).toMatchObject({ role: 'admin', cluster: null });
+    expect((await api.request('GET', '/api/v1/whoami', { token: 'nope' })).status).toBe(401);
+  });
+
+  it("gives every test's roll-up with the nodes it runs on, and only to its cluster", async () => {
+    const t = await api.token('cluster', 'edge-1');
+    const a1 = await api.register(t, 'node-b');
+    const a2 = await api.register(t, 'node-a');
+    await api.putTest(t, 'edge-1', { ...syntheticTest('web'), metadata: { name: 'web', generation: 4 } });
+    await api.putTest(t, 'edge-1', syntheticTest('dns', { plugin: 'dns', node: 'none-such*' }));
+    const now = api.clock.now();
+    const send = (agentId: string, status: 'pass' | 'fail') =>
+      api.request('POST', '/api/v1/runs', {
+        token: t,
+        body: { agentId, runs: [runResult('web', status, now - 1000)] },
+      });
+    expect((await send(a1, 'pass')).status).toBe(200);
+    expect((await send(a2, 'fail')).status).toBe(200);
+    const r = await api.request('GET', '/api/v1/clusters/edge-1/rollups', { token: t });
+    expect(r.status).toBe(200);
+    const list = r.body as RollupList;
+    expect(list.tests.map((x) => x.name)).toEqual(['dns', 'web']);
+    expect(list.tests[0]).toMatchObject({ state: 'pending', assignedAgents: 0, nodes: [], lastRunAt: null });
+    expect(list.tests[1]).toMatchObject({
+      state: 'failing',
+      generation: 4,
+      passingAgents: 1,
+      failingAgents: 1,
+      assignedAgents: 2,
+      nodes: ['node-a', 'node-b'],
+      lastFailureMessage: 'web went fail',
+      lastRunAt: new Date(now - 1000 + 120).toISOString(),
+    });
+    const other = await api.token('cluster', 'edge-2');
+    expect((await api.request('GET', '/api/v1/clusters/edge-1/rollups', { token: other })).status).toBe(404);
+  });
+
   it('creates, updates (bumping the revision only on change) and deletes a test', async () => {
     const t = await api.token('cluster', 'edge-1');
     const created = await api.putTest(t, 'edge-1', syntheticTest('web'));

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { parseParams, readJson } from '../lib/validate.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { listRollups } from '../services/test-views.ts';
 import { applySnapshot, deleteTest, upsertTest } from '../services/tests.ts';
 import { ClusterParams, TestParams } from './params.ts';
 
@@ -25,5 +26,9 @@ export function clusterTestRoutes(ctx: ServiceContext) {
       const { cluster } = parseParams(c, ClusterParams);
       const body = await readJson(c, SnapshotRequest);
       return c.json(await applySnapshot(ctx, c.var.principal, cluster, body.items));
+    })
+    .get('/clusters/:cluster/rollups', async (c) => {
+      const { cluster } = parseParams(c, ClusterParams);
+      return c.json(await listRollups(ctx, c.var.principal, cluster));
     });
 }

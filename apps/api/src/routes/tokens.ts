@@ -18,6 +18,10 @@ export function tokenRoutes(ctx: ServiceContext) {
       assertAdmin(c.var.principal);
       return c.json({ tokens: await listTokens(ctx) });
     })
+    .get('/whoami', (c) => {
+      const { tokenId, role, cluster } = c.var.principal;
+      return c.json({ tokenId, role, cluster });
+    })
     .delete('/tokens/:id', async (c) => {
       assertAdmin(c.var.principal);
       const { id } = parseParams(c, z.object({ id: z.string().min(1).max(64) }));

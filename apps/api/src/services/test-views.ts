@@ -1,4 +1,13 @@
-import type { LatestState, RunPage, RunView, TestDetail, TestState, TestSummary } from '@synthfleet/contracts';
+import type {
+  LatestState,
+  RollupList,
+  RunPage,
+  RunView,
+  TestDetail,
+  TestRollup,
+  TestState,
+  TestSummary,
+} from '@synthfleet/contracts';
 import { agents, assignments, latest, runs, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
@@ -146,6 +155,45 @@ export async function getTest(
     agents: agentStates,
     assignedTo: placed,
   };
+}
+
+/**
+ * Every live test of a cluster with its roll-up and the nodes it runs on: what a syncer writes
+ * back to the objects' status. Two queries however many tests the cluster has.
+ */
+export async function listRollups(ctx: ServiceContext, principal: Principal, cluster: string): Promise<RollupList> {
+  assertCanRead(principal, cluster);
+  const live = and(eq(tests.cluster, cluster), isNull(tests.deletedAt));
+  const [rows, placed] = await Promise.all([
+    ctx.db.select().from(tests).where(live).orderBy(asc(tests.namespace), asc(tests.name)),
+    ctx.db
+      .select({ testId: assignments.testId, node: agents.node })
+      .from(assignments)
+      .innerJoin(tests, eq(tests.id, assignments.testId))
+      .innerJoin(agents, eq(agents.id, assignments.agentId))
+      .where(live),
+  ]);
+  const nodes = new Map<number, string[]>();
+  for (const p of placed) {
+    const list = nodes.get(p.testId);
+    if (list) list.push(p.node);
+    else nodes.set(p.testId, [p.node]);
+  }
+  const rollups: TestRollup[] = rows.map((row) => ({
+    namespace: row.namespace,
+    name: row.name,
+    revision: row.revision,
+    generation: row.generation,
+    state: row.state,
+    passingAgents: row.passingAgents,
+    failingAgents: row.failingAgents,
+    assignedAgents: row.assignedAgents,
+    lastRunAt: iso(row.lastRunAt),
+    failingSince: iso(row.failingSince),
+    lastFailureMessage: row.lastFailureMessage,
+    nodes: (nodes.get(row.id) ?? []).sort(),
+  }));
+  return { cluster, generatedAt: new Date(ctx.clock.now()).toISOString(), tests: rollups };
 }
 
 function encodeCursor(startedAt: number, id: string): string {
