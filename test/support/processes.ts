@@ -10,6 +10,10 @@ export type NodeProcess = {
   /** Resolves with the first log line that matches. */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code when the process ends by itself. */
+  exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
 };
 
 /**
@@ -17,8 +21,13 @@ export type NodeProcess = {
  * collects its JSON log lines. Nothing is inherited that the test does not pass in `env`, beyond
  * PATH and HOME.
  */
-export function startNode(script: string, env: Record<string, string>, name = script): NodeProcess {
-  const child = spawn(process.execPath, [script], {
+export function startNode(
+  script: string,
+  env: Record<string, string>,
+  name = script,
+  args: readonly string[] = [],
+): NodeProcess {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,6 +64,8 @@ export function startNode(script: string, env: Record<string, string>, name = sc
   return {
     child,
     logs,
+    exited,
+    stderr: () => stderr,
     waitForLog(match, timeoutMs = 30_000) {
       const found = logs.find(match);
       if (found) return Promise.resolve(found);

@@ -1,10 +1,9 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AssignedTest, Assignment, type RunResult } from '@synthfleet/contracts';
+import { type AssignedTest, Assignment, createBackoff, type RunResult } from '@synthfleet/contracts';
 import { createProbeSet, type ProbeSet, sleep } from '@synthfleet/probes';
 import pkg from '../package.json' with { type: 'json' };
 import { ApiError, createApiClient } from './api-client.ts';
-import { createBackoff } from './backoff.ts';
 import type { AgentEnv } from './env.ts';
 import { createHeartbeatServer } from './heartbeat-server.ts';
 import { createLogger, type Logger } from './logger.ts';

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ClusterName, DnsSubdomain } from '@synthfleet/contracts';
+import { ClusterName, DnsSubdomain, parseEnvWith } from '@synthfleet/contracts';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -49,15 +49,7 @@ export const AgentEnv = z
   });
 export type AgentEnv = z.infer<typeof AgentEnv>;
 
-export class EnvError extends Error {
-  override name = 'EnvError';
-}
-
 /** Reads the agent's configuration; a bad value stops start-up with a message naming the variable. */
 export function parseEnv(source: Record<string, string | undefined>): AgentEnv {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = AgentEnv.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
-  throw new EnvError(`invalid agent configuration:\n  ${lines.join('\n  ')}`);
+  return parseEnvWith(AgentEnv, source, 'agent configuration');
 }

@@ -1,5 +1,6 @@
+import { EnvError } from '@synthfleet/contracts';
 import { createAgent } from './agent.ts';
-import { EnvError, parseEnv } from './env.ts';
+import { parseEnv } from './env.ts';
 
 let env: ReturnType<typeof parseEnv>;
 try {

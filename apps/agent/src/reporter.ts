@@ -1,6 +1,5 @@
-import type { RunResult } from '@synthfleet/contracts';
+import type { Backoff, RunResult } from '@synthfleet/contracts';
 import { ApiError } from './api-client.ts';
-import type { Backoff } from './backoff.ts';
 import type { Logger } from './logger.ts';
 import type { Spool } from './spool.ts';
 

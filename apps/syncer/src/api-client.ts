@@ -1,0 +1,96 @@
+import {
+  RollupList,
+  type RollupList as RollupListType,
+  SnapshotResponse,
+  UpsertTestResponse,
+  WhoAmI,
+} from '@synthfleet/contracts';
+import type { z } from 'zod';
+
+/** An answer from the API that was not a success; `status` 0 means it could not be reached. */
+export class ApiCallError extends Error {
+  override name = 'ApiCallError';
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+  /** A 4xx other than 408/429 will not succeed by trying again. */
+  get permanent(): boolean {
+    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
+  }
+}
+
+export type ApiClientOptions = { baseUrl: string; token: string; timeoutMs?: number; fetch?: typeof fetch };
+
+/** The syncer's calls to the control plane; every answer is validated before use. */
+export function createApiClient(opts: ApiClientOptions) {
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  const doFetch = opts.fetch ?? fetch;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+
+  async function call<S extends z.ZodType | undefined>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<S extends z.ZodType ? z.infer<S> : undefined> {
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${opts.token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new ApiCallError(0, `${method} ${path}: API unreachable: ${(err as Error).message}`);
+    }
+    const text = await res.text().catch(() => '');
+    if (!res.ok) {
+      let message = text.slice(0, 500);
+      try {
+        message = (JSON.parse(text) as { error: { message: string } }).error.message;
+      } catch {
+        // not our envelope (a proxy's page, say): keep the start of the text
+      }
+      throw new ApiCallError(res.status, `${method} ${path}: ${res.status}: ${message}`);
+    }
+    if (schema === undefined) return undefined as never;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ApiCallError(res.status, `${method} ${path}: the answer is not JSON`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new ApiCallError(res.status, `${method} ${path}: unexpected answer: ${parsed.error.message}`);
+    return parsed.data as never;
+  }
+
+  const testPath = (cluster: string, namespace: string, name: string) =>
+    `/api/v1/clusters/${encodeURIComponent(cluster)}/tests/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+
+  return {
+    whoami: () => call('GET', '/api/v1/whoami', WhoAmI),
+    upsert: (cluster: string, namespace: string, name: string, object: unknown) =>
+      call('PUT', testPath(cluster, namespace, name), UpsertTestResponse, object),
+    /** Deletes a test; one that is not there is already what we want. */
+    async remove(cluster: string, namespace: string, name: string): Promise<void> {
+      try {
+        await call('DELETE', testPath(cluster, namespace, name), undefined);
+      } catch (err) {
+        if (!(err instanceof ApiCallError && err.status === 404)) throw err;
+      }
+    },
+    snapshot: (cluster: string, items: unknown[]) =>
+      call('PUT', `/api/v1/clusters/${encodeURIComponent(cluster)}/tests`, SnapshotResponse, { items }),
+    rollups: (cluster: string): Promise<RollupListType> =>
+      call('GET', `/api/v1/clusters/${encodeURIComponent(cluster)}/rollups`, RollupList),
+  };
+}
+export type ApiClient = ReturnType<typeof createApiClient>;

@@ -1,0 +1,79 @@
+import type { TestRollup } from '@synthfleet/contracts';
+import { describe, expect, it } from 'vitest';
+import { checkObject } from './objects.ts';
+import { desiredStatus, sameStatus, statusPatch } from './status.ts';
+
+const now = new Date('2026-11-22T10:00:00.000Z');
+const rollup = (over: Partial<TestRollup> = {}): TestRollup => ({
+  namespace: 'default',
+  name: 't',
+  revision: 1,
+  generation: 3,
+  state: 'passing',
+  passingAgents: 2,
+  failingAgents: 0,
+  assignedAgents: 2,
+  lastRunAt: '2026-11-22T09:59:58.123Z',
+  failingSince: null,
+  lastFailureMessage: null,
+  nodes: ['n1', 'n2'],
+  ...over,
+});
+function object(status?: unknown, apiVersion = 'synthfleet.dev/v1', spec: Record<string, unknown> = {}) {
+  const c = checkObject({
+    apiVersion,
+    kind: 'SyntheticTest',
+    metadata: { name: 't', namespace: 'default', generation: 3 },
+    spec: { plugin: 'dns', repeat: '30s', ...spec },
+    status,
+  });
+  if (!c) throw new Error('no object');
+  return c;
+}
+
+describe('status', () => {
+  it('maps the roll-up to phase, counts, nodes and times, and is stable when nothing changed', () => {
+    const s = desiredStatus({ object: object(), rollup: rollup(), notMirrored: undefined, now });
+    expect(s).toMatchObject({
+      phase: 'Passing',
+      observedGeneration: 3,
+      passingAgents: 2,
+      nodes: ['n1', 'n2'],
+      lastRunTime: '2026-11-22T09:59:58Z',
+      conditions: [{ type: 'Valid', status: 'True', lastTransitionTime: '2026-11-22T10:00:00Z' }],
+    });
+    const later = new Date('2026-11-22T11:00:00.000Z');
+    const again = desiredStatus({ object: object(s), rollup: rollup(), notMirrored: undefined, now: later });
+    expect(sameStatus(s, again)).toBe(true);
+    const failing = desiredStatus({
+      object: object(s),
+      rollup: rollup({ state: 'failing', failingAgents: 1, lastFailureMessage: 'boom' }),
+      notMirrored: undefined,
+      now: later,
+    });
+    expect(failing).toMatchObject({ phase: 'Failing', lastFailureMessage: 'boom' });
+    expect(sameStatus(s, failing)).toBe(false);
+    expect(desiredStatus({ object: object(), rollup: undefined, notMirrored: undefined, now }).phase).toBe('Pending');
+  });
+
+  it('says Invalid with the reason, and removes roll-up fields that no longer apply', () => {
+    const before = desiredStatus({ object: object(), rollup: rollup(), notMirrored: undefined, now });
+    const bad = object(before, 'synthfleet.dev/v1', { plugin: 'nope' });
+    const s = desiredStatus({ object: bad, rollup: rollup(), notMirrored: undefined, now });
+    expect(s).toMatchObject({ phase: 'Invalid', conditions: [{ status: 'False', reason: 'InvalidSpec' }] });
+    expect(s.passingAgents).toBeUndefined();
+    const patch = statusPatch(before, s);
+    expect(patch.passingAgents).toBeNull();
+    expect(patch.phase).toBe('Invalid');
+  });
+
+  it("writes only synthetic-heart's own fields on its objects", () => {
+    const s = desiredStatus({
+      object: object(undefined, 'synheart.infra.webex.com/v1'),
+      rollup: rollup(),
+      notMirrored: undefined,
+      now,
+    });
+    expect(s).toEqual({ deployed: true, agent: 'n1,n2', message: 'Passing' });
+  });
+});

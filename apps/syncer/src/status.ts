@@ -1,0 +1,102 @@
+import { SYNTHETIC_HEART_API_VERSION, type TestRollup } from '@synthfleet/contracts';
+import type { Checked } from './objects.ts';
+
+export type Phase = 'Passing' | 'Failing' | 'Pending' | 'Invalid';
+
+/** At most this many node names go into the status; the counts say how many there are. */
+const MAX_NODES = 50;
+
+export type StatusInput = {
+  object: Checked;
+  rollup: TestRollup | undefined;
+  /** Why the object is not mirrored although it parsed: another group's object wins, or the API said no. */
+  notMirrored: string | undefined;
+  now: Date;
+};
+
+type Condition = { type: string; status: string; reason: string; message: string; lastTransitionTime: string };
+
+function existingCondition(object: Checked, type: string): Condition | undefined {
+  const conditions = (object.raw.status as { conditions?: unknown } | undefined)?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  return conditions.find((c) => (c as Condition | null)?.type === type) as Condition | undefined;
+}
+
+/**
+ * The status an object should carry. Built from the object's current status where nothing
+ * changed (a condition keeps its lastTransitionTime), so an unchanged roll-up yields an equal
+ * status and no write.
+ */
+export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput): Record<string, unknown> {
+  const invalidMessage = !object.valid ? object.message : notMirrored;
+  const phase: Phase =
+    invalidMessage !== undefined
+      ? 'Invalid'
+      : rollup === undefined || rollup.state === 'pending'
+        ? 'Pending'
+        : rollup.state === 'failing'
+          ? 'Failing'
+          : 'Passing';
+
+  if (object.apiVersion === SYNTHETIC_HEART_API_VERSION) {
+    // synthetic-heart's own status fields only, so its CRD's schema keeps what we write.
+    const status: Record<string, unknown> = {
+      deployed: invalidMessage === undefined && (rollup?.assignedAgents ?? 0) > 0,
+      message:
+        invalidMessage ??
+        (phase === 'Failing' ? `Failing: ${rollup?.lastFailureMessage ?? 'see the dashboard'}` : phase),
+    };
+    if (rollup && rollup.nodes.length > 0) status.agent = rollup.nodes.slice(0, MAX_NODES).join(',');
+    return status;
+  }
+
+  const validStatus = invalidMessage === undefined ? 'True' : 'False';
+  const reason = invalidMessage === undefined ? 'Accepted' : object.valid ? 'NotMirrored' : 'InvalidSpec';
+  const message = invalidMessage ?? 'the spec is valid and mirrored to the control plane';
+  const before = existingCondition(object, 'Valid');
+  const condition: Condition = {
+    type: 'Valid',
+    status: validStatus,
+    reason,
+    message,
+    lastTransitionTime:
+      before && before.status === validStatus && typeof before.lastTransitionTime === 'string'
+        ? before.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+  const status: Record<string, unknown> = { phase, conditions: [condition] };
+  if (object.generation !== undefined) status.observedGeneration = object.generation;
+  if (invalidMessage === undefined && rollup) {
+    status.passingAgents = rollup.passingAgents;
+    status.failingAgents = rollup.failingAgents;
+    status.assignedAgents = rollup.assignedAgents;
+    status.nodes = rollup.nodes.slice(0, MAX_NODES);
+    if (rollup.lastRunAt) status.lastRunTime = rollup.lastRunAt.replace(/\.\d{3}Z$/, 'Z');
+    if (rollup.failingSince) status.failingSince = rollup.failingSince.replace(/\.\d{3}Z$/, 'Z');
+    if (rollup.lastFailureMessage) status.lastFailureMessage = rollup.lastFailureMessage.slice(0, 1024);
+  }
+  return status;
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return canonical(a ?? {}) === canonical(b ?? {});
+}
+
+/** A merge patch that turns `current` into `desired`: top-level keys no longer wanted become null. */
+export function statusPatch(current: unknown, desired: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = { ...desired };
+  if (current !== null && typeof current === 'object') {
+    for (const k of Object.keys(current)) if (!(k in desired)) patch[k] = null;
+  }
+  return patch;
+}
