@@ -10,6 +10,7 @@ type Need = { binary: string; pkg: string; why: string };
 export const NEEDS: readonly Need[] = [
   { binary: '/usr/bin/prometheus-pushgateway', pkg: 'prometheus-pushgateway', why: 'agent metrics tests push to it' },
   { binary: '/usr/bin/ping', pkg: 'iputils-ping', why: 'the ping probe runs the system ping' },
+  { binary: '/usr/bin/promtool', pkg: 'prometheus', why: 'the alert rules are checked and unit-tested with promtool' },
 ];
 
 function missing(needs: readonly Need[]): Need[] {
