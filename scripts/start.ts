@@ -1,8 +1,8 @@
 /**
  * `npm start`: the whole system on the embedded default, on this machine. Starts the API (libSQL
  * file under SYNTHFLEET_DATA_DIR), then a local agent for this host with a cluster token for the
- * cluster `local`, and every other component that exists in this checkout; stops them together on
- * Ctrl-C. The admin and agent tokens are kept (mode 600) in the data directory so a restart reuses them.
+ * cluster `local`, and the syncer's file source over `infra/examples` (or SYNCER_DIR), so the
+ * example tests run and report at once; stops them together on Ctrl-C. The admin and agent tokens are kept (mode 600) in the data directory so a restart reuses them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -109,9 +109,12 @@ try {
     HEARTBEAT_PORT: process.env.HEARTBEAT_PORT ?? '8790',
     SPOOL_DIR: join(dataDir, 'agent'),
   });
-  if (existsSync(join(root, 'apps/syncer/src/main.ts'))) {
-    start('syncer', 'apps/syncer/src/main.ts', { SYNTHFLEET_API_URL: apiUrl, SYNTHFLEET_TOKEN: token });
-  }
+  // The syncer's file source mirrors the example tests (or SYNCER_DIR) into the local cluster.
+  start('syncer', 'apps/syncer/src/main.ts', {
+    SYNTHFLEET_API_URL: apiUrl,
+    SYNTHFLEET_TOKEN: token,
+    SYNCER_DIR: resolve(root, process.env.SYNCER_DIR ?? 'infra/examples'),
+  });
 } catch (err) {
   process.stderr.write(`synthfleet: ${(err as Error).message}\n`);
   stop(1);

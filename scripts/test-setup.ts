@@ -11,6 +11,7 @@ export const NEEDS: readonly Need[] = [
   { binary: '/usr/bin/prometheus-pushgateway', pkg: 'prometheus-pushgateway', why: 'agent metrics tests push to it' },
   { binary: '/usr/bin/ping', pkg: 'iputils-ping', why: 'the ping probe runs the system ping' },
   { binary: '/usr/bin/promtool', pkg: 'prometheus', why: 'the alert rules are checked and unit-tested with promtool' },
+  { binary: '/usr/bin/kubectl', pkg: 'kubectl', why: 'the kustomize base is built with kubectl kustomize' },
 ];
 
 function missing(needs: readonly Need[]): Need[] {

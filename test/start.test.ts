@@ -1,0 +1,56 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/free-port.ts';
+import { startNode } from './support/processes.ts';
+import { waitFor } from './support/wait.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'synthfleet-start-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+type TestSummary = { name: string; apiVersion: string; lastRunAt: string | null; state: string };
+
+describe('npm start (scripts/start.ts)', () => {
+  it('runs API, local agent and the file-source syncer over infra/examples, and results appear', async () => {
+    const port = await freePort();
+    const proc = startNode(
+      'scripts/start.ts',
+      { PORT: String(port), HEARTBEAT_PORT: String(await freePort()), SYNTHFLEET_DATA_DIR: dataDir },
+      'npm start',
+    );
+    try {
+      const api = `http://127.0.0.1:${port}`;
+      await waitFor(() => existsSync(join(dataDir, 'admin-token')), 60_000, 'admin token written');
+      const admin = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+      const tests = async () => {
+        const res = await fetch(`${api}/api/v1/tests?cluster=local`, { headers: { authorization: `Bearer ${admin}` } });
+        return res.ok ? ((await res.json()) as { tests: TestSummary[] }).tests : [];
+      };
+      await waitFor(async () => (await tests()).length === 5, 60_000, 'the five examples mirrored');
+      const mirrored = await tests();
+      expect(mirrored.map((t) => t.name).sort()).toEqual([
+        'api-health',
+        'api-port',
+        'localhost-dns',
+        'node-mesh',
+        'synheart-api-ping',
+      ]);
+      expect(mirrored.find((t) => t.name === 'synheart-api-ping')?.apiVersion).toBe('synheart.infra.webex.com/v1');
+      // Every example has a result; the longest period is 1 minute, so the bound leaves room.
+      const started = Date.now();
+      await waitFor(
+        async () => (await tests()).every((t) => t.lastRunAt !== null),
+        150_000,
+        'a result for every example',
+      );
+      process.stdout.write(`npm start: results for all examples ${Date.now() - started} ms after they were mirrored\n`);
+      const byName = Object.fromEntries((await tests()).map((t) => [t.name, t]));
+      expect(byName['localhost-dns']?.state).toBe('passing');
+      // Nothing listens on 8787 in this test, so the API checks fail: they ran and reported.
+      expect(byName['api-health']?.state).toMatch(/passing|failing/);
+    } finally {
+      expect(await proc.stop()).toBe(0);
+    }
+  }, 300_000);
+});
