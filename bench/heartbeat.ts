@@ -3,7 +3,8 @@
  * node:http server serving the same bytes, in the same run, under the same closed-loop load
  * (wrk, one thread, on loopback). Rounds alternate the two servers and the
  * medians are reported. Also the agent's idle RSS (registered, holding an empty assignment) and
- * its peak RSS under load. The agent runs as it ships: the esbuild bundle (`npm run build:agent`).
+ * its peak RSS under load. The agent runs as it ships: the esbuild bundle (`npm run build:agent`)
+ * with the Node flags and environment its image sets (AGENT_NODE_FLAGS, AGENT_RUNTIME_ENV).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isHeartbeatBody } from '@synthfleet/probes';
-import { buildAgent } from '../scripts/build-agent.ts';
+import { AGENT_NODE_FLAGS, AGENT_RUNTIME_ENV, buildAgent } from '../scripts/build-agent.ts';
 import { rssOf, startApiProcess } from './support/api-process.ts';
 import type { BenchRow } from './support/result.ts';
 import { ensureWrk, runWrk, type WrkResult } from './support/wrk.ts';
@@ -86,7 +87,8 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
   let agent: ChildProcess | undefined;
   try {
     const token = await api.clusterToken('bench');
-    agent = runNode([await buildAgent()], {
+    agent = runNode([...AGENT_NODE_FLAGS, await buildAgent()], {
+      ...AGENT_RUNTIME_ENV,
       SYNTHFLEET_API_URL: api.url,
       SYNTHFLEET_TOKEN: token,
       NODE_NAME: 'bench-node',

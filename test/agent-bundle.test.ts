@@ -1,10 +1,10 @@
 /** The agent as it ships (the esbuild bundle) starts, refuses bad config, and serves heartbeats. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgent } from '../scripts/build-agent.ts';
+import { AGENT_NODE_FLAGS, AGENT_RUNTIME_ENV, buildAgent, ROOT_DIR } from '../scripts/build-agent.ts';
 import { type AgentProcess, startNode } from './support/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bundle-'));
@@ -20,6 +20,15 @@ afterAll(async () => {
 });
 
 describe('agent bundle', () => {
+  it('carries every dependency inside, the YAML parser included, and ships with the settings the benchmark uses', () => {
+    const code = readFileSync(bundle, 'utf8');
+    expect(code).not.toMatch(/import\(["']yaml["']\)/);
+    expect(code).not.toMatch(/from ?["'](zod|yaml|pino|prom-client|croner)["']/);
+    const dockerfile = readFileSync(join(ROOT_DIR, 'infra/docker/agent.Dockerfile'), 'utf8');
+    for (const flag of AGENT_NODE_FLAGS) expect(dockerfile).toContain(`"${flag}"`);
+    for (const [k, v] of Object.entries(AGENT_RUNTIME_ENV)) expect(dockerfile).toContain(`${k}=${v}`);
+  });
+
   it('stops at start-up with a message that names the bad variable', () => {
     const r = spawnSync(process.execPath, [bundle], {
       env: { PATH: process.env.PATH ?? '', SYNTHFLEET_API_URL: 'http://127.0.0.1:1', HEARTBEAT_PORT: 'x' },

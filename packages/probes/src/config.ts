@@ -1,5 +1,4 @@
 import { type PluginConfig, parseDuration } from '@synthfleet/contracts';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /** A time span given as a Go duration (`"1m30s"`) or as a number of seconds (synthetic-heart style). */
@@ -21,11 +20,17 @@ export class ProbeConfigError extends Error {
  * Turns a test's `config` (a YAML string as synthetic-heart hands to its plugins, or an object)
  * into the plugin's typed config, with an error that names the field.
  */
-export function parseProbeConfig<C>(plugin: string, raw: PluginConfig | undefined, schema: z.ZodType<C>): C {
+export async function parseProbeConfig<C>(
+  plugin: string,
+  raw: PluginConfig | undefined,
+  schema: z.ZodType<C>,
+): Promise<C> {
   let value: unknown = raw ?? {};
   if (typeof raw === 'string') {
     try {
-      value = raw.trim() === '' ? {} : parseYaml(raw);
+      // Loaded on first use: only synthetic-heart style (string) configs need a YAML parser, and
+      // an agent that never sees one keeps its memory.
+      value = raw.trim() === '' ? {} : (await import('yaml')).parse(raw);
     } catch (err) {
       throw new ProbeConfigError(`${plugin} config is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }

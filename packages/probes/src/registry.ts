@@ -88,7 +88,7 @@ export async function runProbe(
   }
   let config: unknown;
   try {
-    config = parseProbeConfig(plugin, rawConfig, probe.config);
+    config = await parseProbeConfig(plugin, rawConfig, probe.config);
   } catch (err) {
     return toReport({ marks: 0, maxMarks: 1, status: 'error', log: [], error: (err as Error).message });
   }
