@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../apps/syncer/src/api-client.ts';
@@ -7,14 +6,11 @@ import { createLogger } from '../apps/syncer/src/logger.ts';
 import { createFileSource } from '../apps/syncer/src/sources/file.ts';
 import { createSyncer } from '../apps/syncer/src/syncer.ts';
 import { type Api, startApi, startNode } from './support/processes.ts';
+import { createTempDirs } from './support/temp-dirs.ts';
 import { waitFor } from './support/wait.ts';
 
-const dirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const temp = createTempDirs();
+const tempDir = (prefix: string) => temp.make(prefix);
 
 let api: Api;
 beforeAll(async () => {
@@ -22,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  temp.removeAll();
 });
 
 const manifest = (name: string, extra = '', apiVersion = 'synthfleet.dev/v1') => `apiVersion: ${apiVersion}

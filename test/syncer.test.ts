@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../apps/syncer/src/api-client.ts';
@@ -10,17 +7,14 @@ import { createSyncer, type Syncer } from '../apps/syncer/src/syncer.ts';
 import { freePort } from './support/free-port.ts';
 import { type KubeApiDouble, type KubeObject, startKubeApi } from './support/kube-api.ts';
 import { type Api, startApi } from './support/processes.ts';
+import { createTempDirs } from './support/temp-dirs.ts';
 import { waitFor } from './support/wait.ts';
 
 const OURS = 'synthfleet.dev/v1/synthetictests';
 const THEIRS = 'synheart.infra.webex.com/v1/synthetictests';
 
-const dirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-}
+const temp = createTempDirs();
+const tempDir = (prefix: string) => temp.make(prefix);
 
 let api: Api;
 beforeAll(async () => {
@@ -28,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  temp.removeAll();
 });
 
 const running: { syncer: Syncer; kube: KubeApiDouble }[] = [];

@@ -4,6 +4,7 @@ import { createDesiredState } from './desired-state.ts';
 import type { Logger } from './logger.ts';
 import type { Checked } from './objects.ts';
 import { createRwLock } from './rw-lock.ts';
+import { createSleeper } from './sleeper.ts';
 import type { Source } from './source.ts';
 import { desiredStatus, sameStatus, statusPatch } from './status.ts';
 import { createWorkQueue } from './work-queue.ts';
@@ -50,7 +51,8 @@ export function createSyncer(opts: SyncerOptions) {
   let snapshots = 0;
   let lastSnapshotAt: string | null = null;
   let statusWrites = 0;
-  const sleepers = new Set<() => void>();
+  const sleeper = createSleeper();
+  const sleep = sleeper.sleep;
   let pokeStatus: (() => void) | undefined;
   const reportedInvalid = new Map<string, string>();
 
@@ -65,19 +67,6 @@ export function createSyncer(opts: SyncerOptions) {
     onError: (key, err, retryInMs) =>
       log.warn({ test: key, err: (err as Error).message, retryInMs }, 'mirroring failed; will retry'),
   });
-
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (stopped) return resolve();
-      const wake = () => {
-        clearTimeout(timer);
-        sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      sleepers.add(wake);
-    });
-  }
 
   let learning: Promise<string> | undefined;
   function clusterName(): Promise<string> {
@@ -234,7 +223,7 @@ export function createSyncer(opts: SyncerOptions) {
         function done() {
           clearTimeout(timer);
           pokeStatus = undefined;
-          sleepers.delete(done);
+          sleeper.remove(done);
           resolve();
         }
         // A poke (a test turned invalid, a snapshot landed) runs the pass soon, not at once,
@@ -244,7 +233,7 @@ export function createSyncer(opts: SyncerOptions) {
           pokeStatus = undefined;
           setTimeout(done, 200);
         };
-        sleepers.add(done);
+        sleeper.add(done);
       });
       if (stopped) return;
       if (!sourceReady) continue;
@@ -278,7 +267,7 @@ export function createSyncer(opts: SyncerOptions) {
     async stop(): Promise<void> {
       stopped = true;
       queue.stop();
-      for (const wake of [...sleepers]) wake();
+      sleeper.wakeAll();
       for (const w of readyWaiters) w();
       await opts.source.stop();
       await loops;

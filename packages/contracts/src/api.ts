@@ -243,18 +243,19 @@ export const TestDetail = TestSummary.extend({
 export type TestDetail = z.infer<typeof TestDetail>;
 
 /** One test's roll-up as the syncer writes it back to the object's status. */
-export const TestRollup = z.object({
-  namespace: z.string(),
-  name: z.string(),
-  revision: z.number().int(),
+export const TestRollup = TestSummary.pick({
+  namespace: true,
+  name: true,
+  revision: true,
+  state: true,
+  passingAgents: true,
+  failingAgents: true,
+  assignedAgents: true,
+  lastRunAt: true,
+  failingSince: true,
+  lastFailureMessage: true,
+}).extend({
   generation: z.number().int().nullable().describe('The metadata.generation of the object last stored.'),
-  state: TestState,
-  passingAgents: z.number().int(),
-  failingAgents: z.number().int(),
-  assignedAgents: z.number().int(),
-  lastRunAt: z.string().nullable(),
-  failingSince: z.string().nullable(),
-  lastFailureMessage: z.string().nullable(),
   nodes: z.array(z.string()).describe('Nodes of the agents the test is assigned to, sorted.'),
 });
 export type TestRollup = z.infer<typeof TestRollup>;

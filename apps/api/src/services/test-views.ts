@@ -179,20 +179,23 @@ export async function listRollups(ctx: ServiceContext, principal: Principal, clu
     if (list) list.push(p.node);
     else nodes.set(p.testId, [p.node]);
   }
-  const rollups: TestRollup[] = rows.map((row) => ({
-    namespace: row.namespace,
-    name: row.name,
-    revision: row.revision,
-    generation: row.generation,
-    state: row.state,
-    passingAgents: row.passingAgents,
-    failingAgents: row.failingAgents,
-    assignedAgents: row.assignedAgents,
-    lastRunAt: iso(row.lastRunAt),
-    failingSince: iso(row.failingSince),
-    lastFailureMessage: row.lastFailureMessage,
-    nodes: (nodes.get(row.id) ?? []).sort(),
-  }));
+  const rollups: TestRollup[] = rows.map((row) => {
+    const t = toTestSummary(row);
+    return {
+      namespace: t.namespace,
+      name: t.name,
+      revision: t.revision,
+      generation: row.generation,
+      state: t.state,
+      passingAgents: t.passingAgents,
+      failingAgents: t.failingAgents,
+      assignedAgents: t.assignedAgents,
+      lastRunAt: t.lastRunAt,
+      failingSince: t.failingSince,
+      lastFailureMessage: t.lastFailureMessage,
+      nodes: (nodes.get(row.id) ?? []).sort(),
+    };
+  });
   return { cluster, generatedAt: new Date(ctx.clock.now()).toISOString(), tests: rollups };
 }
 

@@ -2,6 +2,7 @@ import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions, Wat
 import { createBackoff } from '@synthfleet/contracts';
 import type { Logger } from '../logger.ts';
 import type { Checked } from '../objects.ts';
+import { createSleeper } from '../sleeper.ts';
 import type { Source, SourceSink, StatusTarget } from '../source.ts';
 
 const VERSION = 'v1';
@@ -47,21 +48,9 @@ export function createKubeSource(opts: KubeSourceOptions): Source {
   );
   let stopped = false;
   const controllers = new Set<AbortController>();
-  const sleepers = new Set<() => void>();
   let running: Promise<unknown> | undefined;
 
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      if (stopped) return resolve();
-      const wake = () => {
-        clearTimeout(timer);
-        sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      sleepers.add(wake);
-    });
-  }
+  const { sleep, wakeAll } = createSleeper();
 
   function watchOnce(sink: SourceSink, group: string, namespace: string | null, from: string): Promise<WatchEnd> {
     const apiVersion = `${group}/${VERSION}`;
@@ -232,7 +221,7 @@ export function createKubeSource(opts: KubeSourceOptions): Source {
     async stop() {
       stopped = true;
       for (const c of controllers) c.abort();
-      for (const wake of [...sleepers]) wake();
+      wakeAll();
       await running;
     },
     status,
