@@ -1,3 +1,4 @@
+export * from './agent-api.ts';
 export * from './api.ts';
 export * from './backoff.ts';
 export * from './duration.ts';
