@@ -44,7 +44,13 @@ type Harness = {
 };
 
 async function startSyncer(
-  opts: { resources?: string[]; target?: Api; statusMs?: number; namespaces?: string[] } = {},
+  opts: {
+    resources?: string[];
+    target?: Api;
+    statusMs?: number;
+    namespaces?: string[];
+    inactivityTimeoutMs?: number;
+  } = {},
 ): Promise<Harness> {
   const target = opts.target ?? api;
   const kube = await startKubeApi({ resources: opts.resources ?? [OURS, THEIRS] });
@@ -68,6 +74,7 @@ async function startSyncer(
       namespaces: opts.namespaces ?? [],
       logger,
       recheckMs: 60_000,
+      inactivityTimeoutMs: opts.inactivityTimeoutMs,
     }),
     logger,
     resyncMs: 60_000,
@@ -178,6 +185,22 @@ describe('syncer against a Kubernetes API (test double) and the real API', () =>
     // No 410 and no relist was needed: every watch after the first resumed from a version.
     const watches = h.kube.requests().filter((r) => r.path.includes('watch=true'));
     expect(watches.length).toBeGreaterThan(2);
+  });
+
+  it('keeps a quiet watch going without relisting when the client times it out', async () => {
+    const h = await startSyncer({ resources: [OURS], inactivityTimeoutMs: 300 });
+    h.kube.apply(OURS, test('quiet'));
+    await waitFor(async () => (await apiTestNames(h)).includes('default/quiet'));
+    const lists = () => h.kube.requests().filter((r) => r.method === 'GET' && !r.path.includes('watch=true')).length;
+    const watches = () => h.kube.requests().filter((r) => r.path.includes('watch=true')).length;
+    const listsBefore = lists();
+    const watchesBefore = watches();
+    // Nothing happens for several inactivity periods: the client ends the watch each time.
+    await waitFor(() => watches() >= watchesBefore + 3);
+    expect(lists()).toBe(listsBefore);
+    h.kube.apply(OURS, test('later'));
+    await waitFor(async () => (await apiTestNames(h)).includes('default/later'));
+    expect(lists()).toBe(listsBefore);
   });
 
   it('converges after the API was down for a while, losing nothing', async () => {

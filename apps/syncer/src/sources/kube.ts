@@ -18,10 +18,16 @@ export type KubeSourceOptions = {
   recheckMs?: number;
   /** Upper bound of a watch before it is renewed, as client-go does (5–10 min). */
   watchSeconds?: number;
+  /**
+   * The client ends a watch that received nothing for this long (its own default: 30 s). A
+   * quiet cluster is normal, so that end is treated like any stream end: watch again from the
+   * last version, no relist, no backoff. Tests shorten it.
+   */
+  inactivityTimeoutMs?: number;
   random?: () => number;
 };
 
-type WatchEnd = { rv: string; gone: boolean; error: unknown; events: number };
+type WatchEnd = { rv: string; gone: boolean; error: unknown; events: number; quiet: boolean };
 
 function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown } | null;
@@ -39,6 +45,10 @@ function statusCode(err: unknown): number | undefined {
 export function createKubeSource(opts: KubeSourceOptions): Source {
   const custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
   const watcher = new Watch(opts.kubeConfig);
+  if (opts.inactivityTimeoutMs !== undefined) {
+    // The client keeps this private with no option to set it; it is a plain field at runtime.
+    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = opts.inactivityTimeoutMs;
+  }
   const random = opts.random ?? Math.random;
   const log = opts.logger;
   const scopes: { group: string; namespace: string | null }[] = opts.groups.flatMap((group) =>
@@ -58,7 +68,7 @@ export function createKubeSource(opts: KubeSourceOptions): Source {
       ? `/apis/${group}/${VERSION}/namespaces/${namespace}/${PLURAL}`
       : `/apis/${group}/${VERSION}/${PLURAL}`;
     return new Promise((resolve) => {
-      const end: WatchEnd = { rv: from, gone: false, error: null, events: 0 };
+      const end: WatchEnd = { rv: from, gone: false, error: null, events: 0, quiet: false };
       let controller: AbortController | undefined;
       let finished = false;
       const finish = (err: unknown) => {
@@ -66,6 +76,8 @@ export function createKubeSource(opts: KubeSourceOptions): Source {
         finished = true;
         if (controller) controllers.delete(controller);
         if (err && statusCode(err) === 410) end.gone = true;
+        // The client's inactivity timeout on a quiet watch: an ordinary end of the stream.
+        else if (err && (err as { name?: string }).name === 'TimeoutError') end.quiet = true;
         else if (err && !end.error) end.error = err;
         resolve(end);
       };
@@ -175,7 +187,7 @@ export function createKubeSource(opts: KubeSourceOptions): Source {
           await sleep(wait);
           break;
         }
-        if (end.events > 0) backoff.reset();
+        if (end.events > 0 || end.quiet) backoff.reset();
         else if (Date.now() - started < 1000) await sleep(backoff.next());
         log.debug({ ...scope, resourceVersion: rv }, 'watch ended; watching again');
       }
