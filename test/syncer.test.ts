@@ -50,10 +50,11 @@ async function startSyncer(
     statusMs?: number;
     namespaces?: string[];
     inactivityTimeoutMs?: number;
+    kube?: KubeApiDouble;
   } = {},
 ): Promise<Harness> {
   const target = opts.target ?? api;
-  const kube = await startKubeApi({ resources: opts.resources ?? [OURS, THEIRS] });
+  const kube = opts.kube ?? (await startKubeApi({ resources: opts.resources ?? [OURS, THEIRS] }));
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kube.writeKubeconfig(tempDir('synthfleet-kubeconfig-')));
   const cluster = `c-${crypto.randomUUID().slice(0, 8)}`;
@@ -358,6 +359,22 @@ describe('syncer against a Kubernetes API (test double) and the real API', () =>
     await waitFor(async () => (await apiTestNames(h)).includes('team-a/mine'));
     await waitFor(() => h.syncer.health().snapshots > 0);
     expect(await apiTestNames(h)).toEqual(['team-a/mine']);
+  });
+
+  it('mirrors what it may read when RBAC forbids one group, and picks that group up once allowed', async () => {
+    const kube = await startKubeApi({ resources: [OURS, THEIRS] });
+    kube.forbid(THEIRS);
+    const h = await startSyncer({ kube });
+    h.kube.apply(OURS, test('mine'));
+    h.kube.apply(THEIRS, {
+      metadata: { name: 'legacy' },
+      spec: { plugin: 'dns', repeat: '30s', config: 'domains: [x]' },
+    });
+    await waitFor(async () => (await apiTestNames(h)).includes('default/mine'));
+    await waitFor(() => h.syncer.health().snapshots > 0);
+    expect(await apiTestNames(h)).toEqual(['default/mine']);
+    h.kube.forbid(THEIRS, false);
+    await waitFor(async () => (await apiTestNames(h)).join() === 'default/legacy,default/mine', 60_000);
   });
 
   it('rides out failing list requests with backoff', async () => {

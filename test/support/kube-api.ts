@@ -20,12 +20,13 @@
  *   (a CRD that does not exist) and for a missing object.
  * - Faults: `failRequests(n, code)` answers the next n requests with that status; `dropWatches()`
  *   ends every open watch stream at once; `pauseWatches()` stalls them (events are missed);
- *   `compact()` forgets the history so any older resourceVersion gets 410.
+ *   `compact()` forgets the history so any older resourceVersion gets 410; `forbid(resource)`
+ *   answers 403 for one resource (RBAC without a rule for it).
  *
  * What it does not model: admission and the CRD's openAPI validation and pruning (objects are
  * stored as given), field and label selectors, list pagination (`limit`/`continue`), server-side
- * apply and strategic merge patch, finalizers and graceful deletion, RBAC beyond "this token may do
- * everything", protobuf and table output, and TLS (it serves plain HTTP on 127.0.0.1).
+ * apply and strategic merge patch, finalizers and graceful deletion, RBAC beyond one token and
+ * per-resource 403s, protobuf and table output, and TLS (it serves plain HTTP on 127.0.0.1).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -146,6 +147,7 @@ export async function startKubeApi(options: KubeApiOptions) {
   const requests: { method: string; path: string }[] = [];
   let statusWrites = 0;
   let paused = false;
+  const forbidden = new Set<string>();
 
   const kindOf = (resource: string) => (resource.endsWith('synthetictests') ? 'SyntheticTest' : 'Object');
   const apiVersionOf = (resource: string) => resource.split('/').slice(0, 2).join('/');
@@ -339,6 +341,10 @@ export async function startKubeApi(options: KubeApiOptions) {
       send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       return;
     }
+    if (forbidden.has(resource)) {
+      send(res, 403, status(403, 'Forbidden', `${plural}.${group} is forbidden: the token's role does not allow it`));
+      return;
+    }
     const ns = namespace ?? null;
     if (!name) {
       if (req.method !== 'GET') {
@@ -461,6 +467,11 @@ export async function startKubeApi(options: KubeApiOptions) {
      */
     pauseWatches: () => {
       paused = true;
+    },
+    /** Every request for this resource answers 403, as RBAC without a rule for it would. */
+    forbid: (resource: string, on = true) => {
+      if (on) forbidden.add(resource);
+      else forbidden.delete(resource);
     },
     failRequests: (count: number, code = 500) => {
       failures = { left: count, code };

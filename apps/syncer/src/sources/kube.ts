@@ -161,6 +161,15 @@ export function createKubeSource(opts: KubeSourceOptions): Source {
           await sleep(opts.recheckMs ?? 300_000);
           continue;
         }
+        if (statusCode(err) === 403) {
+          // RBAC does not let us read this group. Nothing of it can be mirrored, but it must not
+          // hold back the rest: count the scope as listed (what it held before stays as it was).
+          listed();
+          const wait = backoff.next();
+          log.error({ ...scope, retryInMs: wait }, 'forbidden to list this group; check the ClusterRole');
+          await sleep(wait);
+          continue;
+        }
         const wait = backoff.next();
         log.warn({ ...scope, err: (err as Error).message, retryInMs: wait }, 'list failed; will retry');
         await sleep(wait);
