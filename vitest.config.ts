@@ -8,7 +8,8 @@ export default defineConfig({
     exclude: ['**/node_modules/**', 'test/worker/**'],
     // These shared machines stall for up to a second at a time: leave room so slowness is not failure.
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Hooks start real processes (API, Pushgateway), which a loaded machine can take minutes over.
+    hookTimeout: 180_000,
     pool: 'forks',
     reporters: ['default', new SummaryReporter()],
   },

@@ -46,7 +46,7 @@ async function specOf(cluster: string, token: string, key: string) {
   return r.status === 200 ? (r.json as { spec: Record<string, unknown> }).spec : undefined;
 }
 
-describe('syncer file source', () => {
+describe('syncer file source', { timeout: 240_000 }, () => {
   it('mirrors a directory of manifests the same way: add, change, remove, broken files, invalid specs', async () => {
     const dir = tempDir('synthfleet-manifests-');
     mkdirSync(join(dir, 'team'));
@@ -113,7 +113,7 @@ describe('syncer file source', () => {
       ['--dir', dir],
     );
     try {
-      await proc.waitForLog((l) => l.msg === 'snapshot applied');
+      await proc.waitForLog((l) => l.msg === 'snapshot applied', 120_000);
       expect(await names(cluster, token)).toEqual(['default/web']);
     } finally {
       expect(await proc.stop()).toBe(0);

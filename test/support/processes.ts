@@ -66,7 +66,7 @@ export function startNode(
     logs,
     exited,
     stderr: () => stderr,
-    waitForLog(match, timeoutMs = 30_000) {
+    waitForLog(match, timeoutMs = 60_000) {
       const found = logs.find(match);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
@@ -128,7 +128,8 @@ export async function startApi(opts: {
     },
     'api',
   );
-  const line = await proc.waitForLog((l) => typeof l.url === 'string' && l.msg === 'synthfleet api listening');
+  // A loaded CI machine has taken over 30 s to start one (type stripping, parallel test files).
+  const line = await proc.waitForLog((l) => typeof l.url === 'string' && l.msg === 'synthfleet api listening', 120_000);
   const url = line.url as string;
   const call: Api['call'] = async (path, init = {}) => {
     const res = await fetch(`${url}${path}`, {
@@ -177,6 +178,6 @@ export async function startAgent(opts: {
     },
     `agent ${opts.node}`,
   );
-  const line = await proc.waitForLog((l) => l.msg === 'agent listening');
+  const line = await proc.waitForLog((l) => l.msg === 'agent listening', 120_000);
   return { ...proc, url: line.url as string };
 }

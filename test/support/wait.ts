@@ -5,7 +5,7 @@
  */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
+  timeoutMs = 45_000,
   what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
