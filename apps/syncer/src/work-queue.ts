@@ -19,7 +19,8 @@ export function createWorkQueue(opts: WorkQueueOptions) {
   const pending = new Set<string>();
   const running = new Set<string>();
   const dirty = new Set<string>();
-  const waiting = new Map<string, { timer: NodeJS.Timeout; backoff: ReturnType<typeof createBackoff> }>();
+  /** Keys waiting out a backoff, with the timer that queues them again. */
+  const waiting = new Map<string, NodeJS.Timeout>();
   const failures = new Map<string, ReturnType<typeof createBackoff>>();
   let idleWaiters: (() => void)[] = [];
   let stopped = false;
@@ -58,7 +59,7 @@ export function createWorkQueue(opts: WorkQueueOptions) {
           pending.add(key);
           pump();
         }, delay);
-        waiting.set(key, { timer, backoff });
+        waiting.set(key, timer);
       }
     } finally {
       running.delete(key);
@@ -77,8 +78,8 @@ export function createWorkQueue(opts: WorkQueueOptions) {
     },
     /** Runs a key that is waiting out a backoff now (e.g. when the API is known to be back). */
     retryNow() {
-      for (const [key, w] of waiting) {
-        clearTimeout(w.timer);
+      for (const [key, timer] of waiting) {
+        clearTimeout(timer);
         waiting.delete(key);
         pending.add(key);
       }
@@ -96,7 +97,7 @@ export function createWorkQueue(opts: WorkQueueOptions) {
     },
     stop() {
       stopped = true;
-      for (const w of waiting.values()) clearTimeout(w.timer);
+      for (const timer of waiting.values()) clearTimeout(timer);
       waiting.clear();
       pending.clear();
     },
