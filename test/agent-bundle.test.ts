@@ -13,7 +13,7 @@ let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
   bundle = await buildAgent(join(dir, 'agent.mjs'));
-}, 60_000);
+});
 afterAll(async () => {
   await agent?.stop('SIGKILL');
   rmSync(dir, { recursive: true, force: true });

@@ -50,7 +50,7 @@ beforeAll(async () => {
     env: { PUSHGATEWAY_URL: gateway.url },
   });
   agents.push(agent);
-}, 60_000);
+});
 
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop('SIGKILL')));
@@ -84,6 +84,22 @@ async function runsOf(name: string): Promise<RunView[]> {
 }
 
 const poll = { timeout: 20_000, interval: 200 };
+
+/**
+ * Awaits `check`; when it fails, the error carries what the agent logged about `test` and the
+ * target's hit counts, so a failure on a loaded CI machine says where the runs went.
+ */
+async function explained<T>(test: string, check: Promise<T>): Promise<T> {
+  try {
+    return await check;
+  } catch (err) {
+    const about = agent.logs.filter((l) => l.test === `${CLUSTER}/default/${test}` || String(l.msg).includes('assign'));
+    const tail = about.slice(-30).map((l) => JSON.stringify(l));
+    (err as Error).message +=
+      `\nagent log about ${test}:\n${tail.join('\n')}\ntarget hits: ${JSON.stringify([...hits])}`;
+    throw err;
+  }
+}
 
 describe('agent with the real API', () => {
   it('runs an assigned test and its results reach the API, /readyz and the Pushgateway', async () => {
@@ -127,17 +143,27 @@ describe('agent with the real API', () => {
   });
 
   it('records a probe that hangs past timeouts.run as timeout while other tests keep their schedule', async () => {
-    await putTest('hangs', {
+    const hangs = await putTest('hangs', {
       plugin: 'httpPing',
       repeat: '2s',
       node: '*',
       timeouts: { run: '1s' },
       config: `address: ${targetUrl}/hang`,
     });
-    await putTest('steady', { plugin: 'httpPing', repeat: '1s', node: '*', config: `address: ${targetUrl}/ok` });
-    await expect
-      .poll(async () => (await runsOf('hangs')).filter((r) => r.status === 'timeout').length, poll)
-      .toBeGreaterThanOrEqual(2);
+    expect(hangs.status).toBe(201);
+    const steady = await putTest('steady', {
+      plugin: 'httpPing',
+      repeat: '1s',
+      node: '*',
+      config: `address: ${targetUrl}/ok`,
+    });
+    expect(steady.status).toBe(201);
+    await explained(
+      'hangs',
+      expect
+        .poll(async () => (await runsOf('hangs')).filter((r) => r.status === 'timeout').length, poll)
+        .toBeGreaterThanOrEqual(2),
+    );
     const timeouts = (await runsOf('hangs')).filter((r) => r.status === 'timeout');
     expect(timeouts[0]?.details?._error).toContain('run exceeded timeouts.run (1s)');
     const from = Math.min(...timeouts.map((r) => Date.parse(r.startTime)));
