@@ -4,7 +4,8 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './app-env.ts';
-import { requireAuth } from './auth.ts';
+import { createPrincipalResolver, requireAuth } from './auth.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { ApiError, statusFor } from './errors.ts';
 import type { AssignmentHub } from './hub/hub.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
@@ -65,8 +66,9 @@ export function createApp(deps: AppDeps) {
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()));
   app.get('/api/v1/docs', (c) => c.html(apiReferenceHtml()));
 
+  const resolvePrincipal = createPrincipalResolver(ctx);
   const api = new Hono<AppEnv>();
-  api.use('*', requireAuth(ctx));
+  api.use('*', requireAuth(resolvePrincipal));
   // Result batches and snapshots may be large; every other body gets the ordinary limit.
   const batchLimit = tooLarge(ctx.config.maxBatchBodyBytes);
   const bodyLimitDefault = tooLarge(ctx.config.maxBodyBytes);
@@ -80,6 +82,7 @@ export function createApp(deps: AppDeps) {
   api.route('/', syntheticHeartRoutes(ctx));
   api.route('/', statsRoutes(ctx));
   app.route('/api/v1', api);
+  app.route('/', dashboardRoutes(ctx, resolvePrincipal));
 
   const envelope = (c: { var: { requestId?: string } }, code: ErrorCode, message: string, details?: unknown) => {
     const body: ErrorEnvelope = { error: { code, message, requestId: c.var.requestId ?? 'unknown' } };

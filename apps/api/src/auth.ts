@@ -7,18 +7,16 @@ import { authenticate } from './services/tokens.ts';
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX = 20_000;
 
+/** Resolves a token's secret to its principal, or throws 401. */
+export type PrincipalResolver = (secret: string) => Promise<Principal>;
+
 /**
- * Resolves `Authorization: Bearer …` to a principal. Lookups are cached for a few seconds so a
- * fleet of agents does not hash-and-query on every poll; a revoked token stops working within the TTL.
+ * Lookups are cached for a few seconds so a fleet of agents (or a dashboard refreshing) does not
+ * hash-and-query on every request; a revoked token stops working within the TTL.
  */
-export function requireAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
+export function createPrincipalResolver(ctx: ServiceContext): PrincipalResolver {
   const cache = new Map<string, { principal: Principal; until: number }>();
-  return async (c, next) => {
-    const header = c.req.header('authorization');
-    if (!header) throw unauthorized('missing Authorization header; send "Authorization: Bearer <token>"');
-    const m = /^Bearer\s+(\S{8,512})\s*$/i.exec(header);
-    if (!m?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"');
-    const secret = m[1];
+  return async (secret) => {
     const now = ctx.clock.now();
     let hit = cache.get(secret);
     if (!hit || hit.until < now) {
@@ -27,7 +25,21 @@ export function requireAuth(ctx: ServiceContext): MiddlewareHandler<AppEnv> {
       hit = { principal, until: now + CACHE_TTL_MS };
       cache.set(secret, hit);
     }
-    c.set('principal', hit.principal);
+    return hit.principal;
+  };
+}
+
+/** A token's secret as both the header and the dashboard's cookie accept it. */
+export const TOKEN_SECRET = /^\S{8,512}$/;
+
+/** Resolves `Authorization: Bearer …` to a principal. */
+export function requireAuth(resolve: PrincipalResolver): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (!header) throw unauthorized('missing Authorization header; send "Authorization: Bearer <token>"');
+    const m = /^Bearer\s+(\S{8,512})\s*$/i.exec(header);
+    if (!m?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"');
+    c.set('principal', await resolve(m[1]));
     await next();
   };
 }

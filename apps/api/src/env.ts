@@ -13,6 +13,12 @@ export const ApiEnv = z.object({
   AGENT_DEADLINE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   POLL_WAIT_MAX_SECONDS: z.coerce.number().int().min(1).max(1800).default(30),
   RETENTION_DAYS: z.coerce.number().min(0.01).max(3650).default(14),
+  STALE_RESULT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 24 * 3600)
+    .default(300),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(10),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });

@@ -32,6 +32,7 @@ export async function startNodeServer(source: Record<string, string | undefined>
       // A held poll must end well inside the deadline, or a waiting agent would look dead.
       maxPollWaitMs: Math.min(env.POLL_WAIT_MAX_SECONDS * 1000, Math.floor((env.AGENT_DEADLINE_SECONDS * 1000) / 2)),
       retentionMs: env.RETENTION_DAYS * 24 * 3_600_000,
+      staleResultMs: env.STALE_RESULT_SECONDS * 1000,
     },
   });
   const boot = await bootstrapAdmin(ctx, env.SYNTHFLEET_ADMIN_TOKEN);

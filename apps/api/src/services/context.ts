@@ -14,6 +14,11 @@ export type ApiConfig = {
   retentionMs: number;
   maxBodyBytes: number;
   maxBatchBodyBytes: number;
+  /**
+   * The dashboard shows a test as a problem once it has gone this long without a result (or two
+   * periods plus a run timeout, if longer): kube-e2etestapp's TIME_TO_REPORT_PROBLEM.
+   */
+  staleResultMs: number;
 };
 
 export const defaultApiConfig: ApiConfig = {
@@ -22,6 +27,7 @@ export const defaultApiConfig: ApiConfig = {
   retentionMs: 14 * 24 * 3_600_000,
   maxBodyBytes: 1024 * 1024,
   maxBatchBodyBytes: 8 * 1024 * 1024,
+  staleResultMs: 5 * 60_000,
 };
 
 /** Everything a service needs; built once by createApp. */

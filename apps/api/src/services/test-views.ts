@@ -17,7 +17,28 @@ import { specOf } from './test-objects.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function toTestSummary(row: TestRow): TestSummary {
+/** The columns a summary is made of (list queries may select just these). */
+export type TestSummaryRow = Pick<
+  TestRow,
+  | 'cluster'
+  | 'namespace'
+  | 'name'
+  | 'apiVersion'
+  | 'plugin'
+  | 'displayName'
+  | 'importance'
+  | 'labels'
+  | 'revision'
+  | 'state'
+  | 'passingAgents'
+  | 'failingAgents'
+  | 'assignedAgents'
+  | 'lastRunAt'
+  | 'failingSince'
+  | 'lastFailureMessage'
+>;
+
+export function toTestSummary(row: TestSummaryRow): TestSummary {
   return {
     key: `${row.cluster}/${row.namespace}/${row.name}`,
     cluster: row.cluster,

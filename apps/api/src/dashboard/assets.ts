@@ -1,0 +1,107 @@
+/**
+ * The dashboard's only stylesheet and script, served by the API itself: edge operators run it
+ * air-gapped, so nothing comes from a CDN, and the CSP allows nothing but these two files.
+ */
+
+export const STYLESHEET = `
+:root{--bg:#fff;--fg:#1b1f24;--muted:#5b6470;--line:#d8dde3;--card:#f6f8fa;--link:#0b5cad;
+--pass:#1a7f37;--fail:#c62828;--stale:#9a6700;--pending:#6e7781;--focus:#0969da}
+@media (prefers-color-scheme:dark){:root{--bg:#0f1419;--fg:#e6edf3;--muted:#9aa4af;--line:#30363d;
+--card:#161b22;--link:#58a6ff;--pass:#3fb950;--fail:#f85149;--stale:#d29922;--pending:#8b949e;--focus:#58a6ff}}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
+a{color:var(--link)}
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,summary:focus-visible{outline:3px solid var(--focus);outline-offset:2px}
+.skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:var(--bg);padding:6px;z-index:2}
+header.top{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;padding:10px 16px;border-bottom:1px solid var(--line);background:var(--card)}
+header.top .brand{font-weight:700;text-decoration:none;color:var(--fg)}
+header.top nav{display:flex;gap:12px;flex-wrap:wrap}
+header.top form{margin-left:auto}
+.who{color:var(--muted);font-size:13px}
+main,#filters,.page-head{padding:0 16px;max-width:1400px;margin:0 auto}
+h1{font-size:22px;margin:16px 0 8px}h2{font-size:17px;margin:20px 0 8px}
+.muted{color:var(--muted)}.small{font-size:13px}
+.table-wrap{overflow-x:auto;border:1px solid var(--line);border-radius:6px}
+table{border-collapse:collapse;width:100%;min-width:560px}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:var(--card);font-weight:600;font-size:13px}
+tr:last-child td{border-bottom:0}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
+.b-passing,.b-pass{background:var(--pass)}.b-failing,.b-fail,.b-error,.b-timeout{background:var(--fail)}
+.b-stale{background:var(--stale)}.b-pending,.b-skipped{background:var(--pending)}.b-live{background:var(--pass)}
+.tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:10px}
+.tile{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:8px 12px;background:var(--card)}
+.tile.problem{border-left-color:var(--fail)}.tile.silent{border-left-color:var(--stale)}
+.tile h3{margin:0 0 4px;font-size:15px}
+.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}
+.kv dt{color:var(--muted)}.kv dd{margin:0;overflow-wrap:anywhere}
+form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end;margin:12px 0}
+form.filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted)}
+input,select,button{font:inherit;padding:5px 8px;border:1px solid var(--line);border-radius:5px;background:var(--bg);color:var(--fg)}
+button{cursor:pointer;background:var(--card)}
+.grid{display:flex;flex-wrap:wrap;gap:3px}
+.cell{display:block;width:18px;height:18px;border-radius:3px}
+.cell.s-pass{background:var(--pass)}.cell.s-fail,.cell.s-error,.cell.s-timeout{background:var(--fail)}
+.cell.s-skipped,.cell.s-none{background:var(--pending)}
+pre{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;max-height:60vh;white-space:pre-wrap;overflow-wrap:anywhere}
+.chart{width:100%;max-width:900px;height:auto;border:1px solid var(--line);border-radius:6px;background:var(--card)}
+.chart .axis{stroke:var(--line)}.chart text{fill:var(--muted);font-size:11px}
+.chart .lat{fill:none;stroke:var(--link);stroke-width:2}.chart .ratio{fill:none;stroke:var(--pass);stroke-width:1.5;stroke-dasharray:4 3}
+.chart .pt{fill:var(--link)}.chart .pt.bad{fill:var(--fail)}
+.windows{display:flex;gap:10px;margin:6px 0}
+.pager{display:flex;gap:16px;margin:10px 0}
+.error-box{border:1px solid var(--fail);border-radius:6px;padding:10px;margin:12px 0}
+.login{max-width:420px;margin:60px auto;padding:0 16px}
+.login input{width:100%;margin:6px 0 12px}
+#live-state{font-size:12px;color:var(--muted)}
+`;
+
+/**
+ * Live updates: poll the cheap version endpoint; when it changes, fetch this page again and swap
+ * its live region. Polling (not a held connection) works alike on Node and on Workers.
+ */
+export const SCRIPT = `
+(() => {
+  const body = document.body;
+  const state = document.getElementById('live-state');
+  const every = Number(body.dataset.refreshMs || 5000);
+  let version = body.dataset.version;
+  let busy = false;
+  async function tick() {
+    if (busy || document.hidden) return;
+    busy = true;
+    try {
+      const r = await fetch('/ui/version', { credentials: 'same-origin', cache: 'no-store' });
+      if (r.status === 401) { location.reload(); return; }
+      if (!r.ok) throw new Error('status ' + r.status);
+      const v = (await r.json()).version;
+      if (v !== version) {
+        const page = await fetch(location.href, { credentials: 'same-origin', cache: 'no-store' });
+        if (!page.ok) throw new Error('status ' + page.status);
+        const doc = new DOMParser().parseFromString(await page.text(), 'text/html');
+        const fresh = doc.getElementById('live');
+        const here = document.getElementById('live');
+        if (fresh && here) here.replaceWith(fresh);
+        version = doc.body.dataset.version || v;
+      }
+      if (state) state.textContent = 'live · checked ' + new Date().toLocaleTimeString();
+    } catch (e) {
+      if (state) state.textContent = 'live updates paused: ' + e.message;
+    } finally {
+      busy = false;
+    }
+  }
+  setInterval(tick, every);
+  document.addEventListener('visibilitychange', tick);
+})();
+`;
+
+/** A short content hash for cache-busting asset URLs (FNV-1a; no crypto needed). */
+export function assetTag(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
+}

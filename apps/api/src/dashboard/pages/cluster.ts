@@ -1,0 +1,33 @@
+import { html } from 'hono/html';
+import type { Principal } from '../../services/context.ts';
+import type { ClusterPage } from '../../services/dashboard.ts';
+import { agentHref, ago, badge, clusterHref, type Html, page, withQuery } from '../layout.ts';
+import { testRows } from './overview.ts';
+
+export function clusterPage(p: ClusterPage, principal: Principal, version: string): Html {
+  const c = p.cluster;
+  const live = html`<h1>Cluster ${c.name}</h1>
+<dl class="kv">
+<dt>Agents</dt><dd>${c.agentsLive} live, ${c.agentsStale} stale</dd>
+<dt>Tests</dt><dd>${c.testsPassing} passing, ${c.testsFailing} failing, ${c.testsPending} pending</dd>
+<dt>Last result</dt><dd>${ago(c.lastResultAt, p.now)}</dd>
+</dl>
+<h2>Tests</h2>
+${testRows(p.tests, p.now, false)}
+${p.truncated ? html`<p class="muted small">Showing the first ${p.tests.length}; filter on the <a href="${withQuery('/', { cluster: c.name })}">fleet page</a>.</p>` : ''}
+<h2>Agents</h2>
+${
+  p.agents.length === 0
+    ? html`<p class="muted">No agent has registered from this cluster.</p>`
+    : html`<div class="table-wrap"><table class="agents"><thead><tr><th>Node</th><th>State</th><th>Version</th><th>Capabilities</th><th>Last poll</th><th>Pod</th></tr></thead><tbody>
+${p.agents.map(
+  (
+    a,
+  ) => html`<tr data-node="${a.node}"><td><a href="${agentHref(a.agentId)}">${a.node}</a></td><td>${badge(a.state)}</td><td>${a.version}</td>
+<td class="small">${a.capabilities.join(', ')}</td><td>${ago(a.lastPollAt, p.now)}</td><td class="small">${a.pod ?? '—'}</td></tr>`,
+)}
+</tbody></table></div>`
+}
+${p.nextAgentsAfter ? html`<nav class="pager"><a href="${withQuery(clusterHref(c.name), { after: p.nextAgentsAfter })}">More agents →</a></nav>` : ''}`;
+  return page({ title: `Cluster ${c.name}`, principal, version, live });
+}

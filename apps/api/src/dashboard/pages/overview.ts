@@ -1,0 +1,100 @@
+import { html } from 'hono/html';
+import type { Principal } from '../../services/context.ts';
+import { type DashboardFilter, type DashboardTest, DISPLAY_STATUSES, type Overview } from '../../services/dashboard.ts';
+import { agentHref, ago, badge, clusterHref, type Html, page, testHref } from '../layout.ts';
+
+const IMPORTANCE = ['critical', 'high', 'medium', 'low'] as const;
+
+function option(value: string, current: string | undefined, label = value): Html {
+  return html`<option value="${value}" ${value === current ? 'selected' : ''}>${label}</option>`;
+}
+
+/** The filter lives in the URL (a GET form), so a filtered view can be shared and survives a reload. */
+function filterForm(o: Overview, f: DashboardFilter, principal: Principal): Html {
+  return html`<section id="filters" aria-label="Filters">
+<form class="filters" method="get" action="/">
+${
+  principal.role === 'cluster'
+    ? ''
+    : html`<label>Cluster<select name="cluster">${option('', f.cluster, 'all')}${o.allClusters.map((c) => option(c, f.cluster))}</select></label>`
+}
+<label>Status<select name="status">${option('', f.status, 'any')}${DISPLAY_STATUSES.map((s) => option(s, f.status))}</select></label>
+<label>Importance<select name="importance">${option('', f.importance, 'any')}${IMPORTANCE.map((s) => option(s, f.importance))}</select></label>
+<label>Plugin<select name="plugin">${option('', f.plugin, 'any')}${o.plugins.map((p) => option(p, f.plugin))}</select></label>
+<label>Label<input name="label" value="${f.label ?? ''}" placeholder="key=value" size="14"></label>
+<button type="submit">Apply</button> <a href="/">Clear</a>
+</form>
+</section>`;
+}
+
+export function testRows(tests: DashboardTest[], now: number, showCluster: boolean): Html {
+  if (tests.length === 0) return html`<p class="muted">No tests match.</p>`;
+  return html`<div class="table-wrap"><table class="tests">
+<thead><tr><th>Status</th><th>Test</th>${showCluster ? html`<th>Cluster</th>` : ''}<th>Importance</th><th>Plugin</th><th>Since / last result</th><th>Agents</th><th>Detail</th></tr></thead>
+<tbody>
+${tests.map(
+  (t) => html`<tr data-status="${t.display}" data-test="${t.key}">
+<td>${badge(t.display)}</td>
+<td><a href="${testHref(t)}">${t.displayName ?? t.name}</a><div class="small muted">${t.namespace}/${t.name}</div></td>
+${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></td>` : ''}
+<td>${t.importance ?? '—'}</td>
+<td>${t.plugin}</td>
+<td>${
+    t.display === 'failing'
+      ? html`failing for ${ago(t.failingSince, now).replace(' ago', '')}`
+      : t.display === 'stale'
+        ? t.staleReason
+        : ago(t.lastRunAt, now)
+  }</td>
+<td>${t.failingAgents} failing / ${t.assignedAgents} assigned</td>
+<td class="small">${
+    t.display === 'failing'
+      ? html`${t.failingNodes.length ? html`on ${t.failingNodes.join(', ')}${t.failingAgents > t.failingNodes.length ? html` and ${t.failingAgents - t.failingNodes.length} more` : ''}` : ''}
+<div class="muted">${t.lastFailureMessage ?? ''}</div>`
+      : ''
+  }</td>
+</tr>`,
+)}
+</tbody></table></div>`;
+}
+
+export function overviewPage(o: Overview, f: DashboardFilter, principal: Principal, version: string): Html {
+  const silent = o.clusters.filter((c) => c.silent);
+  const problems = o.counts.failing + o.counts.stale;
+  const live = html`<h1>Fleet</h1>
+<p class="summary">${o.clusters.length} clusters · ${o.counts.failing} failing · ${o.counts.stale} without results · ${o.counts.pending} pending · ${o.counts.passing} passing</p>
+${
+  silent.length || o.staleAgents.length
+    ? html`<div class="error-box" role="alert">
+${silent.length ? html`<p><strong>Silent clusters</strong> (no result within the threshold): ${silent.map((c, i) => html`${i ? ', ' : ''}<a href="${clusterHref(c.name)}">${c.name}</a>`)}</p>` : ''}
+${o.staleAgents.length ? html`<p><strong>${o.staleAgents.length} stale agents</strong> (no poll within the deadline): see below.</p>` : ''}
+</div>`
+    : ''
+}
+<h2>Clusters</h2>
+<div class="tiles">
+${o.clusters.map(
+  (
+    c,
+  ) => html`<section class="tile${c.testsFailing > 0 ? ' problem' : c.silent ? ' silent' : ''}" data-cluster="${c.name}">
+<h3><a href="${clusterHref(c.name)}">${c.name}</a></h3>
+<dl class="kv small">
+<dt>Agents</dt><dd>${c.agentsLive} live${c.agentsStale ? html`, <strong>${c.agentsStale} stale</strong>` : ''}</dd>
+<dt>Tests</dt><dd>${c.testsPassing} passing, ${c.testsFailing ? html`<strong>${c.testsFailing} failing</strong>` : '0 failing'}, ${c.testsPending} pending</dd>
+<dt>Last result</dt><dd>${ago(c.lastResultAt, o.now)}${c.silent ? html` · <strong>silent</strong>` : ''}</dd>
+</dl>
+</section>`,
+)}
+</div>
+<h2>Tests${problems ? html` <span class="small muted">(problems first)</span>` : ''}</h2>
+${testRows(o.tests, o.now, true)}
+${o.truncated ? html`<p class="muted small">Showing the first ${o.tests.length}; narrow the filter to see the rest.</p>` : ''}
+${
+  o.staleAgents.length
+    ? html`<h2>Stale agents</h2><div class="table-wrap"><table><thead><tr><th>Cluster</th><th>Node</th><th>Last poll</th><th>Version</th></tr></thead><tbody>
+${o.staleAgents.map((a) => html`<tr><td>${a.cluster}</td><td><a href="${agentHref(a.agentId)}">${a.node}</a></td><td>${ago(a.lastPollAt, o.now)}</td><td>${a.version}</td></tr>`)}
+</tbody></table></div>`
+    : ''
+}`;
+  return page({ title: 'Fleet', principal, version, head: filterForm(o, f, principal), live });
+}

@@ -1,0 +1,296 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
+
+let api: TestApi;
+beforeEach(async () => {
+  api = await createTestApi({ config: { staleResultMs: 5 * 60_000 } });
+});
+afterEach(() => api.close());
+
+async function page(path: string, cookie?: string, init: RequestInit = {}) {
+  const headers = new Headers(init.headers);
+  if (cookie) headers.set('cookie', cookie);
+  const res = await api.app.request(path, { ...init, headers });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+async function signIn(token: string, next = '/'): Promise<string> {
+  const r = await api.app.request('/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, next }).toString(),
+  });
+  expect(r.status).toBe(303);
+  const set = r.headers.get('set-cookie') ?? '';
+  return set.split(';')[0] as string;
+}
+
+/** Data-test keys of the overview's test rows, in page order. */
+function rowKeys(html: string): string[] {
+  return [...html.matchAll(/<tr data-status="(\w+)" data-test="([^"]+)"/g)].map((m) => `${m[1]}:${m[2]}`);
+}
+
+async function seedCluster(cluster: string, tests: { name: string; status: 'pass' | 'fail'; importance?: string }[]) {
+  const token = await api.token('cluster', cluster);
+  const agentId = await api.register(token, `${cluster}-node-1`);
+  for (const t of tests) {
+    const r = await api.putTest(
+      token,
+      cluster,
+      syntheticTest(t.name, { importance: t.importance as 'high' | undefined, labels: { team: cluster } }),
+    );
+    expect(r.status).toBe(201);
+  }
+  const now = api.clock.now();
+  const runs = tests.map((t) => runResult(t.name, t.status, now - 1000));
+  const posted = await api.request('POST', '/api/v1/runs', { token, body: { agentId, runs } });
+  expect(posted.status).toBe(200);
+  return { token, agentId };
+}
+
+describe('dashboard sign-in', () => {
+  it('sends a visitor without a session to the sign-in page, and back where they were after', async () => {
+    const r = await page('/clusters/edge-1?x=1');
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/login?next=%2Fclusters%2Fedge-1%3Fx%3D1');
+    const login = await page('/login?next=%2Fclusters%2Fedge-1');
+    expect(login.status).toBe(200);
+    expect(login.text).toContain('name="next" value="/clusters/edge-1"');
+    expect(login.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('keeps the token in an HttpOnly, SameSite=Strict cookie and never in the URL', async () => {
+    const r = await api.app.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: api.admin, next: '/clusters/x' }).toString(),
+    });
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/clusters/x');
+    const cookie = r.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^synthfleet_token=/);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(r.headers.get('location')).not.toContain(api.admin);
+  });
+
+  it('refuses a bad token with a message and only follows next to a path on this site', async () => {
+    const bad = await api.app.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: 'not-a-real-token-at-all', next: '/' }).toString(),
+    });
+    expect(bad.status).toBe(401);
+    expect(await bad.text()).toContain('That token is not valid');
+    for (const next of ['//evil.example/', 'https://evil.example/', '/\\evil.example']) {
+      const r = await api.app.request('/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: api.admin, next }).toString(),
+      });
+      expect(r.headers.get('location')).toBe('/');
+    }
+  });
+
+  it('signs out, and a revoked token stops working', async () => {
+    const cookie = await signIn(api.admin);
+    const out = await page('/logout', cookie, { method: 'POST' });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('set-cookie')).toMatch(/synthfleet_token=;.*Max-Age=0/);
+    const garbage = await page('/', 'synthfleet_token=forged-token-value-123');
+    expect(garbage.status).toBe(303);
+  });
+});
+
+describe('fleet overview', () => {
+  it('lists failing tests first across clusters, then the rest, with the nodes they fail on', async () => {
+    await seedCluster('alpha', [
+      { name: 'a-ok', status: 'pass' },
+      { name: 'a-bad', status: 'fail', importance: 'low' },
+    ]);
+    await seedCluster('beta', [
+      { name: 'b-ok', status: 'pass' },
+      { name: 'b-bad', status: 'fail', importance: 'critical' },
+    ]);
+    const cookie = await signIn(api.admin);
+    const r = await page('/', cookie);
+    expect(r.status).toBe(200);
+    // Failing first, and among failing the critical one first, whatever the cluster order.
+    expect(rowKeys(r.text)).toEqual([
+      'failing:beta/default/b-bad',
+      'failing:alpha/default/a-bad',
+      'passing:alpha/default/a-ok',
+      'passing:beta/default/b-ok',
+    ]);
+    expect(r.text).toContain('on beta-node-1');
+    expect(r.text).toContain('b-bad went fail');
+    expect(r.text).toMatch(/data-cluster="alpha"/);
+  });
+
+  it('filters by status, cluster, importance, plugin and label from the URL, and names a bad filter', async () => {
+    await seedCluster('alpha', [
+      { name: 'a-ok', status: 'pass' },
+      { name: 'a-bad', status: 'fail', importance: 'low' },
+    ]);
+    await seedCluster('beta', [{ name: 'b-bad', status: 'fail', importance: 'critical' }]);
+    const cookie = await signIn(api.admin);
+    expect(rowKeys((await page('/?status=failing&cluster=alpha', cookie)).text)).toEqual([
+      'failing:alpha/default/a-bad',
+    ]);
+    expect(rowKeys((await page('/?importance=critical', cookie)).text)).toEqual(['failing:beta/default/b-bad']);
+    expect(rowKeys((await page('/?label=team%3Dbeta', cookie)).text)).toEqual(['failing:beta/default/b-bad']);
+    expect(rowKeys((await page('/?plugin=dns', cookie)).text)).toEqual([]);
+    // Empty fields (an unchanged form) mean no filter; the form shows what is applied.
+    const all = await page('/?cluster=&status=&importance=&plugin=&label=', cookie);
+    expect(rowKeys(all.text)).toHaveLength(3);
+    expect((await page('/?status=passing', cookie)).text).toContain('<option value="passing" selected>');
+    const bad = await page('/?status=sideways', cookie);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('status');
+  });
+
+  it('shows a test with no result for longer than it should as stale, and a silent cluster', async () => {
+    await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);
+    const cookie = await signIn(api.admin);
+    expect(rowKeys((await page('/', cookie)).text)).toEqual(['passing:alpha/default/a-ok']);
+    // repeat is 30s; the threshold (5 min) is the larger allowance.
+    api.clock.advance(6 * 60_000);
+    const r = await page('/', cookie);
+    expect(rowKeys(r.text)).toEqual(['stale:alpha/default/a-ok']);
+    expect(r.text).toMatch(/no result for 6m/);
+    expect(r.text).toContain('Silent clusters');
+    expect(rowKeys((await page('/?status=stale', cookie)).text)).toEqual(['stale:alpha/default/a-ok']);
+  });
+
+  it('escapes whatever tests and probes report', async () => {
+    const token = await api.token('cluster', 'alpha');
+    const agentId = await api.register(token, 'n1');
+    await api.putTest(token, 'alpha', syntheticTest('xss', { displayName: '<script>alert(1)</script>' }));
+    const run = runResult('xss', 'fail', api.clock.now() - 100, {
+      details: { _log: '<img src=x onerror=alert(2)>', _error: '</pre><script>alert(3)</script>' },
+    });
+    await api.request('POST', '/api/v1/runs', { token, body: { agentId, runs: [run] } });
+    const cookie = await signIn(api.admin);
+    const overview = await page('/', cookie);
+    expect(overview.text).not.toContain('<script>alert');
+    expect(overview.text).toContain('&lt;script&gt;alert(1)');
+    const detail = await page(`/tests/alpha/default/xss/runs/${run.runId}`, cookie);
+    expect(detail.status).toBe(200);
+    expect(detail.text).toContain('&lt;img src=x onerror=alert(2)&gt;');
+    expect(detail.text).not.toContain('<script>alert(3)');
+  });
+});
+
+describe('cluster scoping', () => {
+  it('shows a cluster token its own cluster only; other clusters are not found', async () => {
+    const { token } = await seedCluster('alpha', [{ name: 'a-bad', status: 'fail' }]);
+    const beta = await seedCluster('beta', [{ name: 'b-bad', status: 'fail' }]);
+    const cookie = await signIn(token);
+    const r = await page('/', cookie);
+    expect(rowKeys(r.text)).toEqual(['failing:alpha/default/a-bad']);
+    expect(r.text).not.toContain('beta');
+    expect((await page('/?cluster=beta', cookie)).text).not.toContain('b-bad');
+    expect((await page('/clusters/beta', cookie)).status).toBe(404);
+    expect((await page('/tests/beta/default/b-bad', cookie)).status).toBe(404);
+    expect((await page(`/agents/${beta.agentId}`, cookie)).status).toBe(404);
+    expect((await page('/clusters/alpha', cookie)).status).toBe(200);
+  });
+});
+
+describe('pages', () => {
+  it('cluster page lists its tests and agents with version, capabilities and last poll', async () => {
+    await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);
+    const cookie = await signIn(api.admin);
+    const r = await page('/clusters/alpha', cookie);
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('data-node="alpha-node-1"');
+    expect(r.text).toContain('httpPing, dns, netDial, heartbeat'.split(', ').sort().join(', '));
+    expect(r.text).toContain('1.0.0');
+    expect(rowKeys(r.text)).toEqual(['passing:alpha/default/a-ok']);
+    expect((await page('/clusters/nope', cookie)).status).toBe(404);
+  });
+
+  it('test page: per-agent grid, a chart with a point per bucket that has runs, paged runs, run detail', async () => {
+    const token = await api.token('cluster', 'alpha');
+    const a1 = await api.register(token, 'n1');
+    const a2 = await api.register(token, 'n2');
+    await api.putTest(token, 'alpha', syntheticTest('web'));
+    const now = api.clock.now();
+    // 30 runs per agent, one a minute over the last half hour: 1h window → 1-minute buckets.
+    const mk = (i: number, fail: boolean) =>
+      runResult('web', fail ? 'fail' : 'pass', now - (i + 1) * 60_000 + 5_000, {
+        details: { _log: `attempt ${i}` },
+      });
+    const r1 = Array.from({ length: 30 }, (_, i) => mk(i, false));
+    const r2 = Array.from({ length: 30 }, (_, i) => mk(i, i === 0));
+    expect((await api.request('POST', '/api/v1/runs', { token, body: { agentId: a1, runs: r1 } })).status).toBe(200);
+    expect((await api.request('POST', '/api/v1/runs', { token, body: { agentId: a2, runs: r2 } })).status).toBe(200);
+    const cookie = await signIn(api.admin);
+    const r = await page('/tests/alpha/default/web?window=1h', cookie);
+    expect(r.status).toBe(200);
+    expect(r.text.match(/class="cell s-/g)).toHaveLength(2);
+    expect(r.text).toContain('class="cell s-fail"');
+    const points = Number(/data-points="(\d+)"/.exec(r.text)?.[1]);
+    expect(points).toBe(30);
+    expect(r.text.match(/<circle class="pt bad"/g)).toHaveLength(1);
+    expect(r.text.match(/<tr data-run=/g)).toHaveLength(25);
+    // 60 runs, 25 a page: 25, 25, 10, each run once.
+    const olderOf = (html: string) => /href="([^"]+cursor=[^"#]+)#runs"/.exec(html)?.[1]?.replace(/&amp;/g, '&');
+    const seen = [...r.text.matchAll(/<tr data-run="([^"]+)"/g)].map((m) => m[1]);
+    let html = r.text;
+    for (const size of [25, 10]) {
+      const older = olderOf(html);
+      expect(older).toBeDefined();
+      html = (await page(older as string, cookie)).text;
+      const ids = [...html.matchAll(/<tr data-run="([^"]+)"/g)].map((m) => m[1]);
+      expect(ids).toHaveLength(size);
+      seen.push(...ids);
+    }
+    expect(olderOf(html)).toBeUndefined();
+    expect(new Set(seen).size).toBe(60);
+    // One agent's history only.
+    const onA1 = await page(`/tests/alpha/default/web?window=1h&agent=${a1}`, cookie);
+    expect(onA1.text.match(/<circle class="pt bad"/g)).toBeNull();
+    const detail = await page(`/tests/alpha/default/web/runs/${r2[0]?.runId}`, cookie);
+    expect(detail.text).toContain('attempt 0');
+    expect(detail.text).toContain('n2');
+    expect((await page('/tests/alpha/default/web/runs/run-none', cookie)).status).toBe(404);
+    expect((await page('/tests/alpha/default/web?window=3y', cookie)).status).toBe(400);
+  });
+
+  it('agent page lists the tests it runs and their latest results', async () => {
+    const { agentId } = await seedCluster('alpha', [{ name: 'a-bad', status: 'fail' }]);
+    const cookie = await signIn(api.admin);
+    const r = await page(`/agents/${agentId}`, cookie);
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('alpha-node-1');
+    expect(r.text).toContain('a-bad went fail');
+    expect((await page('/agents/nobody', cookie)).status).toBe(404);
+  });
+});
+
+describe('live updates', () => {
+  it('the version changes when a result arrives, and needs a session', async () => {
+    const { token, agentId } = await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);
+    const cookie = await signIn(api.admin);
+    const v1 = JSON.parse((await page('/ui/version', cookie)).text).version;
+    expect(JSON.parse((await page('/ui/version', cookie)).text).version).toBe(v1);
+    api.clock.advance(1000);
+    const run = runResult('a-ok', 'fail', api.clock.now());
+    await api.request('POST', '/api/v1/runs', { token, body: { agentId, runs: [run] } });
+    const v2 = JSON.parse((await page('/ui/version', cookie)).text).version;
+    expect(v2).not.toBe(v1);
+    expect((await page('/', cookie)).text).toContain(`data-version="${v2}"`);
+    expect((await page('/ui/version')).status).toBe(401);
+  });
+
+  it('serves its stylesheet and script from the API, cacheable, and pages load nothing else', async () => {
+    const cookie = await signIn(api.admin);
+    const html = (await page('/', cookie)).text;
+    const css = /href="(\/ui\/app\.\w+\.css)"/.exec(html)?.[1] as string;
+    const js = /src="(\/ui\/app\.\w+\.js)"/.exec(html)?.[1] as string;
+    expect((await page(css)).headers.get('cache-control')).toContain('immutable');
+    expect((await page(js)).status).toBe(200);
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+});

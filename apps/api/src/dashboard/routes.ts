@@ -1,0 +1,209 @@
+import { ClusterName } from '@synthfleet/contracts';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { AppEnv } from '../app-env.ts';
+import type { PrincipalResolver } from '../auth.ts';
+import { ApiError, badRequest, statusFor } from '../errors.ts';
+import { AgentParams, ClusterParams, TestParams } from '../routes/params.ts';
+import type { Principal, ServiceContext } from '../services/context.ts';
+import {
+  DISPLAY_STATUSES,
+  dashboardVersion,
+  getAgentPage,
+  getClusterPage,
+  getOverview,
+  getRun,
+  getTestPage,
+  HISTORY_WINDOWS,
+  type HistoryWindow,
+} from '../services/dashboard.ts';
+import { SCRIPT, STYLESHEET } from './assets.ts';
+import { CSS_PATH, errorPage, type Html, JS_PATH, PAGE_HEADERS } from './layout.ts';
+import { agentPage } from './pages/agent.ts';
+import { clusterPage } from './pages/cluster.ts';
+import { loginPage } from './pages/login.ts';
+import { overviewPage } from './pages/overview.ts';
+import { runPage, testPage } from './pages/test.ts';
+import { endSession, safeNext, sessionSecret, startSession } from './session.ts';
+
+// Empty form fields mean "no filter".
+const blank = (v: unknown) => (v === '' ? undefined : v);
+const OverviewQuery = z.object({
+  cluster: z.preprocess(blank, ClusterName.optional()),
+  status: z.preprocess(blank, z.enum(DISPLAY_STATUSES as [string, ...string[]]).optional()),
+  importance: z.preprocess(blank, z.enum(['critical', 'high', 'medium', 'low']).optional()),
+  plugin: z.preprocess(blank, z.string().max(64).optional()),
+  label: z.preprocess(
+    blank,
+    z
+      .string()
+      .max(200)
+      .regex(/^[^=]+=.*$/, 'expected key=value')
+      .optional(),
+  ),
+});
+const TestPageQuery = z.object({
+  window: z.preprocess(
+    blank,
+    z.enum(Object.keys(HISTORY_WINDOWS) as [HistoryWindow, ...HistoryWindow[]]).default('6h'),
+  ),
+  agent: z.preprocess(blank, z.string().max(128).optional()),
+  cursor: z.preprocess(blank, z.string().max(400).optional()),
+});
+const ClusterPageQuery = z.object({ after: z.preprocess(blank, z.string().max(253).optional()) });
+const RunParams = TestParams.extend({ runId: z.string().min(1).max(128) });
+
+type DashContext = Context<AppEnv>;
+
+function parseOr400<T>(schema: z.ZodType<T>, input: unknown): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`);
+  throw badRequest(`this page's address is not valid: ${issues.join('; ')}`);
+}
+
+/**
+ * The dashboard: server-rendered pages on the same services as the API, so it runs wherever the
+ * API runs (Node and Workers) with nothing else to deploy. Pages need a signed-in session; a
+ * cluster token sees its cluster only, exactly as through the API.
+ */
+export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver) {
+  const app = new Hono<AppEnv>();
+
+  const asset = (body: string, type: string) => (c: DashContext) =>
+    c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable' });
+  app.get(CSS_PATH, asset(STYLESHEET, 'text/css; charset=utf-8'));
+  app.get(JS_PATH, asset(SCRIPT, 'text/javascript; charset=utf-8'));
+
+  const send = (c: DashContext, body: Html, status: 200 | 400 | 401 | 404 | 500 = 200) => {
+    for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
+    return c.html(body, status);
+  };
+
+  async function principalOf(c: DashContext): Promise<Principal | undefined> {
+    const secret = sessionSecret(c);
+    if (!secret) return undefined;
+    try {
+      return await resolve(secret);
+    } catch {
+      return undefined; // revoked or unknown: sign in again
+    }
+  }
+
+  /** Runs a page handler for a signed-in user; errors become an HTML page with the right status. */
+  const signedIn =
+    (render: (c: DashContext, principal: Principal) => Promise<Html>) =>
+    async (c: DashContext): Promise<Response> => {
+      const principal = await principalOf(c);
+      if (!principal) {
+        if (sessionSecret(c)) endSession(c);
+        const url = new URL(c.req.url);
+        return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      }
+      try {
+        return send(c, await render(c, principal));
+      } catch (err) {
+        if (err instanceof ApiError) {
+          const status = statusFor(err.code);
+          const shown = status === 400 || status === 404 ? status : status === 403 ? 404 : 500;
+          if (shown === 500)
+            ctx.logger.error({ requestId: c.var.requestId, err: err.message }, 'dashboard page failed');
+          return send(c, errorPage(principal, shown, shown === 500 ? 'internal error' : err.message), shown);
+        }
+        ctx.logger.error(
+          { requestId: c.var.requestId, path: c.req.path, err: (err as Error).stack ?? String(err) },
+          'dashboard page failed',
+        );
+        return send(c, errorPage(principal, 500, `internal error; request id ${c.var.requestId}`), 500);
+      }
+    };
+
+  app.get('/login', (c) => send(c, loginPage(safeNext(c.req.query('next')))));
+  app.post(
+    '/login',
+    bodyLimit({ maxSize: 16 * 1024, onError: (c) => send(c, loginPage('/', 'The form was too large.'), 400) }),
+    async (c) => {
+      const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+      const next = safeNext(form.next);
+      const token = typeof form.token === 'string' ? form.token.trim() : '';
+      if (!/^\S{8,512}$/.test(token)) return send(c, loginPage(next, 'That does not look like a token.'), 400);
+      try {
+        await resolve(token);
+      } catch {
+        return send(c, loginPage(next, 'That token is not valid (unknown or revoked).'), 401);
+      }
+      startSession(c, token);
+      return c.redirect(next, 303);
+    },
+  );
+  app.post('/logout', (c) => {
+    endSession(c);
+    return c.redirect('/login', 303);
+  });
+
+  app.get('/ui/version', async (c) => {
+    const principal = await principalOf(c);
+    c.header('cache-control', 'no-store');
+    if (!principal) return c.json({ error: { code: 'unauthorized', message: 'sign in again' } }, 401);
+    return c.json({ version: await dashboardVersion(ctx, principal) });
+  });
+
+  app.get(
+    '/',
+    signedIn(async (c, principal) => {
+      const f = parseOr400(OverviewQuery, c.req.query()) as Parameters<typeof getOverview>[2];
+      const [o, version] = await Promise.all([getOverview(ctx, principal, f), dashboardVersion(ctx, principal)]);
+      return overviewPage(o, f, principal, version);
+    }),
+  );
+
+  app.get(
+    '/clusters/:cluster',
+    signedIn(async (c, principal) => {
+      const { cluster } = parseOr400(ClusterParams, c.req.param());
+      const q = parseOr400(ClusterPageQuery, c.req.query());
+      const [p, version] = await Promise.all([
+        getClusterPage(ctx, principal, cluster, { agentsAfter: q.after }),
+        dashboardVersion(ctx, principal),
+      ]);
+      return clusterPage(p, principal, version);
+    }),
+  );
+
+  app.get(
+    '/tests/:cluster/:namespace/:name',
+    signedIn(async (c, principal) => {
+      const id = parseOr400(TestParams, c.req.param());
+      const q = parseOr400(TestPageQuery, c.req.query());
+      const [d, version] = await Promise.all([
+        getTestPage(ctx, principal, id, { window: q.window, agentId: q.agent, cursor: q.cursor, limit: 25 }),
+        dashboardVersion(ctx, principal),
+      ]);
+      return testPage({ ...d, window: q.window, agent: q.agent, cursor: q.cursor }, principal, version);
+    }),
+  );
+
+  app.get(
+    '/tests/:cluster/:namespace/:name/runs/:runId',
+    signedIn(async (c, principal) => {
+      const p = parseOr400(RunParams, c.req.param());
+      const [{ test, run }, version] = await Promise.all([
+        getRun(ctx, principal, p, p.runId),
+        dashboardVersion(ctx, principal),
+      ]);
+      return runPage(test, run, ctx.clock.now(), principal, version);
+    }),
+  );
+
+  app.get(
+    '/agents/:agentId',
+    signedIn(async (c, principal) => {
+      const { agentId } = parseOr400(AgentParams, c.req.param());
+      const [p, version] = await Promise.all([getAgentPage(ctx, principal, agentId), dashboardVersion(ctx, principal)]);
+      return agentPage(p, principal, version);
+    }),
+  );
+
+  return app;
+}
