@@ -12,6 +12,7 @@ export const NEEDS: readonly Need[] = [
   { binary: '/usr/bin/ping', pkg: 'iputils-ping', why: 'the ping probe runs the system ping' },
   { binary: '/usr/bin/promtool', pkg: 'prometheus', why: 'the alert rules are checked and unit-tested with promtool' },
   { binary: '/usr/bin/kubectl', pkg: 'kubectl', why: 'the kustomize base is built with kubectl kustomize' },
+  { binary: '/usr/bin/chromium', pkg: 'chromium', why: 'the dashboard is tested in a real headless browser' },
 ];
 
 function missing(needs: readonly Need[]): Need[] {

@@ -1,0 +1,212 @@
+/**
+ * The dashboard in a real browser: the real API (Node entry, temp libSQL file) on 127.0.0.1,
+ * seeded over HTTP the way agents and syncers write, and Debian's headless Chromium driving it.
+ * Writes the screenshots the README links to.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, launchBrowser } from './support/browser.ts';
+import { type Api, startApi } from './support/processes.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'synthfleet-dashboard-'));
+const SHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
+let api: Api;
+let browser: Browser;
+let page: Page;
+const tokens = new Map<string, string>();
+const agentIds = new Map<string, string[]>();
+
+type Seed = { name: string; plugin: string; importance: string; failingOn: number[]; displayName: string };
+const CLUSTERS: Record<string, Seed[]> = {
+  'edge-berlin': [
+    { name: 'checkout', plugin: 'httpPing', importance: 'critical', failingOn: [1], displayName: 'Checkout API' },
+    { name: 'dns-internal', plugin: 'dns', importance: 'medium', failingOn: [], displayName: 'Internal DNS' },
+  ],
+  'edge-tokyo': [
+    { name: 'payments', plugin: 'httpPing', importance: 'high', failingOn: [0, 2], displayName: 'Payments gateway' },
+    { name: 'mesh', plugin: 'heartbeat', importance: 'low', failingOn: [], displayName: 'Node mesh' },
+  ],
+  'edge-austin': [
+    { name: 'storefront', plugin: 'httpPing', importance: 'high', failingOn: [], displayName: 'Storefront' },
+    { name: 'db-port', plugin: 'netDial', importance: 'medium', failingOn: [], displayName: 'Database port' },
+  ],
+};
+
+function run(name: string, ok: boolean, at: number, ms: number) {
+  return {
+    runId: crypto.randomUUID(),
+    namespace: 'default',
+    name,
+    status: ok ? 'pass' : 'fail',
+    marks: ok ? 1 : 0,
+    maxMarks: 1,
+    startTime: new Date(at).toISOString(),
+    endTime: new Date(at + ms).toISOString(),
+    details: ok
+      ? { _log: `GET ok in ${ms} ms` }
+      : { _log: `GET: status 503 in ${ms} ms`, _error: 'status 503 does not match 2..' },
+  };
+}
+
+async function post(cluster: string, agentId: string, runs: unknown[]) {
+  const r = await api.call('/api/v1/runs', { method: 'POST', token: tokens.get(cluster), body: { agentId, runs } });
+  if (r.status !== 200) throw new Error(`runs: ${r.status} ${JSON.stringify(r.json)}`);
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  api = await startApi({ dataDir: join(dir, 'api') });
+  const now = Date.now();
+  for (const [cluster, tests] of Object.entries(CLUSTERS)) {
+    const token = await api.clusterToken(cluster);
+    tokens.set(cluster, token);
+    const ids: string[] = [];
+    for (const node of ['node-1', 'node-2', 'node-3']) {
+      const r = await api.call('/api/v1/agents', {
+        method: 'POST',
+        token,
+        body: {
+          node: `${cluster}-${node}`,
+          version: '0.1.0',
+          capabilities: ['httpPing', 'dns', 'netDial', 'heartbeat'],
+        },
+      });
+      if (r.status !== 201) throw new Error(`register: ${r.status} ${JSON.stringify(r.json)}`);
+      ids.push((r.json as { agentId: string }).agentId);
+    }
+    agentIds.set(cluster, ids);
+    for (const t of tests) {
+      const r = await api.call(`/api/v1/clusters/${cluster}/tests/default/${t.name}`, {
+        method: 'PUT',
+        token,
+        body: {
+          apiVersion: 'synthfleet.dev/v1',
+          kind: 'SyntheticTest',
+          metadata: { name: t.name, namespace: 'default' },
+          spec: {
+            plugin: t.plugin,
+            repeat: '1m',
+            node: '*',
+            importance: t.importance,
+            displayName: t.displayName,
+            labels: { team: cluster.slice(5) },
+            config: t.plugin === 'heartbeat' ? { sizes: [1024] } : { address: '127.0.0.1:9' },
+          },
+        },
+      });
+      if (r.status !== 201) throw new Error(`put: ${r.status} ${JSON.stringify(r.json)}`);
+    }
+    // Half an hour of history, a run a minute per agent; the failing agents fail for the last 5.
+    for (const [i, agentId] of ids.entries()) {
+      const runs = tests.flatMap((t) =>
+        Array.from({ length: 30 }, (_, k) => {
+          const at = now - (30 - k) * 60_000 + 1000;
+          const failing = t.failingOn.includes(i) && k >= 25;
+          return run(t.name, !failing, at, 20 + ((k * 7 + i * 13) % 40));
+        }),
+      );
+      await post(cluster, agentId, runs);
+    }
+  }
+  browser = await launchBrowser();
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function signIn(token: string) {
+  await browser.context.clearCookies();
+  await page.goto(`${api.url}/`);
+  expect(new URL(page.url()).pathname).toBe('/login');
+  await page.fill('#token', token);
+  await Promise.all([page.waitForURL(`${api.url}/`), page.click('button[type=submit]')]);
+}
+
+const rows = () =>
+  page.$$eval('tr[data-test]', (trs) =>
+    trs.map((tr) => `${tr.getAttribute('data-status')}:${tr.getAttribute('data-test')}`),
+  );
+
+describe('dashboard in Chromium', () => {
+  it('signs in and lists failing tests first across the clusters', async () => {
+    await signIn(api.admin);
+    const cookies = await browser.context.cookies();
+    expect(cookies.find((c) => c.name === 'synthfleet_token')?.httpOnly).toBe(true);
+    expect(page.url()).not.toContain(api.admin);
+    const list = await rows();
+    expect(list.slice(0, 2)).toEqual(['failing:edge-berlin/default/checkout', 'failing:edge-tokyo/default/payments']);
+    expect(list.slice(2).every((r) => r.startsWith('passing:'))).toBe(true);
+    expect(list).toHaveLength(6);
+    expect(await page.textContent('tr[data-test="edge-tokyo/default/payments"]')).toContain('edge-tokyo-node-1');
+    await page.screenshot({ path: join(SHOTS, 'overview.png'), fullPage: true });
+  });
+
+  it('narrows the list with a filter that lives in the URL and survives a reload', async () => {
+    await page.selectOption('select[name=importance]', 'high');
+    await Promise.all([page.waitForURL(/importance=high/), page.click('form.filters button[type=submit]')]);
+    const filtered = await rows();
+    expect(filtered).toEqual(['failing:edge-tokyo/default/payments', 'passing:edge-austin/default/storefront']);
+    await page.reload();
+    expect(await rows()).toEqual(filtered);
+    expect(await page.inputValue('select[name=importance]')).toBe('high');
+    await page.goto(`${api.url}/?status=failing&cluster=edge-berlin`);
+    expect(await rows()).toEqual(['failing:edge-berlin/default/checkout']);
+  });
+
+  it('shows a new failing result on the open page without a reload', async () => {
+    await page.goto(`${api.url}/`);
+    await page.evaluate(() => {
+      (window as unknown as { untouched: boolean }).untouched = true;
+    });
+    expect(await rows()).toContain('passing:edge-austin/default/storefront');
+    const [agent] = agentIds.get('edge-austin') ?? [];
+    await post('edge-austin', agent as string, [run('storefront', false, Date.now() - 500, 31)]);
+    await page.waitForSelector('tr[data-test="edge-austin/default/storefront"][data-status="failing"]', {
+      timeout: 60_000,
+    });
+    expect(await page.evaluate(() => (window as unknown as { untouched?: boolean }).untouched)).toBe(true);
+    expect((await rows()).slice(0, 3)).toContain('failing:edge-austin/default/storefront');
+  });
+
+  it("renders the test page's chart with data points, the node grid and a run's log", async () => {
+    await page.goto(`${api.url}/tests/edge-tokyo/default/payments?window=1h`);
+    const points = await page.locator('svg.chart circle.pt').count();
+    expect(points).toBeGreaterThanOrEqual(25);
+    expect(await page.locator('svg.chart circle.pt.bad').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('svg.chart polyline.lat').count()).toBe(1);
+    expect(await page.locator('.grid .cell').count()).toBe(3);
+    expect(await page.locator('.grid .cell.s-fail').count()).toBe(2);
+    await page.screenshot({ path: join(SHOTS, 'test-page.png'), fullPage: true });
+    await page.click('table.runs tbody tr:first-child a');
+    await page.waitForSelector('pre.run-log');
+    expect(await page.textContent('h1')).toContain('Payments gateway');
+  });
+
+  it('is readable on a phone and reachable by keyboard', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${api.url}/`);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(1);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it("keeps a cluster token to its own cluster: other clusters' tests are not found", async () => {
+    await signIn(tokens.get('edge-berlin') as string);
+    const list = await rows();
+    expect(list.length).toBe(2);
+    expect(list.every((r) => r.includes(':edge-berlin/'))).toBe(true);
+    const other = await page.goto(`${api.url}/tests/edge-tokyo/default/payments`);
+    expect(other?.status()).toBe(404);
+    expect(await page.textContent('h1')).toBe('Not found');
+    expect(await page.content()).not.toContain('Payments gateway');
+  });
+});
