@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { benchDashboard } from './dashboard.ts';
 import { benchHeartbeat } from './heartbeat.ts';
 import { benchIngest } from './ingest.ts';
 import { benchLongPoll } from './longpoll.ts';
@@ -13,6 +14,7 @@ import { benchLoopback } from './loopback.ts';
 import { type BenchRow, ratio } from './support/result.ts';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
+  dashboard: () => benchDashboard(),
   heartbeat: () => benchHeartbeat(),
   ingest: () => benchIngest(),
   longpoll: () => benchLongPoll(),

@@ -134,7 +134,7 @@ const rows = () =>
     trs.map((tr) => `${tr.getAttribute('data-status')}:${tr.getAttribute('data-test')}`),
   );
 
-describe('dashboard in Chromium', () => {
+describe('dashboard in Chromium', { timeout: 240_000 }, () => {
   it('signs in and lists failing tests first across the clusters', async () => {
     await signIn(api.admin);
     const cookies = await browser.context.cookies();

@@ -29,6 +29,8 @@ export async function launchBrowser(): Promise<Browser> {
     viewport: { width: 1280, height: 900 },
     timeout: 120_000,
   });
+  // A loaded CI machine can take many seconds over one navigation; the tests' own bounds govern.
+  context.setDefaultTimeout(90_000);
   return {
     context,
     async close() {

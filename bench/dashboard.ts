@@ -1,0 +1,337 @@
+/**
+ * Dashboard: server time of the fleet overview (`GET /`, signed in as admin; queries and HTML
+ * rendering, in process through `app.request`) on a `file:` database holding 50 clusters, 5,000
+ * agents, 1,000 tests and 1,000,000 runs, beside the same page (the same queries) on an empty
+ * database in the same run. Also the overview filtered to failing tests and a test page with its
+ * 24 h chart, for reference.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@libsql/client';
+import { createDatabase } from '@synthfleet/db';
+import { migrateDatabase } from '@synthfleet/db/node';
+import { createApp } from '../apps/api/src/app.ts';
+import { createInProcessHub } from '../apps/api/src/hub/in-process-hub.ts';
+import { createToken } from '../apps/api/src/services/tokens.ts';
+import type { BenchRow } from './support/result.ts';
+
+const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 50);
+const AGENTS_PER_CLUSTER = Number(process.env.BENCH_AGENTS_PER_CLUSTER ?? 100);
+const TESTS_PER_CLUSTER = Number(process.env.BENCH_TESTS_PER_CLUSTER ?? 20);
+const RUNS = Number(process.env.BENCH_RUNS ?? 1_000_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
+const IMPORTANCE = ['critical', 'high', 'medium', 'low'];
+const PLUGINS = ['httpPing', 'dns', 'netDial', 'heartbeat'];
+
+/** Multi-row INSERTs in write batches: the fastest way in that libSQL offers. */
+async function insertRows(client: Client, table: string, columns: string[], rows: unknown[][]): Promise<void> {
+  const PER_STATEMENT = Math.max(1, Math.floor(30_000 / columns.length));
+  const placeholders = `(${columns.map(() => '?').join(',')})`;
+  let batch: { sql: string; args: never[] }[] = [];
+  for (let i = 0; i < rows.length; i += PER_STATEMENT) {
+    const part = rows.slice(i, i + PER_STATEMENT);
+    batch.push({
+      sql: `INSERT INTO ${table} (${columns.join(',')}) VALUES ${part.map(() => placeholders).join(',')}`,
+      args: part.flat() as never[],
+    });
+    if (batch.length >= 20) {
+      await client.batch(batch, 'write');
+      batch = [];
+    }
+  }
+  if (batch.length) await client.batch(batch, 'write');
+}
+
+async function seed(client: Client, now: number): Promise<{ sampleTest: string }> {
+  const clusters: unknown[][] = [];
+  const agents: unknown[][] = [];
+  const tests: unknown[][] = [];
+  const latest: unknown[][] = [];
+  const testIds: { id: number; cluster: string; agents: string[] }[] = [];
+  let testId = 0;
+  for (let c = 0; c < CLUSTERS; c++) {
+    const cluster = `edge-${String(c).padStart(3, '0')}`;
+    clusters.push([cluster, now - 86_400_000, now - 2_000]);
+    const ids: string[] = [];
+    for (let a = 0; a < AGENTS_PER_CLUSTER; a++) {
+      const id = `${cluster}-agent-${a}`;
+      ids.push(id);
+      const stale = a === 0 && c % 10 === 0;
+      agents.push([
+        id,
+        cluster,
+        `node-${String(a).padStart(4, '0')}`,
+        `synthfleet-agent-${a}`,
+        'synthfleet',
+        '0.1.0',
+        JSON.stringify(PLUGINS),
+        now - 86_400_000,
+        stale ? now - 600_000 : now - 3_000,
+        stale ? 'stale' : 'live',
+        1,
+        'x',
+      ]);
+    }
+    for (let t = 0; t < TESTS_PER_CLUSTER; t++) {
+      testId++;
+      const failing = (c * TESTS_PER_CLUSTER + t) % 20 === 0;
+      const name = `test-${t}`;
+      const spec = JSON.stringify({
+        plugin: PLUGINS[t % 4],
+        repeat: '1m',
+        node: '*',
+        timeouts: { init: '10s', run: '10s' },
+        config: { address: '127.0.0.1:9' },
+      });
+      tests.push([
+        testId,
+        cluster,
+        'default',
+        name,
+        'synthfleet.dev/v1',
+        spec,
+        spec,
+        `h${testId}`,
+        1,
+        1,
+        PLUGINS[t % 4],
+        '*',
+        `Test ${t} of ${cluster}`,
+        IMPORTANCE[t % 4],
+        JSON.stringify({ team: `team-${c % 5}` }),
+        now - 86_400_000,
+        now - 86_400_000,
+        failing ? 'failing' : 'passing',
+        failing ? AGENTS_PER_CLUSTER - 3 : AGENTS_PER_CLUSTER,
+        failing ? 3 : 0,
+        AGENTS_PER_CLUSTER,
+        now - 2_000,
+        failing ? now - 900_000 : null,
+        failing ? 'status 503 does not match 2..' : null,
+      ]);
+      testIds.push({ id: testId, cluster, agents: ids });
+      for (const [a, agentId] of ids.entries()) {
+        const bad = failing && a < 3;
+        latest.push([
+          testId,
+          agentId,
+          cluster,
+          `latest-${testId}-${a}`,
+          bad ? 'fail' : 'pass',
+          bad ? 0 : 1,
+          1,
+          bad ? 0 : 1,
+          now - 62_000,
+          now - 61_950,
+          50,
+          bad ? 'status 503' : null,
+          bad ? 15 : 0,
+          bad ? `latest-${testId}-${a}` : null,
+          bad ? now - 900_000 : null,
+        ]);
+      }
+    }
+  }
+  await insertRows(client, 'clusters', ['name', 'created_at', 'last_result_at'], clusters);
+  await insertRows(
+    client,
+    'agents',
+    [
+      'id',
+      'cluster',
+      'node',
+      'pod',
+      'pod_namespace',
+      'version',
+      'capabilities',
+      'registered_at',
+      'last_poll_at',
+      'state',
+      'assignment_version',
+      'assignment_hash',
+    ],
+    agents,
+  );
+  await insertRows(
+    client,
+    'tests',
+    [
+      'id',
+      'cluster',
+      'namespace',
+      'name',
+      'api_version',
+      'spec',
+      'raw',
+      'spec_hash',
+      'generation',
+      'revision',
+      'plugin',
+      'node_selector',
+      'display_name',
+      'importance',
+      'labels',
+      'created_at',
+      'updated_at',
+      'state',
+      'passing_agents',
+      'failing_agents',
+      'assigned_agents',
+      'last_run_at',
+      'failing_since',
+      'last_failure_message',
+    ],
+    tests,
+  );
+  await insertRows(
+    client,
+    'latest',
+    [
+      'test_id',
+      'agent_id',
+      'cluster',
+      'run_id',
+      'status',
+      'marks',
+      'max_marks',
+      'pass_ratio',
+      'started_at',
+      'ended_at',
+      'duration_ms',
+      'message',
+      'consecutive_failures',
+      'last_failed_run_id',
+      'failing_since',
+    ],
+    latest,
+  );
+  // A million runs over the last day, spread over every test and its agents; in chunks so the
+  // seed never holds them all in memory.
+  const runColumns = [
+    'id',
+    'test_id',
+    'agent_id',
+    'cluster',
+    'revision',
+    'status',
+    'marks',
+    'max_marks',
+    'pass_ratio',
+    'started_at',
+    'ended_at',
+    'duration_ms',
+    'details',
+    'gauges',
+    'received_at',
+  ];
+  const CHUNK = 100_000;
+  for (let start = 0; start < RUNS; start += CHUNK) {
+    const rows: unknown[][] = [];
+    for (let i = start; i < Math.min(RUNS, start + CHUNK); i++) {
+      const t = testIds[i % testIds.length] as (typeof testIds)[number];
+      const agent = t.agents[Math.floor(i / testIds.length) % t.agents.length] as string;
+      const at = now - 86_400_000 + Math.floor((i / RUNS) * 86_400_000);
+      const ok = i % 17 !== 0;
+      rows.push([
+        `run-${i}`,
+        t.id,
+        agent,
+        t.cluster,
+        1,
+        ok ? 'pass' : 'fail',
+        ok ? 1 : 0,
+        1,
+        ok ? 1 : 0,
+        at,
+        at + 40,
+        20 + (i % 60),
+        ok ? '{"_log":"GET 200"}' : '{"_log":"GET 503","_error":"status 503"}',
+        '[]',
+        at + 100,
+      ]);
+    }
+    await insertRows(client, 'runs', runColumns, rows);
+  }
+  return { sampleTest: `/tests/edge-000/default/test-0?window=24h` };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function openApi(dir: string) {
+  const handle = await createDatabase({ url: `file:${join(dir, 'dash.db')}` });
+  await migrateDatabase(handle);
+  const { app, ctx } = createApp({ db: handle.db, hub: createInProcessHub() });
+  const secret = (await createToken(ctx, { role: 'admin', name: 'bench' })).token;
+  const cookie = `synthfleet_token=${secret}`;
+  /** Server time of one page: the whole request inside the app, body read to the end. */
+  async function time(path: string): Promise<number> {
+    const t0 = performance.now();
+    const res = await app.request(path, { headers: { cookie } });
+    const body = await res.text();
+    const ms = performance.now() - t0;
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 300)}`);
+    return ms;
+  }
+  async function measure(path: string): Promise<{ p50: number; p95: number; bytes: number }> {
+    for (let i = 0; i < 5; i++) await time(path); // warm the JIT and SQLite's page cache
+    const samples: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) samples.push(await time(path));
+    samples.sort((a, b) => a - b);
+    const res = await app.request(path, { headers: { cookie } });
+    return { p50: percentile(samples, 50), p95: percentile(samples, 95), bytes: (await res.text()).length };
+  }
+  return { handle, measure };
+}
+
+export async function benchDashboard(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-dash-'));
+  const emptyDir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-dash-empty-'));
+  try {
+    const full = await openApi(dir);
+    const t0 = performance.now();
+    const { sampleTest } = await seed(full.handle.client, Date.now());
+    const seedS = (performance.now() - t0) / 1000;
+    process.stdout.write(
+      `seeded ${CLUSTERS} clusters, ${CLUSTERS * AGENTS_PER_CLUSTER} agents, ${CLUSTERS * TESTS_PER_CLUSTER} tests, ${RUNS} runs in ${seedS.toFixed(1)} s\n`,
+    );
+    const empty = await openApi(emptyDir);
+    const rows: BenchRow[] = [];
+    const scale = `${CLUSTERS} clusters, ${CLUSTERS * AGENTS_PER_CLUSTER} agents, ${RUNS.toLocaleString('en-US')} runs`;
+    for (const [label, path, target] of [
+      ['overview', '/', '< 200 ms'],
+      ['overview ?status=failing', '/?status=failing', '< 200 ms'],
+      ['test page, 24 h chart', sampleTest.replace('edge-000', 'edge-000'), ''],
+    ] as const) {
+      // The test page needs its test on the empty side too: it answers 404 there, so compare the
+      // overview's empty figure instead.
+      const base = path.startsWith('/tests') ? await empty.measure('/') : await empty.measure(path);
+      const got = await full.measure(path);
+      for (const [stat, value, baseValue] of [
+        ['p50', got.p50, base.p50],
+        ['p95', got.p95, base.p95],
+      ] as const) {
+        rows.push({
+          bench: 'dashboard',
+          metric: `${label} server time ${stat} (${scale}; ${Math.round(got.bytes / 1024)} KiB page)`,
+          unit: 'ms',
+          value,
+          baseline: baseValue,
+          baselineName: path.startsWith('/tests')
+            ? 'the overview on an empty database'
+            : 'the same page and queries on an empty database',
+          higherIsBetter: false,
+          target: target ? target : undefined,
+        });
+      }
+    }
+    full.handle.close();
+    empty.handle.close();
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(emptyDir, { recursive: true, force: true });
+  }
+}
