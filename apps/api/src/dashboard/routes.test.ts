@@ -149,6 +149,24 @@ describe('fleet overview', () => {
     expect(bad.text).toContain('status');
   });
 
+  it('pages the list, problems on the first page, every test once', async () => {
+    await seedCluster('alpha', [
+      { name: 'a1', status: 'pass' },
+      { name: 'a2', status: 'fail' },
+      { name: 'a3', status: 'pass' },
+    ]);
+    await seedCluster('beta', [{ name: 'b1', status: 'pass' }]);
+    const cookie = await signIn(api.admin);
+    const first = await page('/?limit=2', cookie);
+    expect(rowKeys(first.text)[0]).toBe('failing:alpha/default/a2');
+    expect(first.text).toContain('1–2 of 4');
+    const next = /href="(\/\?[^"]*offset=2[^"]*)"/.exec(first.text)?.[1]?.replace(/&amp;/g, '&') as string;
+    const second = await page(next, cookie);
+    expect(second.text).toContain('3–4 of 4');
+    const all = [...rowKeys(first.text), ...rowKeys(second.text)];
+    expect(new Set(all).size).toBe(4);
+  });
+
   it('shows a test with no result for longer than it should as stale, and a silent cluster', async () => {
     await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);
     const cookie = await signIn(api.admin);

@@ -27,6 +27,9 @@ import { overviewPage } from './pages/overview.ts';
 import { runPage, testPage } from './pages/test.ts';
 import { endSession, safeNext, sessionSecret, startSession } from './session.ts';
 
+/** Tests per overview page: the problems fit on the first page of any sane fleet. */
+const OVERVIEW_PAGE = 100;
+
 // Empty form fields mean "no filter".
 const blank = (v: unknown) => (v === '' ? undefined : v);
 const OverviewQuery = z.object({
@@ -42,6 +45,8 @@ const OverviewQuery = z.object({
       .regex(/^[^=]+=.*$/, 'expected key=value')
       .optional(),
   ),
+  offset: z.preprocess(blank, z.coerce.number().int().min(0).max(1_000_000).default(0)),
+  limit: z.preprocess(blank, z.coerce.number().int().min(1).max(500).default(OVERVIEW_PAGE)),
 });
 const TestPageQuery = z.object({
   window: z.preprocess(
@@ -152,8 +157,14 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get(
     '/',
     signedIn(async (c, principal) => {
-      const f = parseOr400(OverviewQuery, c.req.query()) as Parameters<typeof getOverview>[2];
-      const [o, version] = await Promise.all([getOverview(ctx, principal, f), dashboardVersion(ctx, principal)]);
+      const { offset, limit, ...f } = parseOr400(OverviewQuery, c.req.query()) as Parameters<typeof getOverview>[2] & {
+        offset: number;
+        limit: number;
+      };
+      const [o, version] = await Promise.all([
+        getOverview(ctx, principal, f, { limit, offset }),
+        dashboardVersion(ctx, principal),
+      ]);
       return overviewPage(o, f, principal, version);
     }),
   );

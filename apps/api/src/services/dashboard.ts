@@ -1,12 +1,12 @@
 import { type AgentView, parseDuration, type RunPage, type TestDetail, type TestSummary } from '@synthfleet/contracts';
-import { agents, assignments, clusters, latest, runs, tests } from '@synthfleet/db';
+import { agents, assignments, clusters, latest, runs, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { listClusters } from './fleet.ts';
-import { getTest, importanceRank, listRuns, toRunView, toTestSummary } from './test-views.ts';
+import { getTest, importanceRank, listRuns, type TestSummaryRow, toRunView, toTestSummary } from './test-views.ts';
 
 /**
  * What the dashboard shows for a test. `stale` is kube-e2etestapp's TIME_TO_REPORT_PROBLEM: a test
@@ -37,7 +37,10 @@ export type Overview = {
   tests: DashboardTest[];
   /** Matching tests per display status, before the list was cut to `limit`. */
   counts: Record<DisplayStatus, number>;
-  truncated: boolean;
+  /** Matching tests in all; `tests` is the page from `offset`. */
+  total: number;
+  offset: number;
+  limit: number;
   staleAgents: AgentView[];
   plugins: string[];
   /** Every visible cluster's name, for the filter. */
@@ -49,7 +52,33 @@ const STALE_AGENTS_SHOWN = 100;
 /** Cron schedules have no fixed period here; a day without a result is a problem whatever the cron. */
 const CRON_ALLOWANCE_MS = 24 * 3_600_000;
 
-const testColumns = {
+/** What stale detection and the problem-first order need, for every matching test. */
+const statusColumns = {
+  id: tests.id,
+  state: tests.state,
+  assignedAgents: tests.assignedAgents,
+  lastRunAt: tests.lastRunAt,
+  createdAt: tests.createdAt,
+  updatedAt: tests.updatedAt,
+  // The spec stays in the database: SQLite reads the few fields stale detection needs.
+  repeat: sql<string | null>`json_extract(${tests.spec}, '$.repeat')`,
+  schedule: sql<string | null>`json_extract(${tests.spec}, '$.schedule')`,
+  runTimeout: sql<string | null>`json_extract(${tests.spec}, '$.timeouts.run')`,
+};
+type StatusRow = {
+  id: number;
+  state: TestRow['state'];
+  assignedAgents: number;
+  lastRunAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  repeat: string | null;
+  schedule: string | null;
+  runTimeout: string | null;
+};
+
+/** What a row of a test list shows. */
+const summaryColumns = {
   id: tests.id,
   cluster: tests.cluster,
   namespace: tests.namespace,
@@ -67,17 +96,6 @@ const testColumns = {
   lastRunAt: tests.lastRunAt,
   failingSince: tests.failingSince,
   lastFailureMessage: tests.lastFailureMessage,
-  createdAt: tests.createdAt,
-  updatedAt: tests.updatedAt,
-  // The spec stays in the database: the few fields stale detection needs are read by SQLite.
-  repeat: sql<string | null>`json_extract(${tests.spec}, '$.repeat')`,
-  schedule: sql<string | null>`json_extract(${tests.spec}, '$.schedule')`,
-  runTimeout: sql<string | null>`json_extract(${tests.spec}, '$.timeouts.run')`,
-};
-type TestListRow = {
-  [K in keyof typeof testColumns]: K extends 'repeat' | 'schedule' | 'runTimeout'
-    ? string | null
-    : (typeof tests.$inferSelect)[K & keyof typeof tests.$inferSelect];
 };
 
 function durationOr(text: string | null, fallback: number): number {
@@ -103,11 +121,7 @@ export function resultAllowanceMs(
 }
 
 export function displayStatusOf(
-  row: Pick<TestListRow, 'state' | 'lastRunAt' | 'createdAt' | 'updatedAt' | 'assignedAgents'> & {
-    repeat: string | null;
-    schedule: string | null;
-    runTimeout: string | null;
-  },
+  row: Omit<StatusRow, 'id'>,
   now: number,
   thresholdMs: number,
 ): { display: DisplayStatus; staleReason: string | null } {
@@ -157,8 +171,8 @@ export async function listDashboardTests(
   ctx: ServiceContext,
   principal: Principal,
   filter: DashboardFilter,
-  limit: number,
-): Promise<{ tests: DashboardTest[]; counts: Record<DisplayStatus, number>; truncated: boolean }> {
+  page: { limit: number; offset?: number },
+): Promise<{ tests: DashboardTest[]; counts: Record<DisplayStatus, number>; total: number }> {
   const where: SQL[] = [isNull(tests.deletedAt)];
   const scope = visibleClusters(principal, filter.cluster);
   if (scope !== null) where.push(eq(tests.cluster, scope));
@@ -166,41 +180,48 @@ export async function listDashboardTests(
   if (filter.importance) where.push(eq(tests.importance, filter.importance));
   if (filter.label) where.push(labelCondition(filter.label));
   if (filter.status === 'failing') where.push(eq(tests.state, 'failing'));
-  const rows = (await ctx.db
-    .select(testColumns)
+  // Two passes: the few columns stale detection needs for every matching test (the order and
+  // the counts need them all), then whole rows for just the page shown. Materialising rows is
+  // what costs here (performance-notes.md), so the first pass stays narrow.
+  const ranked = await ctx.db
+    .select(statusColumns)
     .from(tests)
     .where(and(...where))
-    .orderBy(
-      importanceRank,
-      asc(tests.failingSince),
-      asc(tests.cluster),
-      asc(tests.namespace),
-      asc(tests.name),
-    )) as TestListRow[];
+    .orderBy(importanceRank, asc(tests.failingSince), asc(tests.cluster), asc(tests.namespace), asc(tests.name));
   const now = ctx.clock.now();
   const counts: Record<DisplayStatus, number> = { failing: 0, stale: 0, pending: 0, passing: 0 };
-  const kept: (TestListRow & { display: DisplayStatus; staleReason: string | null })[] = [];
-  for (const row of rows) {
+  const kept: { id: number; display: DisplayStatus; staleReason: string | null }[] = [];
+  for (const row of ranked) {
     const d = displayStatusOf(row, now, ctx.config.staleResultMs);
     if (filter.status && d.display !== filter.status) continue;
     counts[d.display]++;
-    kept.push({ ...row, ...d });
+    kept.push({ id: row.id, ...d });
   }
   // A stable sort keeps the SQL order (importance, failing since, name) within each status.
   kept.sort((a, b) => ORDER[a.display] - ORDER[b.display]);
-  const shown = kept.slice(0, limit);
-  const failingIds = shown.filter((t) => t.display === 'failing').map((t) => t.id);
-  const nodes = await failingNodesOf(ctx, failingIds);
-  return {
-    tests: shown.map((t) => ({
-      ...toTestSummary(t),
+  const offset = page.offset ?? 0;
+  const shown = kept.slice(offset, offset + page.limit);
+  const ids = shown.map((t) => t.id);
+  const [rows, nodes] = await Promise.all([
+    ids.length ? ctx.db.select(summaryColumns).from(tests).where(inArray(tests.id, ids)) : Promise.resolve([]),
+    failingNodesOf(
+      ctx,
+      shown.filter((t) => t.display === 'failing').map((t) => t.id),
+    ),
+  ]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const out: DashboardTest[] = [];
+  for (const t of shown) {
+    const row = byId.get(t.id);
+    if (!row) continue; // deleted between the two reads
+    out.push({
+      ...toTestSummary(row),
       display: t.display,
       staleReason: t.staleReason,
       failingNodes: nodes.get(t.id) ?? [],
-    })),
-    counts,
-    truncated: kept.length > shown.length,
-  };
+    });
+  }
+  return { tests: out, counts, total: kept.length };
 }
 
 /** The first few failing nodes of each test, one query (a window per test). */
@@ -233,13 +254,13 @@ export async function getOverview(
   ctx: ServiceContext,
   principal: Principal,
   filter: DashboardFilter,
-  limit = 300,
+  page: { limit: number; offset: number } = { limit: 100, offset: 0 },
 ): Promise<Overview> {
   const scope = visibleClusters(principal, filter.cluster);
   const now = ctx.clock.now();
   const [clusterViews, list, stale, plugins] = await Promise.all([
     listClusters(ctx, principal),
-    listDashboardTests(ctx, principal, filter, limit),
+    listDashboardTests(ctx, principal, filter, page),
     ctx.db
       .select()
       .from(agents)
@@ -268,6 +289,7 @@ export async function getOverview(
         silent: c.testsTotal > 0 && (c.lastResultAt === null || now - Date.parse(c.lastResultAt) > threshold),
       })),
     ...list,
+    ...page,
     staleAgents: stale.map(toAgentView),
     plugins: plugins.map((p) => p.plugin),
     allClusters: clusterViews.map((c) => c.name).sort(),
@@ -279,7 +301,7 @@ export type ClusterPage = {
   cluster: Awaited<ReturnType<typeof listClusters>>[number];
   tests: DashboardTest[];
   counts: Record<DisplayStatus, number>;
-  truncated: boolean;
+  total: number;
   agents: AgentView[];
   /** The node to continue the agent list after, when there are more. */
   nextAgentsAfter: string | null;
@@ -295,7 +317,7 @@ export async function getClusterPage(
   const limit = opts.limit ?? 200;
   const [views, list, agentRows] = await Promise.all([
     listClusters(ctx, principal, cluster),
-    listDashboardTests(ctx, principal, { cluster }, 500),
+    listDashboardTests(ctx, principal, { cluster }, { limit: 200 }),
     ctx.db
       .select()
       .from(agents)
@@ -458,11 +480,11 @@ async function loadListRow(
   ctx: ServiceContext,
   principal: Principal,
   id: { cluster: string; namespace: string; name: string },
-): Promise<TestListRow> {
+): Promise<StatusRow & TestSummaryRow> {
   const key = `${id.cluster}/${id.namespace}/${id.name}`;
   assertCanRead(principal, id.cluster, `test "${key}"`);
   const row = (await ctx.db
-    .select(testColumns)
+    .select({ ...summaryColumns, ...statusColumns })
     .from(tests)
     .where(
       and(
@@ -472,7 +494,7 @@ async function loadListRow(
         isNull(tests.deletedAt),
       ),
     )
-    .get()) as TestListRow | undefined;
+    .get()) as (StatusRow & TestSummaryRow) | undefined;
   if (!row) throw notFound(`test "${key}" was not found`);
   return row;
 }

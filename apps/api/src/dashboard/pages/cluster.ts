@@ -14,7 +14,7 @@ export function clusterPage(p: ClusterPage, principal: Principal, version: strin
 </dl>
 <h2>Tests</h2>
 ${testRows(p.tests, p.now, false)}
-${p.truncated ? html`<p class="muted small">Showing the first ${p.tests.length}; filter on the <a href="${withQuery('/', { cluster: c.name })}">fleet page</a>.</p>` : ''}
+${p.total > p.tests.length ? html`<p class="muted small">Showing the first ${p.tests.length}; filter on the <a href="${withQuery('/', { cluster: c.name })}">fleet page</a>.</p>` : ''}
 <h2>Agents</h2>
 ${
   p.agents.length === 0

@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import { type DashboardFilter, type DashboardTest, DISPLAY_STATUSES, type Overview } from '../../services/dashboard.ts';
-import { agentHref, ago, badge, clusterHref, type Html, page, testHref } from '../layout.ts';
+import { agentHref, ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
 
 const IMPORTANCE = ['critical', 'high', 'medium', 'low'] as const;
 
@@ -88,7 +88,13 @@ ${o.clusters.map(
 </div>
 <h2>Tests${problems ? html` <span class="small muted">(problems first)</span>` : ''}</h2>
 ${testRows(o.tests, o.now, true)}
-${o.truncated ? html`<p class="muted small">Showing the first ${o.tests.length}; narrow the filter to see the rest.</p>` : ''}
+${
+  o.total > o.tests.length
+    ? html`<nav class="pager" aria-label="Pages of tests"><span class="muted small">${o.offset + 1}–${o.offset + o.tests.length} of ${o.total}</span>
+${o.offset > 0 ? html`<a href="${withQuery('/', { ...f, limit: o.limit === 100 ? undefined : o.limit, offset: Math.max(0, o.offset - o.limit) || undefined })}">← Previous</a>` : ''}
+${o.offset + o.tests.length < o.total ? html`<a href="${withQuery('/', { ...f, limit: o.limit === 100 ? undefined : o.limit, offset: o.offset + o.limit })}">Next ${o.limit} →</a>` : ''}</nav>`
+    : ''
+}
 ${
   o.staleAgents.length
     ? html`<h2>Stale agents</h2><div class="table-wrap"><table><thead><tr><th>Cluster</th><th>Node</th><th>Last poll</th><th>Version</th></tr></thead><tbody>
