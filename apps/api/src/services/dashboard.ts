@@ -5,7 +5,7 @@ import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
-import { listClusters } from './fleet.ts';
+import { listClusters, listStaleAgents } from './fleet.ts';
 import { getTest, importanceRank, listRuns, type TestSummaryRow, toRunView, toTestSummary } from './test-views.ts';
 
 /**
@@ -261,12 +261,7 @@ export async function getOverview(
   const [clusterViews, list, stale, plugins] = await Promise.all([
     listClusters(ctx, principal),
     listDashboardTests(ctx, principal, filter, page),
-    ctx.db
-      .select()
-      .from(agents)
-      .where(and(eq(agents.state, 'stale'), scope === null ? undefined : eq(agents.cluster, scope)))
-      .orderBy(asc(agents.cluster), asc(agents.node))
-      .limit(STALE_AGENTS_SHOWN),
+    listStaleAgents(ctx, scope, STALE_AGENTS_SHOWN),
     ctx.db
       .selectDistinct({ plugin: tests.plugin })
       .from(tests)
@@ -290,7 +285,7 @@ export async function getOverview(
       })),
     ...list,
     ...page,
-    staleAgents: stale.map(toAgentView),
+    staleAgents: stale,
     plugins: plugins.map((p) => p.plugin),
     allClusters: clusterViews.map((c) => c.name).sort(),
   };

@@ -1,4 +1,4 @@
-import type { ClusterView, FleetView } from '@synthfleet/contracts';
+import type { AgentView, ClusterView, FleetView } from '@synthfleet/contracts';
 import { agents, clusters, tests } from '@synthfleet/db';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { visibleClusters } from './access.ts';
@@ -75,17 +75,23 @@ export async function getFleet(ctx: ServiceContext, principal: Principal, only?:
       )
       .orderBy(importanceRank, asc(tests.failingSince), asc(tests.cluster), asc(tests.name))
       .limit(FAILING_LIMIT),
-    ctx.db
-      .select()
-      .from(agents)
-      .where(and(eq(agents.state, 'stale'), scope === null ? undefined : eq(agents.cluster, scope)))
-      .orderBy(asc(agents.cluster), asc(agents.node))
-      .limit(STALE_LIMIT),
+    listStaleAgents(ctx, scope, STALE_LIMIT),
   ]);
   return {
     generatedAt: new Date(ctx.clock.now()).toISOString(),
     clusters: clusterViews,
     failingTests: failing.map(toTestSummary),
-    staleAgents: stale.map(toAgentView),
+    staleAgents: stale,
   };
+}
+
+/** Stale agents of one cluster (or all, for null), by cluster and node. */
+export async function listStaleAgents(ctx: ServiceContext, scope: string | null, limit: number): Promise<AgentView[]> {
+  const rows = await ctx.db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.state, 'stale'), scope === null ? undefined : eq(agents.cluster, scope)))
+    .orderBy(asc(agents.cluster), asc(agents.node))
+    .limit(limit);
+  return rows.map(toAgentView);
 }
