@@ -174,7 +174,10 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
           logger.info({ agentId: reg.agentId, cluster: reg.cluster }, 'registered');
           void reporter.flush();
         }
-        const res = await api.poll(state.agentId as string, supervisor.version, waitSeconds, pollCtl.signal);
+        const res = await api.poll(state.agentId as string, supervisor.version, waitSeconds, pollCtl.signal, {
+          spool: spool.depth + reporter.pending,
+          dropped: spool.dropped,
+        });
         metrics.lastPoll.set(Date.now() / 1000);
         if (backoff.failures > 0) logger.info({ after: backoff.failures }, 'API reachable again');
         backoff.reset();

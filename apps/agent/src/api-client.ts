@@ -138,8 +138,18 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
       known: number | undefined,
       waitSeconds: number,
       signal?: AbortSignal,
+      report?: { spool: number; dropped: number },
     ): Promise<PollResult> {
-      const q = known === undefined ? '' : `?version=${known}&wait=${waitSeconds}`;
+      const params = new URLSearchParams();
+      if (known !== undefined) {
+        params.set('version', String(known));
+        params.set('wait', String(waitSeconds));
+      }
+      if (report) {
+        params.set('spool', String(report.spool));
+        params.set('dropped', String(report.dropped));
+      }
+      const q = params.size ? `?${params}` : '';
       const res = await call(`/api/v1/agents/${encodeURIComponent(agentId)}/assignments${q}`, {
         method: 'GET',
         timeoutMs: (waitSeconds + 15) * 1000,

@@ -82,6 +82,8 @@ export const AgentView = z.object({
   lastPollAt: z.string().nullable(),
   registeredAt: z.string(),
   assignmentVersion: z.number().int(),
+  spoolDepth: z.number().int().nullable().describe('Undelivered results the agent holds, as it last reported.'),
+  resultsDropped: z.number().int().nullable().describe('Results the agent dropped since it started (spool full).'),
 });
 export type AgentView = z.infer<typeof AgentView>;
 

@@ -216,8 +216,8 @@ describe('cluster scoping', () => {
 });
 
 describe('pages', () => {
-  it('cluster page lists its tests and agents with version, capabilities and last poll', async () => {
-    await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);
+  it('cluster page lists its tests and agents with version, capabilities, last poll and spool', async () => {
+    const seeded = await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);
     const cookie = await signIn(api.admin);
     const r = await page('/clusters/alpha', cookie);
     expect(r.status).toBe(200);
@@ -225,6 +225,12 @@ describe('pages', () => {
     expect(r.text).toContain('httpPing, dns, netDial, heartbeat'.split(', ').sort().join(', '));
     expect(r.text).toContain('1.0.0');
     expect(rowKeys(r.text)).toEqual(['passing:alpha/default/a-ok']);
+    // Undelivered results, once the agent reports them on a poll.
+    expect(r.text).toContain('Undelivered results');
+    const { token, agentId } = seeded;
+    await api.request('GET', `/api/v1/agents/${agentId}/assignments?spool=12&dropped=3`, { token });
+    expect((await page('/clusters/alpha', cookie)).text).toContain('12 (3 dropped)');
+    expect((await page(`/agents/${agentId}`, cookie)).text).toContain('12 (3 dropped)');
     expect((await page('/clusters/nope', cookie)).status).toBe(404);
   });
 

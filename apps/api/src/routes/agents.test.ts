@@ -29,6 +29,25 @@ describe('agent registration and long-poll', () => {
     expect(await api.register(t, 'node-a')).toBe(agentId);
   });
 
+  it('keeps what an agent reports on its polls (undelivered and dropped results), and rejects nonsense', async () => {
+    api = await createTestApi();
+    const t = await api.token('cluster', 'edge-1');
+    const agentId = await api.register(t, 'node-a');
+    const view = async () => (await api.request('GET', `/api/v1/agents/${agentId}`, { token: t })).body;
+    expect(await view()).toMatchObject({ spoolDepth: null, resultsDropped: null });
+    expect(
+      (await api.request('GET', `/api/v1/agents/${agentId}/assignments?spool=7&dropped=2`, { token: t })).status,
+    ).toBe(200);
+    expect(await view()).toMatchObject({ spoolDepth: 7, resultsDropped: 2 });
+    // A change is written at once, even within the interval that spares idle polls a write.
+    await api.request('GET', `/api/v1/agents/${agentId}/assignments?spool=0&dropped=2`, { token: t });
+    expect(await view()).toMatchObject({ spoolDepth: 0, resultsDropped: 2 });
+    const bad = await api.request('GET', `/api/v1/agents/${agentId}/assignments?spool=-1`, { token: t });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('spool');
+    expect(await view()).toMatchObject({ spoolDepth: 0, resultsDropped: 2 });
+  });
+
   it('answers 304 after the wait when nothing changed, and wakes a held poll on a change', async () => {
     api = await createTestApi();
     const t = await api.token('cluster', 'edge-1');

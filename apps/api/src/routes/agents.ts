@@ -15,7 +15,10 @@ export function agentRoutes(ctx: ServiceContext) {
     .get('/agents/:agentId/assignments', async (c) => {
       const { agentId } = parseParams(c, AgentParams);
       const q = parseQuery(c, PollQuery);
-      const outcome = await pollAssignment(ctx, c.var.principal, agentId, q.version, q.wait * 1000, c.req.raw.signal);
+      const outcome = await pollAssignment(ctx, c.var.principal, agentId, q.version, q.wait * 1000, c.req.raw.signal, {
+        spoolDepth: q.spool,
+        resultsDropped: q.dropped,
+      });
       if (outcome.kind === 'not-modified') {
         c.header('x-assignment-version', String(outcome.version));
         return c.body(null, 304);

@@ -8,6 +8,9 @@ export const AgentParams = z.object({ agentId: z.string().min(1).max(128) });
 export const PollQuery = z.object({
   version: z.coerce.number().int().nonnegative().optional(),
   wait: z.coerce.number().int().min(0).max(300).default(0),
+  /** The agent's undelivered results and dropped count, shown on the dashboard. */
+  spool: z.coerce.number().int().min(0).max(1_000_000_000).optional(),
+  dropped: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export const TestListQuery = z.object({

@@ -23,6 +23,8 @@ export function toAgentView(row: AgentRow): AgentView {
     lastPollAt: row.lastPollAt === null ? null : new Date(row.lastPollAt).toISOString(),
     registeredAt: new Date(row.registeredAt).toISOString(),
     assignmentVersion: row.assignmentVersion,
+    spoolDepth: row.spoolDepth,
+    resultsDropped: row.resultsDropped,
   };
 }
 
@@ -147,19 +149,36 @@ async function buildAssignment(ctx: ServiceContext, agent: AgentRow): Promise<As
   return { agentId: agent.id, version: agent.assignmentVersion, ...body };
 }
 
-/** Marks a poll: keeps the agent live; a stale agent coming back is re-placed. */
-async function touchAgent(ctx: ServiceContext, agent: AgentRow): Promise<AgentRow> {
+/** What an agent reports about itself on a poll. */
+export type AgentReport = { spoolDepth?: number | undefined; resultsDropped?: number | undefined };
+
+/**
+ * Marks a poll: keeps the agent live; a stale agent coming back is re-placed. A poll writes only
+ * when last_poll_at is old enough or what the agent reports has changed, so idle polls stay reads.
+ */
+async function touchAgent(ctx: ServiceContext, agent: AgentRow, report: AgentReport = {}): Promise<AgentRow> {
   const now = ctx.clock.now();
+  const reported: Partial<Pick<AgentRow, 'spoolDepth' | 'resultsDropped'>> = {};
+  if (report.spoolDepth !== undefined && report.spoolDepth !== agent.spoolDepth)
+    reported.spoolDepth = report.spoolDepth;
+  if (report.resultsDropped !== undefined && report.resultsDropped !== agent.resultsDropped)
+    reported.resultsDropped = report.resultsDropped;
   if (agent.state === 'stale') {
     await ctx.exclusive(agent.cluster, async () => {
-      await ctx.db.update(agents).set({ state: 'live', lastPollAt: now }).where(eq(agents.id, agent.id));
+      await ctx.db
+        .update(agents)
+        .set({ state: 'live', lastPollAt: now, ...reported })
+        .where(eq(agents.id, agent.id));
       await placeAgentLocked(ctx, agent.cluster, agent.id);
     });
     const fresh = await ctx.db.query.agents.findFirst({ where: eq(agents.id, agent.id) });
     return fresh ?? agent;
   }
-  if (agent.lastPollAt === null || now - agent.lastPollAt >= POLL_WRITE_INTERVAL_MS) {
-    await ctx.db.update(agents).set({ lastPollAt: now }).where(eq(agents.id, agent.id));
+  if (agent.lastPollAt === null || now - agent.lastPollAt >= POLL_WRITE_INTERVAL_MS || Object.keys(reported).length) {
+    await ctx.db
+      .update(agents)
+      .set({ lastPollAt: now, ...reported })
+      .where(eq(agents.id, agent.id));
   }
   return agent;
 }
@@ -177,13 +196,14 @@ export async function pollAssignment(
   known: number | undefined,
   waitMs: number,
   signal?: AbortSignal,
+  report?: AgentReport,
 ): Promise<PollOutcome> {
   const first = await loadAgent(ctx, principal, agentId);
   const wait = Math.max(0, Math.min(waitMs, ctx.config.maxPollWaitMs));
   // Subscribe before the authoritative read so a change landing in between still wakes us.
   const sub = known !== undefined && wait > 0 ? ctx.hub.subscribe(first.cluster, agentId, wait) : undefined;
   try {
-    const agent = await touchAgent(ctx, first);
+    const agent = await touchAgent(ctx, first, report);
     if (known === undefined || agent.assignmentVersion !== known) {
       return { kind: 'assignment', assignment: await buildAssignment(ctx, agent) };
     }

@@ -19,6 +19,10 @@ export const agents = sqliteTable(
     assignmentVersion: integer('assignment_version').notNull(),
     /** Fingerprint of the agent's current assignment set, to bump the version only on real change. */
     assignmentHash: text('assignment_hash').notNull(),
+    /** Results the agent holds undelivered (memory and disk spool), as it last reported on a poll. */
+    spoolDepth: integer('spool_depth'),
+    /** Results the agent dropped since it started (spool full), as it last reported. */
+    resultsDropped: integer('results_dropped'),
   },
   (t) => [
     uniqueIndex('agents_cluster_node_uq').on(t.cluster, t.node),

@@ -2,6 +2,7 @@ import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import type { AgentPage } from '../../services/dashboard.ts';
 import { ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
+import { spoolText } from './cluster.ts';
 
 export function agentPage(p: AgentPage, principal: Principal, version: string): Html {
   const a = p.agent;
@@ -13,6 +14,7 @@ export function agentPage(p: AgentPage, principal: Principal, version: string): 
 <dt>Pod</dt><dd>${a.pod ?? '—'}</dd>
 <dt>Capabilities</dt><dd>${a.capabilities.join(', ')}</dd>
 <dt>Last poll</dt><dd>${ago(a.lastPollAt, p.now)}</dd>
+<dt>Undelivered results</dt><dd>${spoolText(a)}</dd>
 <dt>Registered</dt><dd>${ago(a.registeredAt, p.now)}</dd>
 <dt>Agent id</dt><dd class="small">${a.agentId}</dd>
 </dl>

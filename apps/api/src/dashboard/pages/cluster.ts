@@ -4,6 +4,12 @@ import type { ClusterPage } from '../../services/dashboard.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, withQuery } from '../layout.ts';
 import { testRows } from './overview.ts';
 
+/** What the agent last reported of its spool; "—" for agents that do not report it. */
+export function spoolText(a: { spoolDepth: number | null; resultsDropped: number | null }): string {
+  if (a.spoolDepth === null) return '—';
+  return a.resultsDropped ? `${a.spoolDepth} (${a.resultsDropped} dropped)` : String(a.spoolDepth);
+}
+
 export function clusterPage(p: ClusterPage, principal: Principal, version: string): Html {
   const c = p.cluster;
   const live = html`<h1>Cluster ${c.name}</h1>
@@ -19,12 +25,12 @@ ${p.total > p.tests.length ? html`<p class="muted small">Showing the first ${p.t
 ${
   p.agents.length === 0
     ? html`<p class="muted">No agent has registered from this cluster.</p>`
-    : html`<div class="table-wrap"><table class="agents"><thead><tr><th>Node</th><th>State</th><th>Version</th><th>Capabilities</th><th>Last poll</th><th>Pod</th></tr></thead><tbody>
+    : html`<div class="table-wrap"><table class="agents"><thead><tr><th>Node</th><th>State</th><th>Version</th><th>Capabilities</th><th>Last poll</th><th>Undelivered results</th><th>Pod</th></tr></thead><tbody>
 ${p.agents.map(
   (
     a,
   ) => html`<tr data-node="${a.node}"><td><a href="${agentHref(a.agentId)}">${a.node}</a></td><td>${badge(a.state)}</td><td>${a.version}</td>
-<td class="small">${a.capabilities.join(', ')}</td><td>${ago(a.lastPollAt, p.now)}</td><td class="small">${a.pod ?? '—'}</td></tr>`,
+<td class="small">${a.capabilities.join(', ')}</td><td>${ago(a.lastPollAt, p.now)}</td><td>${spoolText(a)}</td><td class="small">${a.pod ?? '—'}</td></tr>`,
 )}
 </tbody></table></div>`
 }
