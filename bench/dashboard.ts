@@ -323,7 +323,8 @@ export async function benchDashboard(): Promise<BenchRow[]> {
             ? 'the overview on an empty database'
             : 'the same page and queries on an empty database',
           higherIsBetter: false,
-          target: target ? target : undefined,
+          // The target is for the typical page (p50); p95 shows this machine's stalls (see RESULTS.md).
+          target: target && stat === 'p50' ? target : undefined,
         });
       }
     }
