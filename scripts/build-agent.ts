@@ -1,7 +1,10 @@
 /**
- * `npm run build:agent`: the agent as it ships, one minified ES module (apps/agent/dist/agent.mjs)
+ * `npm run build:agent`: the agent as it ships, one minified CommonJS file (apps/agent/dist/agent.cjs)
  * with every dependency inside. Plain JavaScript starts without Node's type stripping (which
  * costs ~18 MB of RSS) and without resolving hundreds of files; the container image runs it.
+ * CommonJS, not an ES module: Node builds an ES module's view of a builtin such as `node:http` by
+ * reading all its exports, which evaluates lazy getters that load undici, http2 and tls, about
+ * 13 MB of RSS the agent never uses (a `require` reads nothing it is not asked for).
  */
 
 import { fileURLToPath } from 'node:url';
@@ -9,7 +12,7 @@ import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const ROOT_DIR = root;
-export const AGENT_BUNDLE = `${root}apps/agent/dist/agent.mjs`;
+export const AGENT_BUNDLE = `${root}apps/agent/dist/agent.cjs`;
 
 /**
  * How the agent runs where it ships (infra/docker/agent.Dockerfile sets exactly these; a test
@@ -28,14 +31,12 @@ export async function buildAgent(outfile = AGENT_BUNDLE): Promise<string> {
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
     target: 'node22',
     minify: true,
     legalComments: 'none',
     charset: 'ascii',
     logLevel: 'warning',
-    // Some dependencies are CommonJS and call require(); give the ES module one.
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   });
   return outfile;
 }

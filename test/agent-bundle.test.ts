@@ -12,7 +12,7 @@ let bundle = '';
 let agent: AgentProcess | undefined;
 
 beforeAll(async () => {
-  bundle = await buildAgent(join(dir, 'agent.mjs'));
+  bundle = await buildAgent(join(dir, 'agent.cjs'));
 });
 afterAll(async () => {
   await agent?.stop('SIGKILL');

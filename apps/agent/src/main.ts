@@ -27,9 +27,8 @@ async function shutdown(signal: string) {
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
-try {
-  await agent.start();
-} catch (err) {
+// No top-level await: the shipped bundle is CommonJS (see scripts/build-agent.ts).
+agent.start().catch((err: unknown) => {
   process.stderr.write(`synthfleet agent: cannot start: ${(err as Error).message}\n`);
   process.exit(1);
-}
+});
