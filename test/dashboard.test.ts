@@ -168,9 +168,18 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     expect(await rows()).toContain('passing:edge-austin/default/storefront');
     const [agent] = agentIds.get('edge-austin') ?? [];
     await post('edge-austin', agent as string, [run('storefront', false, Date.now() - 500, 31)]);
-    await page.waitForSelector('tr[data-test="edge-austin/default/storefront"][data-status="failing"]', {
-      timeout: 60_000,
-    });
+    const failingRow = 'tr[data-test="edge-austin/default/storefront"][data-status="failing"]';
+    try {
+      await page.waitForSelector(failingRow, { timeout: 120_000 });
+    } catch (err) {
+      // Say what the page's live loop last reported and what the server answers now.
+      const live = await page.textContent('#live-state').catch(() => null);
+      const version = await page.evaluate(() => document.body.dataset.version);
+      const now = await api.call('/api/v1/tests/edge-austin/default/storefront');
+      (err as Error).message +=
+        `\nlive state: ${live}; page version ${version}; test now: ${JSON.stringify(now.json).slice(0, 300)}`;
+      throw err;
+    }
     expect(await page.evaluate(() => (window as unknown as { untouched?: boolean }).untouched)).toBe(true);
     expect((await rows()).slice(0, 3)).toContain('failing:edge-austin/default/storefront');
   });

@@ -64,19 +64,22 @@ export const SCRIPT = `
 (() => {
   const body = document.body;
   const state = document.getElementById('live-state');
-  const every = Number(body.dataset.refreshMs || 5000);
+  // Not a multiple of Node's 5 s keep-alive timeout, so a poll rarely meets a closing socket.
+  const every = Number(body.dataset.refreshMs || 4000);
   let version = body.dataset.version;
   let busy = false;
+  // Each request has a bound: one stuck request must not stop live updates for good.
+  const get = (url) => fetch(url, { credentials: 'same-origin', cache: 'no-store', signal: AbortSignal.timeout(20000) });
   async function tick() {
     if (busy || document.hidden) return;
     busy = true;
     try {
-      const r = await fetch('/ui/version', { credentials: 'same-origin', cache: 'no-store' });
+      const r = await get('/ui/version');
       if (r.status === 401) { location.reload(); return; }
       if (!r.ok) throw new Error('status ' + r.status);
       const v = (await r.json()).version;
       if (v !== version) {
-        const page = await fetch(location.href, { credentials: 'same-origin', cache: 'no-store' });
+        const page = await get(location.href);
         if (!page.ok) throw new Error('status ' + page.status);
         const doc = new DOMParser().parseFromString(await page.text(), 'text/html');
         const fresh = doc.getElementById('live');
