@@ -4,7 +4,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import type { PrincipalResolver } from '../auth.ts';
-import { ApiError, badRequest, statusFor } from '../errors.ts';
+import { ApiError, statusFor } from '../errors.ts';
+import { parseParams, parseQuery } from '../lib/validate.ts';
 import { AgentParams, ClusterParams, TestParams } from '../routes/params.ts';
 import type { Principal, ServiceContext } from '../services/context.ts';
 import {
@@ -60,13 +61,6 @@ const ClusterPageQuery = z.object({ after: z.preprocess(blank, z.string().max(25
 const RunParams = TestParams.extend({ runId: z.string().min(1).max(128) });
 
 type DashContext = Context<AppEnv>;
-
-function parseOr400<T>(schema: z.ZodType<T>, input: unknown): T {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`);
-  throw badRequest(`this page's address is not valid: ${issues.join('; ')}`);
-}
 
 /**
  * The dashboard: server-rendered pages on the same services as the API, so it runs wherever the
@@ -157,7 +151,7 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get(
     '/',
     signedIn(async (c, principal) => {
-      const { offset, limit, ...f } = parseOr400(OverviewQuery, c.req.query()) as Parameters<typeof getOverview>[2] & {
+      const { offset, limit, ...f } = parseQuery(c, OverviewQuery) as Parameters<typeof getOverview>[2] & {
         offset: number;
         limit: number;
       };
@@ -172,8 +166,8 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get(
     '/clusters/:cluster',
     signedIn(async (c, principal) => {
-      const { cluster } = parseOr400(ClusterParams, c.req.param());
-      const q = parseOr400(ClusterPageQuery, c.req.query());
+      const { cluster } = parseParams(c, ClusterParams);
+      const q = parseQuery(c, ClusterPageQuery);
       const [p, version] = await Promise.all([
         getClusterPage(ctx, principal, cluster, { agentsAfter: q.after }),
         dashboardVersion(ctx, principal),
@@ -185,8 +179,8 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get(
     '/tests/:cluster/:namespace/:name',
     signedIn(async (c, principal) => {
-      const id = parseOr400(TestParams, c.req.param());
-      const q = parseOr400(TestPageQuery, c.req.query());
+      const id = parseParams(c, TestParams);
+      const q = parseQuery(c, TestPageQuery);
       const [d, version] = await Promise.all([
         getTestPage(ctx, principal, id, { window: q.window, agentId: q.agent, cursor: q.cursor, limit: 25 }),
         dashboardVersion(ctx, principal),
@@ -198,7 +192,7 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get(
     '/tests/:cluster/:namespace/:name/runs/:runId',
     signedIn(async (c, principal) => {
-      const p = parseOr400(RunParams, c.req.param());
+      const p = parseParams(c, RunParams);
       const [{ test, run }, version] = await Promise.all([
         getRun(ctx, principal, p, p.runId),
         dashboardVersion(ctx, principal),
@@ -210,7 +204,7 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get(
     '/agents/:agentId',
     signedIn(async (c, principal) => {
-      const { agentId } = parseOr400(AgentParams, c.req.param());
+      const { agentId } = parseParams(c, AgentParams);
       const [p, version] = await Promise.all([getAgentPage(ctx, principal, agentId), dashboardVersion(ctx, principal)]);
       return agentPage(p, principal, version);
     }),

@@ -6,7 +6,7 @@ import { assertCanRead, visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { listClusters, listStaleAgents } from './fleet.ts';
-import { getTest, importanceRank, listRuns, type TestSummaryRow, toRunView, toTestSummary } from './test-views.ts';
+import { importanceRank, loadTest, runPageOf, testDetailOf, toRunView, toTestSummary } from './test-views.ts';
 
 /**
  * What the dashboard shows for a test. `stale` is kube-e2etestapp's TIME_TO_REPORT_PROBLEM: a test
@@ -452,46 +452,34 @@ export async function getTestPage(
   id: { cluster: string; namespace: string; name: string },
   opts: { window: HistoryWindow; agentId?: string | undefined; cursor?: string | undefined; limit: number },
 ): Promise<TestPageData> {
-  const row = await loadListRow(ctx, principal, id);
+  const row = await loadTest(ctx, principal, id.cluster, id.namespace, id.name);
   const [test, history, runPage] = await Promise.all([
-    getTest(ctx, principal, id.cluster, id.namespace, id.name),
+    testDetailOf(ctx, row),
     getHistory(ctx, row.id, opts.window, opts.agentId),
-    listRuns(ctx, principal, id.cluster, id.namespace, id.name, {
-      limit: opts.limit,
-      cursor: opts.cursor,
-      agentId: opts.agentId,
-    }),
+    runPageOf(ctx, row, { limit: opts.limit, cursor: opts.cursor, agentId: opts.agentId }),
   ]);
   return {
     now: ctx.clock.now(),
     test,
-    ...displayStatusOf(row, ctx.clock.now(), ctx.config.staleResultMs),
+    ...displayStatusOf(statusRowOf(row, test.spec), ctx.clock.now(), ctx.config.staleResultMs),
     history,
     runs: runPage,
   };
 }
 
-async function loadListRow(
-  ctx: ServiceContext,
-  principal: Principal,
-  id: { cluster: string; namespace: string; name: string },
-): Promise<StatusRow & TestSummaryRow> {
-  const key = `${id.cluster}/${id.namespace}/${id.name}`;
-  assertCanRead(principal, id.cluster, `test "${key}"`);
-  const row = (await ctx.db
-    .select({ ...summaryColumns, ...statusColumns })
-    .from(tests)
-    .where(
-      and(
-        eq(tests.cluster, id.cluster),
-        eq(tests.namespace, id.namespace),
-        eq(tests.name, id.name),
-        isNull(tests.deletedAt),
-      ),
-    )
-    .get()) as (StatusRow & TestSummaryRow) | undefined;
-  if (!row) throw notFound(`test "${key}" was not found`);
-  return row;
+/** The fields stale detection needs, from a test already loaded whole. */
+function statusRowOf(row: TestRow, spec: TestDetail['spec']): StatusRow {
+  return {
+    id: row.id,
+    state: row.state,
+    assignedAgents: row.assignedAgents,
+    lastRunAt: row.lastRunAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    repeat: spec.repeat ?? null,
+    schedule: spec.schedule ?? null,
+    runTimeout: spec.timeouts?.run ?? null,
+  };
 }
 
 /** One run of a visible test, with the node that ran it. */
@@ -501,7 +489,7 @@ export async function getRun(
   id: { cluster: string; namespace: string; name: string },
   runId: string,
 ) {
-  const test = await loadListRow(ctx, principal, id);
+  const test = await loadTest(ctx, principal, id.cluster, id.namespace, id.name);
   const row = await ctx.db
     .select({ r: runs, node: agents.node })
     .from(runs)

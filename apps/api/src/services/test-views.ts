@@ -112,7 +112,7 @@ export async function listTests(
   };
 }
 
-async function loadTest(
+export async function loadTest(
   ctx: ServiceContext,
   principal: Principal,
   cluster: string,
@@ -140,7 +140,11 @@ export async function getTest(
   namespace: string,
   name: string,
 ): Promise<TestDetail> {
-  const row = await loadTest(ctx, principal, cluster, namespace, name);
+  return testDetailOf(ctx, await loadTest(ctx, principal, cluster, namespace, name));
+}
+
+/** A loaded test's detail: its spec, every agent's latest state and where it is placed. */
+export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<TestDetail> {
   const [states, placed] = await Promise.all([
     ctx.db
       .select({ l: latest, node: agents.node })
@@ -261,7 +265,15 @@ export async function listRuns(
   name: string,
   opts: { limit: number; cursor?: string | undefined; agentId?: string | undefined },
 ): Promise<RunPage> {
-  const row = await loadTest(ctx, principal, cluster, namespace, name);
+  return runPageOf(ctx, await loadTest(ctx, principal, cluster, namespace, name), opts);
+}
+
+/** A page of a loaded test's runs, newest first, by keyset cursor. */
+export async function runPageOf(
+  ctx: ServiceContext,
+  row: TestRow,
+  opts: { limit: number; cursor?: string | undefined; agentId?: string | undefined },
+): Promise<RunPage> {
   const where: SQL[] = [eq(runs.testId, row.id)];
   if (opts.agentId) where.push(eq(runs.agentId, opts.agentId));
   if (opts.cursor) {
