@@ -42,7 +42,7 @@ function table(rows: readonly BenchRow[]): string {
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.bench} | ${r.metric} | ${fmt(r.value)} ${r.unit} | ${fmt(r.baseline)} ${Number.isNaN(r.baseline) ? '' : r.unit} | ${Number.isNaN(r.baseline) ? '—' : `${ratio(r).toFixed(2)}×`} | ${r.baselineName} | ${r.target ?? ''} |`,
+      `| ${r.bench} | ${r.metric} | ${fmt(r.value)} ${r.unit} | ${fmt(r.baseline)} ${Number.isNaN(r.baseline) ? '' : r.unit} | ${Number.isNaN(r.baseline) ? '—' : `${ratio(r).toFixed(2)}×`} | ${r.baselineName}${r.note ? `; ${r.note}` : ''} | ${r.target ?? ''} |`,
     );
   }
   return lines.join('\n');

@@ -36,7 +36,8 @@ describe('agent bundle', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('SYNTHFLEET_TOKEN: is required');
-    expect(r.stderr).toContain('HEARTBEAT_PORT');
+    // zod's English messages ship (the bundle keeps only that locale).
+    expect(r.stderr).toContain('HEARTBEAT_PORT: Invalid input: expected number');
   });
 
   it('serves heartbeats and health while the API is unreachable, and is not ready', async () => {

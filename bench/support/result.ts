@@ -10,8 +10,15 @@ export type BenchRow = {
   higherIsBetter: boolean;
   target?: string;
   note?: string;
+  /**
+   * For paired measurements (both loaded in the same rounds): the median of the per-round ratios,
+   * which is the ratio reported. On a noisy machine it is steadier than a ratio of two medians,
+   * because each round's noise hits both sides.
+   */
+  pairedRatio?: number;
 };
 
 export function ratio(row: BenchRow): number {
+  if (row.pairedRatio !== undefined) return row.higherIsBetter ? row.pairedRatio : 1 / row.pairedRatio;
   return row.higherIsBetter ? row.value / row.baseline : row.baseline / row.value;
 }
