@@ -3,6 +3,21 @@ import { ROUTES } from './openapi.ts';
 import { createTestApi, runResult, syntheticTest } from './testing/harness.ts';
 
 describe('the app as a whole', () => {
+  it('runs on the database its test project names: an embedded file, or the libSQL server over HTTP', async () => {
+    const api = await createTestApi();
+    try {
+      const overHttp = process.env.SYNTHFLEET_TEST_DATABASE === 'hrana';
+      expect(api.databaseUrl).toMatch(overHttp ? /^http:\/\/127\.0\.0\.1:\d+$/ : /^file:/);
+      // The migrations went through it: a write and a read back.
+      const t = await api.token('cluster', 'edge-1');
+      expect((await api.putTest(t, 'edge-1', syntheticTest('db-check'))).status).toBe(201);
+      const read = await api.request('GET', '/api/v1/tests/edge-1/default/db-check', { token: t });
+      expect((read.body as { name: string }).name).toBe('db-check');
+    } finally {
+      await api.close();
+    }
+  });
+
   it('serves an OpenAPI document that lists exactly the routes the app serves', async () => {
     const api = await createTestApi();
     try {

@@ -13,12 +13,29 @@ import { createToken } from '../services/tokens.ts';
 export type Reply = { status: number; body: unknown; text: string; headers: Headers };
 
 /**
- * A real API over a real libSQL file with the real migrations, driven through `app.request()`.
+ * Where the API's database lives in a test: an embedded libSQL file (the Node entry's default), or,
+ * with SYNTHFLEET_TEST_DATABASE=hrana, the same engine behind the Hrana-over-HTTP double of a libSQL
+ * server, reached through @libsql/client's HTTP client as the Worker entry reaches Turso. The route
+ * contract suite runs on both (the `libsql-http` project in vitest.config.ts).
+ */
+async function openTestDatabase(dir: string) {
+  const file = join(dir, 'test.db');
+  if (process.env.SYNTHFLEET_TEST_DATABASE !== 'hrana') {
+    return { handle: await createDatabase({ url: `file:${file}` }), stop: async () => {} };
+  }
+  const { startHranaServer } = await import('../../../../test/support/hrana-server.ts');
+  const server = await startHranaServer({ path: file, authToken: 'test-database-token' });
+  const handle = await createDatabase({ url: server.url, authToken: 'test-database-token' });
+  return { handle, stop: () => server.close() };
+}
+
+/**
+ * A real API over a real libSQL database with the real migrations, driven through `app.request()`.
  * The clock is manual so liveness deadlines can be crossed without waiting.
  */
 export async function createTestApi(opts: { config?: Partial<ApiConfig>; random?: () => number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-api-'));
-  const handle = await createDatabase({ url: `file:${join(dir, 'test.db')}` });
+  const { handle, stop } = await openTestDatabase(dir);
   await migrateDatabase(handle);
   const clock = createManualClock(Date.now());
   const hub = createInProcessHub();
@@ -91,13 +108,16 @@ export async function createTestApi(opts: { config?: Partial<ApiConfig>; random?
     hub,
     db: handle.db,
     admin,
+    /** The database URL the API uses: `file:…`, or the libSQL server double's http://127.0.0.1 URL. */
+    databaseUrl: handle.url,
     request,
     token,
     register,
     putTest,
     poll,
-    close() {
+    async close() {
       handle.close();
+      await stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
