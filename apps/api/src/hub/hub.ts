@@ -12,8 +12,12 @@ export type Subscription = {
  * in-process hub; the Worker entry routes through a Durable Object per cluster.
  */
 export type AssignmentHub = {
-  /** Subscribe before reading the current version, so a change in between is not missed. */
-  subscribe(cluster: string, agentId: string, timeoutMs: number): Subscription;
+  /**
+   * Subscribe before reading the current version, so a change in between is not missed. `known` is
+   * the version the agent holds: a hub whose subscriptions register asynchronously (a Durable
+   * Object) answers at once when it has already seen a wake past it.
+   */
+  subscribe(cluster: string, agentId: string, timeoutMs: number, known?: number): Subscription;
   wake(cluster: string, wakes: ReadonlyMap<string, Wake>): Promise<void>;
   /** Number of polls held by this hub (this process). */
   held(): number;

@@ -201,7 +201,7 @@ export async function pollAssignment(
   const first = await loadAgent(ctx, principal, agentId);
   const wait = Math.max(0, Math.min(waitMs, ctx.config.maxPollWaitMs));
   // Subscribe before the authoritative read so a change landing in between still wakes us.
-  const sub = known !== undefined && wait > 0 ? ctx.hub.subscribe(first.cluster, agentId, wait) : undefined;
+  const sub = known !== undefined && wait > 0 ? ctx.hub.subscribe(first.cluster, agentId, wait, known) : undefined;
   try {
     const agent = await touchAgent(ctx, first, report);
     if (known === undefined || agent.assignmentVersion !== known) {

@@ -5,6 +5,7 @@ import type { Role, SyntheticTestInput } from '@synthfleet/contracts';
 import { createDatabase } from '@synthfleet/db';
 import { migrateDatabase } from '@synthfleet/db/node';
 import { createApp } from '../app.ts';
+import type { AssignmentHub } from '../hub/hub.ts';
 import { createInProcessHub } from '../hub/in-process-hub.ts';
 import { createManualClock } from '../lib/clock.ts';
 import type { ApiConfig } from '../services/context.ts';
@@ -33,12 +34,14 @@ async function openTestDatabase(dir: string) {
  * A real API over a real libSQL database with the real migrations, driven through `app.request()`.
  * The clock is manual so liveness deadlines can be crossed without waiting.
  */
-export async function createTestApi(opts: { config?: Partial<ApiConfig>; random?: () => number } = {}) {
+export async function createTestApi(
+  opts: { config?: Partial<ApiConfig>; random?: () => number; hub?: AssignmentHub } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-api-'));
   const { handle, stop } = await openTestDatabase(dir);
   await migrateDatabase(handle);
   const clock = createManualClock(Date.now());
-  const hub = createInProcessHub();
+  const hub = opts.hub ?? createInProcessHub();
   const { app, ctx } = createApp({ db: handle.db, hub, clock, config: opts.config, random: opts.random });
   const admin = (await createToken(ctx, { role: 'admin', name: 'test-admin' })).token;
 

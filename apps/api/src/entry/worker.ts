@@ -1,0 +1,103 @@
+/**
+ * The API on Cloudflare Workers: the same Hono app, routes and schema as the Node entry, with the
+ * database reached over HTTP (`@libsql/client` picks its web build under workerd) and agents'
+ * long-polls held by one Durable Object per cluster. The periodic sweep (stale agents, retention)
+ * runs on the Cron Trigger in wrangler.toml. Migrations are applied beforehand with
+ * `npm run db:migrate` (drizzle-kit against the URL): a Worker has no disk for the migrator.
+ */
+import { ErrorCode } from '@synthfleet/contracts';
+import { createDatabase, type DatabaseHandle } from '@synthfleet/db';
+import { createApp } from '../app.ts';
+import { EnvError, parseEnv } from '../env.ts';
+import { createDurableObjectHub, type DurableObjectNamespace } from '../hub/durable-object-hub.ts';
+import { createConsoleLogger, silentLogger } from '../lib/logger.ts';
+import { sweep } from '../services/scheduler.ts';
+import { bootstrapAdmin } from '../services/tokens.ts';
+
+export { ClusterHub } from '../hub/durable-object-hub.ts';
+
+export type WorkerEnv = {
+  CLUSTER_HUB: DurableObjectNamespace;
+  DATABASE_URL?: string;
+  DATABASE_AUTH_TOKEN?: string;
+  SYNTHFLEET_ADMIN_TOKEN?: string;
+  AGENT_DEADLINE_SECONDS?: string;
+  POLL_WAIT_MAX_SECONDS?: string;
+  RETENTION_DAYS?: string;
+  STALE_RESULT_SECONDS?: string;
+  LOG_LEVEL?: string;
+};
+
+type ExecutionContext = { waitUntil(promise: Promise<unknown>): void };
+
+type Built = { app: ReturnType<typeof createApp>['app']; ctx: ReturnType<typeof createApp>['ctx']; db: DatabaseHandle };
+
+/** One app per isolate and environment: building it opens the database client once, not per request. */
+let built: { env: WorkerEnv; promise: Promise<Built> } | undefined;
+
+function appFor(env: WorkerEnv): Promise<Built> {
+  if (built?.env === env) return built.promise;
+  const promise = (async () => {
+    const vars = parseEnv(env as unknown as Record<string, string | undefined>);
+    if (!vars.DATABASE_URL) {
+      throw new EnvError(
+        'DATABASE_URL is required on Workers: the libSQL server URL (wrangler secret put DATABASE_URL)',
+      );
+    }
+    const db = await createDatabase({ url: vars.DATABASE_URL, authToken: vars.DATABASE_AUTH_TOKEN });
+    const { app, ctx } = createApp({
+      db: db.db,
+      hub: createDurableObjectHub(env.CLUSTER_HUB),
+      logger: vars.LOG_LEVEL === 'silent' ? silentLogger : createConsoleLogger(vars.LOG_LEVEL, { app: 'api' }),
+      config: {
+        agentDeadlineMs: vars.AGENT_DEADLINE_SECONDS * 1000,
+        maxPollWaitMs: Math.min(
+          vars.POLL_WAIT_MAX_SECONDS * 1000,
+          Math.floor((vars.AGENT_DEADLINE_SECONDS * 1000) / 2),
+        ),
+        retentionMs: vars.RETENTION_DAYS * 24 * 3_600_000,
+        staleResultMs: vars.STALE_RESULT_SECONDS * 1000,
+      },
+    });
+    // With SYNTHFLEET_ADMIN_TOKEN set (a secret), that token is the admin; without it nothing is
+    // printed anywhere on Workers, so the first admin token must come from the secret.
+    if (vars.SYNTHFLEET_ADMIN_TOKEN) await bootstrapAdmin(ctx, vars.SYNTHFLEET_ADMIN_TOKEN);
+    return { app, ctx, db };
+  })();
+  built = { env, promise };
+  // A failed start is not cached: the next request tries again (a secret may have been fixed).
+  promise.catch(() => {
+    if (built?.promise === promise) built = undefined;
+  });
+  return promise;
+}
+
+function startFailure(err: unknown): Response {
+  const message =
+    err instanceof EnvError ? err.message : `the API could not start: ${(err as Error).message ?? String(err)}`;
+  console.log(JSON.stringify({ level: 'error', msg: 'start failed', err: message }));
+  return Response.json({ error: { code: ErrorCode.Internal, message, requestId: 'start' } }, { status: 500 });
+}
+
+// biome-ignore lint/style/noDefaultExport: Workers find the fetch and scheduled handlers on the default export.
+export default {
+  async fetch(request: Request, env: WorkerEnv, exec: ExecutionContext): Promise<Response> {
+    let app: Built['app'];
+    try {
+      app = (await appFor(env)).app;
+    } catch (err) {
+      return startFailure(err);
+    }
+    return app.fetch(request, env, exec as never);
+  },
+
+  async scheduled(_controller: unknown, env: WorkerEnv, exec: ExecutionContext): Promise<void> {
+    exec.waitUntil(
+      (async () => {
+        const { ctx } = await appFor(env);
+        const result = await sweep(ctx);
+        ctx.logger.info({ ...result }, 'sweep');
+      })(),
+    );
+  },
+};
