@@ -1,5 +1,7 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { SummaryReporter } from './scripts/summary-reporter.ts';
+import { WORKER_DATABASE_TOKEN } from './test/worker/global-setup.ts';
 
 /** The API's route contract suite: it runs on both databases the API is deployed on. */
 const CONTRACT_SUITE = ['apps/api/src/routes/*.test.ts', 'apps/api/src/app.test.ts'];
@@ -7,7 +9,7 @@ const CONTRACT_SUITE = ['apps/api/src/routes/*.test.ts', 'apps/api/src/app.test.
 // Vitest requires a default export.
 export default defineConfig({
   test: {
-    exclude: ['**/node_modules/**', 'test/worker/**'],
+    exclude: ['**/node_modules/**'],
     // These shared machines stall for up to a second at a time: leave room so slowness is not failure.
     testTimeout: 60_000,
     // Hooks start real processes (API, Pushgateway), which a loaded machine can take minutes over.
@@ -17,13 +19,41 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', include: ['packages/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts'] },
+        test: {
+          name: 'node',
+          include: ['packages/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'test/worker/**'],
+        },
       },
       {
         // The same suite with the database behind the libSQL server double (Hrana over HTTP through
         // @libsql/client's HTTP client), as the Worker entry reaches Turso: see the test harness.
         extends: true,
         test: { name: 'libsql-http', include: CONTRACT_SUITE, env: { SYNTHFLEET_TEST_DATABASE: 'hrana' } },
+      },
+      {
+        // The Worker entry inside workerd, with the libSQL server double started in Node by the
+        // global setup (which also migrates it with drizzle-kit, as a deploy does).
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                DATABASE_URL: inject<string>('databaseUrl'),
+                DATABASE_AUTH_TOKEN: WORKER_DATABASE_TOKEN,
+                SYNTHFLEET_ADMIN_TOKEN: 'worker-test-admin-token-0123456789',
+                LOG_LEVEL: 'warn',
+              },
+            },
+          })),
+        ],
+        test: {
+          name: 'workerd',
+          include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['test/worker/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
       },
     ],
   },

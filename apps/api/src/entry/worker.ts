@@ -91,13 +91,10 @@ export default {
     return app.fetch(request, env, exec as never);
   },
 
-  async scheduled(_controller: unknown, env: WorkerEnv, exec: ExecutionContext): Promise<void> {
-    exec.waitUntil(
-      (async () => {
-        const { ctx } = await appFor(env);
-        const result = await sweep(ctx);
-        ctx.logger.info({ ...result }, 'sweep');
-      })(),
-    );
+  /** The Cron Trigger: one sweep, awaited, so a failure shows as a failed invocation. */
+  async scheduled(_controller: unknown, env: WorkerEnv, _exec: ExecutionContext): Promise<void> {
+    const { ctx } = await appFor(env);
+    const result = await sweep(ctx);
+    ctx.logger.info({ ...result }, 'sweep');
   },
 };
