@@ -12,6 +12,7 @@ import { benchIngest } from './ingest.ts';
 import { benchLongPoll } from './longpoll.ts';
 import { benchLoopback } from './loopback.ts';
 import { type BenchRow, ratio } from './support/result.ts';
+import { benchWorker } from './worker.ts';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   dashboard: () => benchDashboard(),
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   ingest: () => benchIngest(),
   longpoll: () => benchLongPoll(),
   loopback: () => benchLoopback(),
+  worker: () => benchWorker(),
 };
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));

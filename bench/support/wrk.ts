@@ -30,12 +30,15 @@ export function parseWrk(text: string): WrkResult {
   };
 }
 
-/** One wrk run: a single thread, `connections` keep-alive connections, `seconds` long. */
-export function runWrk(url: string, connections: number, seconds: number): Promise<WrkResult> {
+/**
+ * One wrk run: a single thread, `connections` keep-alive connections, `seconds` long. `extra`
+ * adds arguments (`-H 'authorization: …'`, `-s script.lua`).
+ */
+export function runWrk(url: string, connections: number, seconds: number, extra: string[] = []): Promise<WrkResult> {
   return new Promise((resolve, reject) => {
     execFile(
       WRK,
-      ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', url],
+      ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', ...extra, url],
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`wrk failed: ${err.message} ${stderr}`));
         try {
