@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { isHeartbeatBody } from '@synthfleet/probes';
 import { AGENT_NODE_FLAGS, AGENT_RUNTIME_ENV, buildAgent } from '../scripts/build-agent.ts';
 import { rssOf, startApiProcess } from './support/api-process.ts';
-import type { BenchRow } from './support/result.ts';
+import { type BenchRow, median } from './support/result.ts';
 import { ensureWrk, runWrk, type WrkResult } from './support/wrk.ts';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -84,7 +84,6 @@ async function load(url: string): Promise<Load> {
   return r;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 /** "0.93× (0.61–1.40)": the median of per-round ratios and their range. */
 const spread = (xs: number[]) =>
   xs.length

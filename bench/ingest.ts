@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { startApiProcess } from './support/api-process.ts';
 import { request } from './support/http.ts';
-import type { BenchRow } from './support/result.ts';
+import { type BenchRow, median } from './support/result.ts';
 
 const BATCH = 500;
 
@@ -109,7 +109,6 @@ export async function benchIngest(opts: { total?: number } = {}): Promise<BenchR
       }
       rawTimes.push(...(await baseline(runs)));
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
     const ours = BATCH / (median(oursTimes) / 1000);
     const raw = BATCH / (median(rawTimes) / 1000);
     return [

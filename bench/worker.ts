@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { unstable_dev } from 'wrangler';
 import { startApiProcess } from './support/api-process.ts';
 import { request } from './support/http.ts';
-import type { BenchRow } from './support/result.ts';
+import { type BenchRow, median } from './support/result.ts';
 import { ensureWrk, runWrk, type WrkResult } from './support/wrk.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,8 +25,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 16;
 const RUNS_PER_BATCH = 20;
 const DB_TOKEN = 'bench-database-token';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function startHrana(dir: string, name: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(root, 'test/support/hrana-server-main.ts')], {

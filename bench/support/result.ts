@@ -22,3 +22,6 @@ export function ratio(row: BenchRow): number {
   if (row.pairedRatio !== undefined) return row.higherIsBetter ? row.pairedRatio : 1 / row.pairedRatio;
   return row.higherIsBetter ? row.value / row.baseline : row.baseline / row.value;
 }
+
+/** The middle value (the upper one of an even count). */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
