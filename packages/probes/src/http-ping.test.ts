@@ -83,7 +83,11 @@ describe('httpPing', () => {
     const r = await run({ address: `${base}/slow`, timeout: '200ms', retries: 5, timeoutRetries: 1 });
     expect(r.status).toBe('fail');
     expect(r.details._error).toContain('timed out');
-    expect(hits.get('/slow')).toBe(2);
+    // Count the attempts the probe made from its own log: the server shares this event loop, so
+    // on a loaded machine a 200 ms attempt can be cut off before the server has read it.
+    const attempts = String(r.details._log).match(/GET \S+\/slow: timed out/g) ?? [];
+    expect(attempts).toHaveLength(2);
+    expect(hits.get('/slow') ?? 0).toBeLessThanOrEqual(2);
   });
 
   it('checks the body against bodyRegex and sends the configured method and headers', async () => {
