@@ -101,13 +101,16 @@ end
   return file;
 }
 
-async function paired(a: () => Promise<WrkResult>, b: () => Promise<WrkResult>) {
+async function paired(what: string, a: () => Promise<WrkResult>, b: () => Promise<WrkResult>) {
   await Promise.all([a(), b()]); // warm-up
   const xs: WrkResult[] = [];
   const ys: WrkResult[] = [];
   const ratios: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const [x, y] = await Promise.all([a(), b()]);
+    process.stderr.write(
+      `worker ${what} round ${round + 1}: workerd ${x.rps.toFixed(0)} req/s (p99 ${x.p99.toFixed(0)} ms, ${x.errors} errors) vs node ${y.rps.toFixed(0)} req/s (p99 ${y.p99.toFixed(0)} ms, ${y.errors} errors)\n`,
+    );
     for (const r of [x, y]) if (r.errors > 0) throw new Error(`${r.errors} errors under load`);
     xs.push(x);
     ys.push(y);
@@ -164,10 +167,10 @@ export async function benchWorker(): Promise<BenchRow[]> {
 
     const rows: BenchRow[] = [];
     const measured = [
-      ['agent polls with nothing new (304)', await paired(pollOf(sides.worker, w), pollOf(sides.node, n))],
+      ['agent polls with nothing new (304)', await paired('polls', pollOf(sides.worker, w), pollOf(sides.node, n))],
       [
         `result batches (${RUNS_PER_BATCH} runs each)`,
-        await paired(batchOf(sides.worker, w, 'worker'), batchOf(sides.node, n, 'node')),
+        await paired('batches', batchOf(sides.worker, w, 'worker'), batchOf(sides.node, n, 'node')),
       ],
     ] as const;
     for (const [what, m] of measured) {

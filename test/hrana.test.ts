@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Client, createClient, LibsqlError } from '@libsql/client/web';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type HranaServer, startHranaServer } from './support/hrana-server.ts';
+import { waitFor } from './support/wait.ts';
 
 let dir: string;
 let server: HranaServer;
@@ -70,6 +71,30 @@ describe('libSQL server double (Hrana 2 over HTTP)', () => {
     expect(ins.rowsAffected).toBe(3);
     const upd = await db.execute("UPDATE t SET v = 'z' WHERE id > 1 RETURNING id");
     expect(upd.rowsAffected).toBe(2);
+  });
+
+  it('pools connections: a stream abandoned mid-transaction is rolled back, never handed on', async () => {
+    await start({ streamIdleMs: 300 });
+    const db = client(undefined, 'number');
+    await db.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    for (let i = 0; i < 10; i++) {
+      const kept = await db.transaction('write');
+      await kept.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: [`kept-${i}`] });
+      await kept.commit();
+      // Closed without commit: its connection must be rolled back and closed, not pooled, or the
+      // next stream would write inside the abandoned transaction.
+      const dropped = await db.transaction('write');
+      await dropped.execute({ sql: 'INSERT INTO t (v) VALUES (?)', args: [`dropped-${i}`] });
+      dropped.close();
+      // The client sends its close on its own time; wait until the stream is gone (closed by the
+      // client, or by the idle timeout) so the next write does not queue behind its lock.
+      await waitFor(() => server.openStreams() === 0, 10_000, 'the abandoned stream to close');
+      await db.execute({ sql: 'INSERT INTO t (v) VALUES (?) RETURNING id', args: [`auto-${i}`] });
+    }
+    const rows = await db.execute("SELECT v FROM t WHERE v NOT LIKE 'dropped-%'");
+    expect(rows.rows).toHaveLength(20);
+    expect((await db.execute("SELECT count(*) AS n FROM t WHERE v LIKE 'dropped-%'")).rows[0]?.n).toBe(0);
+    expect(server.openStreams()).toBe(0);
   });
 
   it('runs a write batch atomically: a failing step rolls back the steps before it', async () => {

@@ -14,7 +14,8 @@
  *   and `step_errors`, `sequence`, `store_sql`/`close_sql` (SQL ids per stream, by `sql` or
  *   `sql_id` in statements), `get_autocommit` and `close`. Values as Hrana encodes them: integers
  *   as decimal strings (64-bit exact), floats, text, base64 blobs, null.
- * - Streams: a pipeline without a baton opens a stream, which is a connection of its own, so an
+ * - Streams: a pipeline without a baton opens a stream, which is a connection of its own (pooled,
+ *   as sqld pools them; a connection left inside a transaction is closed, never reused), so an
  *   interactive transaction (BEGIN in one pipeline, COMMIT in a later one) holds its connection
  *   across requests. Every answer carries a fresh baton (the old one stops working) until the
  *   stream is closed; a stream idle longer than `streamIdleMs` is closed and its transaction rolled
@@ -25,7 +26,12 @@
  *
  * What it does not model: Hrana 3 (cursors, protobuf, `describe`), WebSockets, JWT verification
  * (the token is compared as a string), replication, `base_url` redirects between instances, the
- * per-namespace URLs of multi-tenant sqld, TLS, and sqld's limits on response size.
+ * per-namespace URLs of multi-tenant sqld, TLS, and sqld's limits on response size. One difference
+ * in waiting: the engine runs synchronously on the double's one thread, so a write that meets
+ * another stream's open write transaction waits (busy_timeout, 5 s) with the whole double blocked,
+ * and then fails SQLITE_BUSY, where sqld would wait without blocking other streams. The API never
+ * holds a transaction across requests (every multi-statement write is one atomic batch), so this
+ * only shows when a test holds one open itself.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -153,17 +159,35 @@ export async function startHranaServer(options: HranaServerOptions): Promise<Hra
   setup.exec('PRAGMA journal_mode=WAL');
   setup.close();
 
+  // Connections are pooled as sqld pools them: opening one costs ~7 ms here, and @libsql/client's
+  // HTTP client opens a stream for every statement outside a transaction.
+  const idle: InstanceType<typeof Database>[] = [];
+  const POOL_MAX = 16;
+
   const openStream = (): Stream => {
-    const conn = new Database(options.path);
-    conn.exec('PRAGMA busy_timeout=5000');
+    let conn = idle.pop();
+    if (!conn) {
+      conn = new Database(options.path);
+      conn.exec('PRAGMA busy_timeout=5000');
+    }
     return { conn, sqls: new Map(), timer: undefined, busy: false };
   };
 
-  const closeStream = (s: Stream) => {
+  const closeStream = (s: Stream, reuse = true) => {
     if (s.timer) clearTimeout(s.timer);
     try {
-      // Closing rolls back an open transaction, as sqld does for an abandoned stream.
-      s.conn.close();
+      // A connection left inside a transaction is closed, which rolls it back, as sqld does for an
+      // abandoned stream; a clean one goes back to the pool.
+      if (s.conn.inTransaction) {
+        // Roll back explicitly: close() alone leaves the connection (and its write lock) alive
+        // until its prepared statements are garbage-collected.
+        try {
+          s.conn.exec('ROLLBACK');
+        } finally {
+          s.conn.close();
+        }
+      } else if (reuse && idle.length < POOL_MAX) idle.push(s.conn);
+      else s.conn.close();
     } catch {
       // already closed
     }
@@ -377,6 +401,10 @@ export async function startHranaServer(options: HranaServerOptions): Promise<Hra
     });
   });
 
+  // No idle timeout on kept-alive connections, as sqld (hyper) has none: with Node's default 5 s the
+  // server can close a connection just as the client sends on it again, which the client sees as
+  // ECONNRESET / "fetch failed" (the client closes idle connections itself after 4 s).
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -384,8 +412,9 @@ export async function startHranaServer(options: HranaServerOptions): Promise<Hra
     openStreams: () => streams.size,
     pipelines: () => pipelineCount,
     close: async () => {
-      for (const s of streams.values()) closeStream(s);
+      for (const s of streams.values()) closeStream(s, false);
       streams.clear();
+      for (const conn of idle.splice(0)) conn.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

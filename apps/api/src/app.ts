@@ -28,6 +28,8 @@ export type AppDeps = {
   logger?: Logger;
   config?: Partial<ApiConfig>;
   random?: () => number;
+  /** How long work waits for a cluster's in-process lock before going ahead (unbounded by default). */
+  lockWaitMs?: number;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -41,7 +43,7 @@ export function createApp(deps: AppDeps) {
     logger: deps.logger ?? silentLogger,
     config: { ...defaultApiConfig, ...deps.config },
     random: deps.random ?? Math.random,
-    exclusive: createKeyedMutex(),
+    exclusive: createKeyedMutex({ maxWaitMs: deps.lockWaitMs }),
     assignmentCache: new Map(),
   };
   const app = new Hono<AppEnv>();
@@ -108,7 +110,16 @@ export function createApp(deps: AppDeps) {
       return c.json(envelope(c, code, err.message || 'bad request'), statusFor(code));
     }
     ctx.logger.error(
-      { requestId: c.var.requestId, method: c.req.method, path: c.req.path, err: (err as Error).stack ?? String(err) },
+      {
+        requestId: c.var.requestId,
+        method: c.req.method,
+        path: c.req.path,
+        err: (err as Error).stack ?? String(err),
+        // drizzle wraps a driver error as "Failed query: …": the driver's own error is the cause.
+        ...((err as { cause?: unknown }).cause !== undefined
+          ? { cause: String((err as { cause?: unknown }).cause) }
+          : {}),
+      },
       'unhandled error',
     );
     return c.json(envelope(c, ErrorCode.Internal, 'internal error; the request id is in the server log'), 500);

@@ -16,6 +16,13 @@ export type DatabaseHandle = {
 export type DatabaseOptions = {
   url: string;
   authToken?: string | undefined;
+  /**
+   * Remote URLs only: how many statements the client sends at once; the rest queue inside the
+   * client (@libsql/client's default is 20). The Worker entry lifts the cap: a queued statement is
+   * started by whichever statement finishes first, so on Workers it would run inside another
+   * request, whose end cancels it (the Worker then hangs).
+   */
+  concurrency?: number;
 };
 
 const SUPPORTED = /^(file:|libsql:|https?:|wss?:|:memory:$)/;
@@ -36,8 +43,12 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       `DATABASE_URL "${redactUrl(url)}" is not a libSQL URL; use file:PATH, :memory:, libsql://, http(s):// or ws(s)://`,
     );
   }
-  const client = createClient({ url, authToken: options.authToken });
   const embedded = url.startsWith('file:') || url === ':memory:';
+  const client = createClient({
+    url,
+    authToken: options.authToken,
+    ...(options.concurrency !== undefined && !embedded ? { concurrency: options.concurrency } : {}),
+  });
   const tune = async () => {
     if (!embedded) return;
     if (url.startsWith('file:')) await client.execute('PRAGMA journal_mode=WAL');

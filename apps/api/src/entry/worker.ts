@@ -35,8 +35,19 @@ type Built = { app: ReturnType<typeof createApp>['app']; ctx: ReturnType<typeof 
 /** One app per isolate and environment: building it opens the database client once, not per request. */
 let built: { env: WorkerEnv; promise: Promise<Built> } | undefined;
 
+/**
+ * A promise of this request's own that settles with `shared`. A promise's continuations run in the
+ * request that created it: awaiting the first request's promise directly would run the rest of this
+ * request inside that one, and its fetches would be cancelled when that request ends.
+ */
+function inThisRequest<T>(shared: Promise<T>): Promise<T> {
+  const { promise, resolve, reject } = Promise.withResolvers<T>();
+  shared.then(resolve, reject);
+  return promise;
+}
+
 function appFor(env: WorkerEnv): Promise<Built> {
-  if (built?.env === env) return built.promise;
+  if (built?.env === env) return inThisRequest(built.promise);
   const promise = (async () => {
     const vars = parseEnv(env as unknown as Record<string, string | undefined>);
     if (!vars.DATABASE_URL) {
@@ -44,10 +55,18 @@ function appFor(env: WorkerEnv): Promise<Built> {
         'DATABASE_URL is required on Workers: the libSQL server URL (wrangler secret put DATABASE_URL)',
       );
     }
-    const db = await createDatabase({ url: vars.DATABASE_URL, authToken: vars.DATABASE_AUTH_TOKEN });
+    // No statement queue in the client (see DatabaseOptions.concurrency): each request's statements
+    // go out from that request; the runtime bounds a request's open connections itself.
+    const db = await createDatabase({
+      url: vars.DATABASE_URL,
+      authToken: vars.DATABASE_AUTH_TOKEN,
+      concurrency: Number.POSITIVE_INFINITY,
+    });
     const { app, ctx } = createApp({
       db: db.db,
       hub: createDurableObjectHub(env.CLUSTER_HUB),
+      // Other isolates run concurrently anyway, and a cancelled request never releases: bound it.
+      lockWaitMs: 5_000,
       logger: vars.LOG_LEVEL === 'silent' ? silentLogger : createConsoleLogger(vars.LOG_LEVEL, { app: 'api' }),
       config: {
         agentDeadlineMs: vars.AGENT_DEADLINE_SECONDS * 1000,
