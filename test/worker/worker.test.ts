@@ -81,6 +81,24 @@ describe('Worker entry in workerd', () => {
     expect(idle.status).toBe(304);
   });
 
+  it('serves many requests at once, each doing its I/O in its own request', async () => {
+    // Sixty requests in flight: registrations of one cluster (serialised by the cluster lock) and
+    // polls, more than @libsql/client's default queue of 20 statements. Work started on behalf of
+    // one request from inside another is cancelled when that other request ends, and the Worker
+    // then hangs: every request here must finish.
+    const { cluster, token, agentId } = await clusterWithAgent();
+    const calls = Array.from({ length: 60 }, (_, i) =>
+      i % 2 === 0
+        ? call('POST', '/api/v1/agents', token, { node: `node-${i}`, version: '1.0.0', capabilities: ['httpPing'] })
+        : call('GET', `/api/v1/agents/${agentId}/assignments`, token),
+    );
+    const replies = await Promise.all(calls);
+    expect(replies.map((r) => r.status).filter((s) => s !== 200 && s !== 201)).toEqual([]);
+    const agents = await call('GET', `/api/v1/clusters/${cluster}/agents`, token);
+    expect(agents.status).toBe(200);
+    expect((agents.body.agents as unknown[]).length).toBe(31);
+  });
+
   it('runs the sweep on its Cron Trigger', async () => {
     const exec = createExecutionContext();
     await expect(

@@ -9,7 +9,7 @@ import { dashboardRoutes } from './dashboard/routes.ts';
 import { ApiError, statusFor } from './errors.ts';
 import type { AssignmentHub } from './hub/hub.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
-import { createKeyedMutex } from './lib/keyed-mutex.ts';
+import { createKeyedMutex, type KeyedMutex } from './lib/keyed-mutex.ts';
 import { type Logger, silentLogger } from './lib/logger.ts';
 import { apiReferenceHtml, openApiDocument } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
@@ -28,8 +28,8 @@ export type AppDeps = {
   logger?: Logger;
   config?: Partial<ApiConfig>;
   random?: () => number;
-  /** How long work waits for a cluster's in-process lock before going ahead (unbounded by default). */
-  lockWaitMs?: number;
+  /** Serialises work per cluster within the process (a keyed mutex by default; see noMutex). */
+  exclusive?: KeyedMutex;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps) {
     logger: deps.logger ?? silentLogger,
     config: { ...defaultApiConfig, ...deps.config },
     random: deps.random ?? Math.random,
-    exclusive: createKeyedMutex({ maxWaitMs: deps.lockWaitMs }),
+    exclusive: deps.exclusive ?? createKeyedMutex(),
     assignmentCache: new Map(),
   };
   const app = new Hono<AppEnv>();

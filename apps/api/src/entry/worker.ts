@@ -10,6 +10,7 @@ import { createDatabase, type DatabaseHandle } from '@synthfleet/db';
 import { createApp } from '../app.ts';
 import { EnvError, parseEnv } from '../env.ts';
 import { createDurableObjectHub, type DurableObjectNamespace } from '../hub/durable-object-hub.ts';
+import { noMutex } from '../lib/keyed-mutex.ts';
 import { createConsoleLogger, silentLogger } from '../lib/logger.ts';
 import { sweep } from '../services/scheduler.ts';
 import { bootstrapAdmin } from '../services/tokens.ts';
@@ -32,63 +33,50 @@ type ExecutionContext = { waitUntil(promise: Promise<unknown>): void };
 
 type Built = { app: ReturnType<typeof createApp>['app']; ctx: ReturnType<typeof createApp>['ctx']; db: DatabaseHandle };
 
-/** One app per isolate and environment: building it opens the database client once, not per request. */
-let built: { env: WorkerEnv; promise: Promise<Built> } | undefined;
-
 /**
- * A promise of this request's own that settles with `shared`. A promise's continuations run in the
- * request that created it: awaiting the first request's promise directly would run the rest of this
- * request inside that one, and its fetches would be cancelled when that request ends.
+ * One app per isolate and environment, built by the first request that needs it. Requests that
+ * arrive while it is being built build their own rather than await the first one's promise: on
+ * Workers, code resumed by another request's promise runs as part of that request (and is
+ * cancelled with it). Building opens no connection (the HTTP client is stateless), so a spare
+ * build costs only the admin-token check.
  */
-function inThisRequest<T>(shared: Promise<T>): Promise<T> {
-  const { promise, resolve, reject } = Promise.withResolvers<T>();
-  shared.then(resolve, reject);
-  return promise;
+let built: { env: WorkerEnv; app: Built } | undefined;
+
+async function appFor(env: WorkerEnv): Promise<Built> {
+  if (built?.env === env) return built.app;
+  const fresh = await buildApp(env);
+  if (built?.env !== env) built = { env, app: fresh };
+  return built.app;
 }
 
-function appFor(env: WorkerEnv): Promise<Built> {
-  if (built?.env === env) return inThisRequest(built.promise);
-  const promise = (async () => {
-    const vars = parseEnv(env as unknown as Record<string, string | undefined>);
-    if (!vars.DATABASE_URL) {
-      throw new EnvError(
-        'DATABASE_URL is required on Workers: the libSQL server URL (wrangler secret put DATABASE_URL)',
-      );
-    }
-    // No statement queue in the client (see DatabaseOptions.concurrency): each request's statements
-    // go out from that request; the runtime bounds a request's open connections itself.
-    const db = await createDatabase({
-      url: vars.DATABASE_URL,
-      authToken: vars.DATABASE_AUTH_TOKEN,
-      concurrency: Number.POSITIVE_INFINITY,
-    });
-    const { app, ctx } = createApp({
-      db: db.db,
-      hub: createDurableObjectHub(env.CLUSTER_HUB),
-      // Other isolates run concurrently anyway, and a cancelled request never releases: bound it.
-      lockWaitMs: 5_000,
-      logger: vars.LOG_LEVEL === 'silent' ? silentLogger : createConsoleLogger(vars.LOG_LEVEL, { app: 'api' }),
-      config: {
-        agentDeadlineMs: vars.AGENT_DEADLINE_SECONDS * 1000,
-        maxPollWaitMs: Math.min(
-          vars.POLL_WAIT_MAX_SECONDS * 1000,
-          Math.floor((vars.AGENT_DEADLINE_SECONDS * 1000) / 2),
-        ),
-        retentionMs: vars.RETENTION_DAYS * 24 * 3_600_000,
-        staleResultMs: vars.STALE_RESULT_SECONDS * 1000,
-      },
-    });
-    // With SYNTHFLEET_ADMIN_TOKEN set (a secret), that token is the admin; without it nothing is
-    // printed anywhere on Workers, so the first admin token must come from the secret.
-    if (vars.SYNTHFLEET_ADMIN_TOKEN) await bootstrapAdmin(ctx, vars.SYNTHFLEET_ADMIN_TOKEN);
-    return { app, ctx, db };
-  })();
-  built = { env, promise };
-  // A failed start is not cached: the next request tries again (a secret may have been fixed).
-  promise.catch(() => {
-    if (built?.promise === promise) built = undefined;
+async function buildApp(env: WorkerEnv): Promise<Built> {
+  const vars = parseEnv(env as unknown as Record<string, string | undefined>);
+  if (!vars.DATABASE_URL) {
+    throw new EnvError('DATABASE_URL is required on Workers: the libSQL server URL (wrangler secret put DATABASE_URL)');
+  }
+  // No statement queue in the client (see DatabaseOptions.concurrency): each request's statements
+  // go out from that request; the runtime bounds a request's open connections itself.
+  const db = await createDatabase({
+    url: vars.DATABASE_URL,
+    authToken: vars.DATABASE_AUTH_TOKEN,
+    concurrency: Number.POSITIVE_INFINITY,
   });
-  return promise;
+  const { app, ctx } = createApp({
+    db: db.db,
+    hub: createDurableObjectHub(env.CLUSTER_HUB),
+    exclusive: noMutex,
+    logger: vars.LOG_LEVEL === 'silent' ? silentLogger : createConsoleLogger(vars.LOG_LEVEL, { app: 'api' }),
+    config: {
+      agentDeadlineMs: vars.AGENT_DEADLINE_SECONDS * 1000,
+      maxPollWaitMs: Math.min(vars.POLL_WAIT_MAX_SECONDS * 1000, Math.floor((vars.AGENT_DEADLINE_SECONDS * 1000) / 2)),
+      retentionMs: vars.RETENTION_DAYS * 24 * 3_600_000,
+      staleResultMs: vars.STALE_RESULT_SECONDS * 1000,
+    },
+  });
+  // With SYNTHFLEET_ADMIN_TOKEN set (a secret), that token is the admin; without it nothing is
+  // printed anywhere on Workers, so the first admin token must come from the secret.
+  if (vars.SYNTHFLEET_ADMIN_TOKEN) await bootstrapAdmin(ctx, vars.SYNTHFLEET_ADMIN_TOKEN);
+  return { app, ctx, db };
 }
 
 function startFailure(err: unknown): Response {

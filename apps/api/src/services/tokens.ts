@@ -81,7 +81,14 @@ export async function bootstrapAdmin(
         .where(eq(tokens.id, existing.id));
       return { created: false };
     }
-    await insertToken(ctx, { role: 'admin', name: 'SYNTHFLEET_ADMIN_TOKEN' }, configured);
+    try {
+      await insertToken(ctx, { role: 'admin', name: 'SYNTHFLEET_ADMIN_TOKEN' }, configured);
+    } catch (err) {
+      // Another instance starting at the same moment may have stored it first (unique hash).
+      const raced = await ctx.db.query.tokens.findFirst({ where: eq(tokens.hash, hash) });
+      if (raced?.role === 'admin' && raced.revokedAt === null) return { created: false };
+      throw err;
+    }
     return { created: true };
   }
   const any = await ctx.db.select({ id: tokens.id }).from(tokens).limit(1);
