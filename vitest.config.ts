@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 import { SummaryReporter } from './scripts/summary-reporter.ts';
 import { WORKER_DATABASE_TOKEN } from './test/worker/global-setup.ts';
 
-/** The API's route contract suite: it runs on both databases the API is deployed on. */
+/** The API's route contract suite: on an embedded file, over HTTP to a libSQL server, and inside workerd. */
 const CONTRACT_SUITE = ['apps/api/src/routes/*.test.ts', 'apps/api/src/app.test.ts'];
 
 // Vitest requires a default export.
@@ -49,7 +49,8 @@ export default defineConfig({
         ],
         test: {
           name: 'workerd',
-          include: ['test/worker/**/*.test.ts'],
+          // The Worker's own tests, and the route contract suite inside the Workers runtime.
+          include: ['test/worker/**/*.test.ts', ...CONTRACT_SUITE],
           globalSetup: ['test/worker/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 180_000,

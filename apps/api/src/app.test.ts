@@ -1,12 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ROUTES } from './openapi.ts';
 import { createTestApi, runResult, syntheticTest } from './testing/harness.ts';
 
 describe('the app as a whole', () => {
-  it('runs on the database its test project names: an embedded file, or the libSQL server over HTTP', async () => {
+  it('runs on the database its test project names: an embedded file, or a libSQL server over HTTP', async () => {
     const api = await createTestApi();
     try {
-      const overHttp = process.env.SYNTHFLEET_TEST_DATABASE === 'hrana';
+      // Over HTTP in the libsql-http project and inside workerd (where the manager hands out copies).
+      const overHttp = process.env.SYNTHFLEET_TEST_DATABASE === 'hrana' || inject('databaseManagerUrl') !== undefined;
       expect(api.databaseUrl).toMatch(overHttp ? /^http:\/\/127\.0\.0\.1:\d+$/ : /^file:/);
       // The migrations went through it: a write and a read back.
       const t = await api.token('cluster', 'edge-1');

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Role, SyntheticTestInput } from '@synthfleet/contracts';
-import { createDatabase } from '@synthfleet/db';
-import { migrateDatabase } from '@synthfleet/db/node';
+import { createDatabase, type DatabaseHandle } from '@synthfleet/db';
+import { inject } from 'vitest';
 import { createApp } from '../app.ts';
 import type { AssignmentHub } from '../hub/hub.ts';
 import { createInProcessHub } from '../hub/in-process-hub.ts';
@@ -13,21 +10,62 @@ import { createToken } from '../services/tokens.ts';
 
 export type Reply = { status: number; body: unknown; text: string; headers: Headers };
 
+/** The libSQL double's token in the workerd project (test/worker/global-setup.ts). */
+const WORKERD_DATABASE_TOKEN = 'worker-test-database-token';
+
 /**
- * Where the API's database lives in a test: an embedded libSQL file (the Node entry's default), or,
- * with SYNTHFLEET_TEST_DATABASE=hrana, the same engine behind the Hrana-over-HTTP double of a libSQL
- * server, reached through @libsql/client's HTTP client as the Worker entry reaches Turso. The route
- * contract suite runs on both (the `libsql-http` project in vitest.config.ts).
+ * Where the API's database lives in a test, migrated with the real migrations:
+ * - an embedded libSQL file in a temp dir (the Node entry's default);
+ * - with SYNTHFLEET_TEST_DATABASE=hrana, the same engine behind the Hrana-over-HTTP double of a
+ *   libSQL server, reached through @libsql/client's HTTP client as the Worker entry reaches Turso;
+ * - inside workerd (the `workerd` project), a fresh copy of a database migrated by drizzle-kit,
+ *   served by a double that the project's global setup starts in Node on request.
+ * The route contract suite runs on all three (the projects in vitest.config.ts).
  */
-async function openTestDatabase(dir: string) {
+async function openTestDatabase(): Promise<{ handle: DatabaseHandle; stop: () => Promise<void> }> {
+  const manager = inject('databaseManagerUrl');
+  if (manager) {
+    const made = await fetch(`${manager}/databases`, { method: 'POST' });
+    if (made.status !== 201) throw new Error(`no test database: ${made.status} ${await made.text()}`);
+    const { url } = (await made.json()) as { url: string };
+    const handle = await createDatabase({ url, authToken: WORKERD_DATABASE_TOKEN });
+    const stop = async () => {
+      handle.close();
+      await (await fetch(`${manager}/databases?url=${encodeURIComponent(url)}`, { method: 'DELETE' })).arrayBuffer();
+    };
+    return { handle, stop };
+  }
+  // Node only from here: the workerd runtime never loads these modules.
+  const [{ mkdtempSync, rmSync }, { tmpdir }, { join }, { migrateDatabase }] = await Promise.all([
+    import('node:fs'),
+    import('node:os'),
+    import('node:path'),
+    import('@synthfleet/db/node'),
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-api-'));
   const file = join(dir, 'test.db');
+  const remove = () => rmSync(dir, { recursive: true, force: true });
   if (process.env.SYNTHFLEET_TEST_DATABASE !== 'hrana') {
-    return { handle: await createDatabase({ url: `file:${file}` }), stop: async () => {} };
+    const handle = await createDatabase({ url: `file:${file}` });
+    await migrateDatabase(handle);
+    const stop = async () => {
+      handle.close();
+      remove();
+    };
+    return { handle, stop };
   }
   const { startHranaServer } = await import('../../../../test/support/hrana-server.ts');
   const server = await startHranaServer({ path: file, authToken: 'test-database-token' });
   const handle = await createDatabase({ url: server.url, authToken: 'test-database-token' });
-  return { handle, stop: () => server.close() };
+  await migrateDatabase(handle);
+  return {
+    handle,
+    stop: async () => {
+      handle.close();
+      await server.close();
+      remove();
+    },
+  };
 }
 
 /**
@@ -37,9 +75,7 @@ async function openTestDatabase(dir: string) {
 export async function createTestApi(
   opts: { config?: Partial<ApiConfig>; random?: () => number; hub?: AssignmentHub } = {},
 ) {
-  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-api-'));
-  const { handle, stop } = await openTestDatabase(dir);
-  await migrateDatabase(handle);
+  const { handle, stop } = await openTestDatabase();
   const clock = createManualClock(Date.now());
   const hub = opts.hub ?? createInProcessHub();
   const { app, ctx } = createApp({ db: handle.db, hub, clock, config: opts.config, random: opts.random });
@@ -119,9 +155,7 @@ export async function createTestApi(
     putTest,
     poll,
     async close() {
-      handle.close();
       await stop();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
