@@ -74,7 +74,7 @@ describe('libSQL server double (Hrana 2 over HTTP)', () => {
   });
 
   it('pools connections: a stream abandoned mid-transaction is rolled back, never handed on', async () => {
-    await start({ streamIdleMs: 300 });
+    await start({ streamIdleMs: 5_000 });
     const db = client(undefined, 'number');
     await db.execute('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
     for (let i = 0; i < 10; i++) {
@@ -88,7 +88,7 @@ describe('libSQL server double (Hrana 2 over HTTP)', () => {
       dropped.close();
       // The client sends its close on its own time; wait until the stream is gone (closed by the
       // client, or by the idle timeout) so the next write does not queue behind its lock.
-      await waitFor(() => server.openStreams() === 0, 10_000, 'the abandoned stream to close');
+      await waitFor(() => server.openStreams() === 0, 30_000, 'the abandoned stream to close');
       await db.execute({ sql: 'INSERT INTO t (v) VALUES (?) RETURNING id', args: [`auto-${i}`] });
     }
     const rows = await db.execute("SELECT v FROM t WHERE v NOT LIKE 'dropped-%'");

@@ -21,7 +21,12 @@ function fakeNamespace(opts: { delayMs?: number } = {}) {
         }
         // A request can reach the object late (another machine): model that delay.
         if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-        return obj.fetch(new Request(input, init));
+        // The caller's signal itself, not one a Node Request follows: undici's Request holds its
+        // own controller weakly, so after a GC an abort may never reach request.signal.
+        const { signal, ...rest } = init ?? {};
+        const request = new Request(input, rest);
+        if (signal) Object.defineProperty(request, 'signal', { value: signal });
+        return obj.fetch(request);
       },
     }),
   };
