@@ -1,5 +1,6 @@
 import type { Assignment } from '@synthfleet/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../../test/support/wait.ts';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.ts';
 
@@ -58,8 +59,8 @@ describe('agent registration and long-poll', () => {
     expect(idle.headers.get('x-assignment-version')).toBe(String(first.version));
 
     const held = api.poll(t, agentId, first.version, 30);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(api.hub.held()).toBe(1);
+    // The poll reads the database before it waits: over HTTP on a loaded machine that takes a while.
+    await waitFor(() => api.hub.held() === 1, 20_000, 'the poll to be held');
     await api.putTest(t, 'edge-1', syntheticTest('web'));
     const woken = await held;
     expect(woken.status).toBe(200);
