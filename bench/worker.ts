@@ -7,13 +7,13 @@
  * (`GET …/assignments?version=V`, answered 304) and result batches (`POST /api/v1/runs`, 20 runs
  * with fresh run ids per request, from a wrk Lua script).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { unstable_dev } from 'wrangler';
+import { migrateOverHttp } from '../test/support/db-migrate.ts';
 import { startApiProcess } from './support/api-process.ts';
 import { request } from './support/http.ts';
 import { type BenchRow, median } from './support/result.ts';
@@ -35,10 +35,7 @@ async function startHrana(dir: string, name: string): Promise<{ url: string; chi
     child.once('exit', (code) => reject(new Error(`libSQL double exited with ${code}`)));
     child.stdout?.once('data', (b: Buffer) => resolve((JSON.parse(b.toString()) as { url: string }).url));
   });
-  await promisify(execFile)('npm', ['run', '--silent', 'db:migrate'], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: url, DATABASE_AUTH_TOKEN: DB_TOKEN },
-  });
+  await migrateOverHttp(url, DB_TOKEN);
   return { url, child };
 }
 

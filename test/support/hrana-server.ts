@@ -176,11 +176,11 @@ export async function startHranaServer(options: HranaServerOptions): Promise<Hra
   const closeStream = (s: Stream, reuse = true) => {
     if (s.timer) clearTimeout(s.timer);
     try {
-      // A connection left inside a transaction is closed, which rolls it back, as sqld does for an
+      // A connection left inside a transaction is rolled back and closed, as sqld does for an
       // abandoned stream; a clean one goes back to the pool.
       if (s.conn.inTransaction) {
-        // Roll back explicitly: close() alone leaves the connection (and its write lock) alive
-        // until its prepared statements are garbage-collected.
+        // ROLLBACK first: close() alone leaves the connection (and its write lock) alive until its
+        // prepared statements are garbage-collected.
         try {
           s.conn.exec('ROLLBACK');
         } finally {

@@ -5,17 +5,16 @@
  *
  * The route contract suite, run inside workerd too, needs a fresh database per test: a small
  * manager on 127.0.0.1 answers `POST /databases` with a new double serving a copy of the migrated
- * database (`{url}`), and `DELETE /databases?url=…` stops it (the test harness calls both).
+ * database (`{url, authToken}`), and `DELETE /databases?url=…` stops it (the test harness calls both).
  */
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'libsql';
 import type { TestProject } from 'vitest/node';
+import { migrateOverHttp } from '../support/db-migrate.ts';
 import { type HranaServer, startHranaServer } from '../support/hrana-server.ts';
 
 export const WORKER_DATABASE_TOKEN = 'worker-test-database-token';
@@ -32,14 +31,10 @@ export async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-worker-db-'));
   const server = await startHranaServer({ path: join(dir, 'api.db'), authToken: WORKER_DATABASE_TOKEN });
   try {
-    await promisify(execFile)('npm', ['run', '--silent', 'db:migrate'], {
-      cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, DATABASE_URL: server.url, DATABASE_AUTH_TOKEN: WORKER_DATABASE_TOKEN },
-    });
+    await migrateOverHttp(server.url, WORKER_DATABASE_TOKEN);
   } catch (err) {
     await server.close();
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`db:migrate against the libSQL double failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw err;
   }
   project.provide('databaseUrl', server.url);
 
@@ -59,11 +54,14 @@ export async function setup(project: TestProject) {
         copyFileSync(template, path);
         const copy = await startHranaServer({ path, authToken: WORKER_DATABASE_TOKEN });
         copies.set(copy.url, { server: copy, path });
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ url: copy.url }));
+        res
+          .writeHead(201, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ url: copy.url, authToken: WORKER_DATABASE_TOKEN }));
       } else if (req.method === 'DELETE' && url.pathname === '/databases') {
-        const copy = copies.get(url.searchParams.get('url') ?? '');
+        const key = url.searchParams.get('url') ?? '';
+        const copy = copies.get(key);
         if (!copy) return void res.writeHead(404).end();
-        copies.delete(url.searchParams.get('url') ?? '');
+        copies.delete(key);
         await copy.server.close();
         rmSync(copy.path, { force: true });
         res.writeHead(204).end();

@@ -82,8 +82,8 @@ describe('Worker entry in workerd', () => {
   });
 
   it('serves many requests at once, each doing its I/O in its own request', async () => {
-    // Sixty requests in flight: registrations of one cluster (serialised by the cluster lock) and
-    // polls, more than @libsql/client's default queue of 20 statements. Work started on behalf of
+    // Sixty requests in flight: registrations of one cluster (each reconciling it) and polls, more
+    // than @libsql/client's default queue of 20 statements. Work started on behalf of
     // one request from inside another is cancelled when that other request ends, and the Worker
     // then hangs: every request here must finish.
     const { cluster, token, agentId } = await clusterWithAgent();

@@ -109,16 +109,15 @@ export function createApp(deps: AppDeps) {
             : ErrorCode.BadRequest;
       return c.json(envelope(c, code, err.message || 'bad request'), statusFor(code));
     }
+    // drizzle wraps a driver error as "Failed query: …": the driver's own error is the cause.
+    const { cause } = err as { cause?: unknown };
     ctx.logger.error(
       {
         requestId: c.var.requestId,
         method: c.req.method,
         path: c.req.path,
         err: (err as Error).stack ?? String(err),
-        // drizzle wraps a driver error as "Failed query: …": the driver's own error is the cause.
-        ...((err as { cause?: unknown }).cause !== undefined
-          ? { cause: String((err as { cause?: unknown }).cause) }
-          : {}),
+        ...(cause !== undefined ? { cause: String(cause) } : {}),
       },
       'unhandled error',
     );

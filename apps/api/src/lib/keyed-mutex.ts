@@ -3,30 +3,25 @@
  * waiter waits on a promise of its own, settled by the holder as it finishes, in arrival order.
  */
 export function createKeyedMutex() {
-  type Waiter = { grant: () => void };
-  type Lock = { owner: Waiter; waiters: Waiter[] };
-  const locks = new Map<string, Lock>();
+  // A key is held while it is in the map; its value is the queue of waiters' grants.
+  const waiting = new Map<string, (() => void)[]>();
 
   return async function runExclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const me: Waiter = { grant: () => {} };
-    let lock = locks.get(key);
-    if (!lock) {
-      lock = { owner: me, waiters: [] };
-      locks.set(key, lock);
+    let queue = waiting.get(key);
+    if (!queue) {
+      queue = [];
+      waiting.set(key, queue);
     } else {
       const { promise, resolve } = Promise.withResolvers<void>();
-      me.grant = resolve;
-      lock.waiters.push(me);
+      queue.push(resolve);
       await promise;
     }
     try {
       return await work();
     } finally {
-      const next = lock.waiters.shift();
-      if (next) {
-        lock.owner = next;
-        next.grant();
-      } else locks.delete(key);
+      const next = queue.shift();
+      if (next) next();
+      else waiting.delete(key);
     }
   };
 }

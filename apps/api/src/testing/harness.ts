@@ -10,9 +10,6 @@ import { createToken } from '../services/tokens.ts';
 
 export type Reply = { status: number; body: unknown; text: string; headers: Headers };
 
-/** The libSQL double's token in the workerd project (test/worker/global-setup.ts). */
-const WORKERD_DATABASE_TOKEN = 'worker-test-database-token';
-
 /**
  * Where the API's database lives in a test, migrated with the real migrations:
  * - an embedded libSQL file in a temp dir (the Node entry's default);
@@ -27,8 +24,8 @@ async function openTestDatabase(): Promise<{ handle: DatabaseHandle; stop: () =>
   if (manager) {
     const made = await fetch(`${manager}/databases`, { method: 'POST' });
     if (made.status !== 201) throw new Error(`no test database: ${made.status} ${await made.text()}`);
-    const { url } = (await made.json()) as { url: string };
-    const handle = await createDatabase({ url, authToken: WORKERD_DATABASE_TOKEN });
+    const { url, authToken } = (await made.json()) as { url: string; authToken: string };
+    const handle = await createDatabase({ url, authToken });
     const stop = async () => {
       handle.close();
       await (await fetch(`${manager}/databases?url=${encodeURIComponent(url)}`, { method: 'DELETE' })).arrayBuffer();
