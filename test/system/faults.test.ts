@@ -13,7 +13,7 @@ import { stringify as toYaml } from 'yaml';
 import type { AgentProcess } from '../support/processes.ts';
 import { ROOT } from '../support/processes.ts';
 import { waitFor } from '../support/wait.ts';
-import { type Cluster, type Fleet, nodesOf, spec, startFleet } from './fleet.ts';
+import { type Cluster, type Fleet, nodesOf, SYNTHETIC_TESTS, spec, startFleet } from './fleet.ts';
 
 const NODES = ['edge-a', 'edge-b', 'edge-c'];
 let fleet: Fleet;
@@ -67,7 +67,8 @@ async function expectExactlyOnce(test: string, mustHave: Set<string>): Promise<v
   expect(mustHave.size).toBeGreaterThan(0);
 }
 
-describe('faults on the whole fleet', () => {
+// Each test waits on restarts of real processes, which a loaded machine takes a minute over.
+describe('faults on the whole fleet', { timeout: 240_000 }, () => {
   it('loses and duplicates no run when the API is killed and restarted mid-run', async () => {
     edge.apply('steady', spec({ node: '*', ...at('steady') }));
     await waitFor(
@@ -201,5 +202,123 @@ describe('faults on the whole fleet', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  /** Distinct specs applied per test name: its API revision may not exceed this (no doubled writes). */
+  const distinctSpecs = new Map<string, Set<string>>([
+    ['steady', new Set(['steady'])],
+    ['solo', new Set(['solo'])],
+  ]);
+  function applyCounted(name: string, s: Record<string, unknown>) {
+    const seen = distinctSpecs.get(name) ?? new Set<string>();
+    seen.add(JSON.stringify(s));
+    distinctSpecs.set(name, seen);
+    edge.apply(name, s);
+  }
+  function removeCounted(name: string) {
+    distinctSpecs.delete(name);
+    edge.remove(name);
+  }
+
+  type ApiTest = { namespace: string; name: string; revision: number };
+  async function apiTests(): Promise<Map<string, ApiTest>> {
+    const r = await fleet.api.call('/api/v1/tests?cluster=edge&limit=500');
+    if (r.status !== 200) throw new Error(`tests: ${r.status} ${JSON.stringify(r.json)}`);
+    return new Map((r.json as { tests: ApiTest[] }).tests.map((t) => [t.name, t]));
+  }
+  async function apiAddress(name: string): Promise<string | undefined> {
+    const r = await fleet.api.call(`/api/v1/tests/edge/default/${name}`);
+    return r.status === 200
+      ? ((r.json as { spec: { config?: { address?: string } } }).spec.config?.address ?? '')
+      : undefined;
+  }
+
+  /** The API holds exactly the cluster's tests, each with the cluster's config and no more revisions than specs. */
+  async function expectConverged(what: string): Promise<void> {
+    const inCluster = () =>
+      new Map(edge.kube.list(SYNTHETIC_TESTS).map((o) => [o.metadata.name, o.spec as { config: { address: string } }]));
+    await waitFor(
+      async () => {
+        const api = await apiTests();
+        const cluster = inCluster();
+        if ([...api.keys()].sort().join() !== [...cluster.keys()].sort().join()) return false;
+        for (const [name, s] of cluster) if ((await apiAddress(name)) !== s.config.address) return false;
+        return true;
+      },
+      90_000,
+      `${what}: the API holds exactly the cluster's tests and specs`,
+    );
+    // Coalesced changes skip revisions; a doubled or out-of-order write would add one.
+    for (const [name, t] of await apiTests()) {
+      expect(t.revision, name).toBeGreaterThanOrEqual(1);
+      expect(t.revision, name).toBeLessThanOrEqual(distinctSpecs.get(name)?.size ?? 0);
+    }
+  }
+
+  it('converges on exactly the cluster’s objects after 410s and a syncer restart, nothing lost or doubled', async () => {
+    const relists = () => edge.syncer.logs.filter((l) => l.msg === 'watch expired (410); relisting').length;
+    const before = relists();
+    // The watch stalls, changes happen, history is compacted, the stream ends: re-watching gets 410.
+    edge.kube.pauseWatches();
+    applyCounted('w1', spec({ repeat: '1m', ...at('w1') }));
+    applyCounted('w2', spec({ repeat: '1m', ...at('w2') }));
+    applyCounted('steady', spec({ node: '*', ...at('steady/2') }));
+    edge.kube.compact();
+    edge.kube.dropWatches();
+    await waitFor(() => relists() > before, 60_000, 'the syncer got 410 and relisted');
+    await expectConverged('after the 410');
+
+    // The syncer killed; meanwhile a create, an update and a delete; history compacted again.
+    await edge.restartSyncer({
+      signal: 'SIGKILL',
+      whileDown: () => {
+        applyCounted('w3', spec({ repeat: '1m', ...at('w3') }));
+        applyCounted('w1', spec({ repeat: '1m', ...at('w1/2') }));
+        removeCounted('w2');
+        edge.kube.compact();
+      },
+    });
+    await expectConverged('after the syncer restart');
+    // The agents run the update made while the syncer was down.
+    await waitFor(
+      async () =>
+        (await fleet.runsOf('edge', 'steady')).some(
+          (r) => r.revision === 2 && r.status === 'pass' && r.details._log?.includes('/steady/2'),
+        ),
+      60_000,
+      'an agent ran steady revision 2',
+    );
+  });
+
+  it('coalesces a burst of 1,000 test changes and converges on the last of each', async () => {
+    const TESTS = 20;
+    const EDITS = 50;
+    const mirrored = () =>
+      edge.syncer.logs.filter((l) => l.msg === 'mirrored' && String(l.test).startsWith('default/burst-')).length;
+    for (let v = 1; v <= EDITS; v++) {
+      for (let i = 0; i < TESTS; i++) {
+        // burst-0 runs every second on every node so the agents' use of the last edit shows.
+        applyCounted(`burst-${i}`, spec({ repeat: i === 0 ? '1s' : '1h', node: '*', ...at(`burst/${i}/${v}`) }));
+      }
+    }
+    await expectConverged('after the burst');
+    const writes = mirrored();
+    expect(writes).toBeGreaterThanOrEqual(TESTS);
+    expect(writes).toBeLessThan(TESTS * EDITS);
+    const final = (await apiTests()).get('burst-0')?.revision;
+    await waitFor(
+      async () => {
+        const runs = (await fleet.runsOf('edge', 'burst-0')).filter(
+          (r) => r.revision === final && r.status === 'pass' && r.details._log?.includes(`/burst/0/${EDITS}`),
+        );
+        return (await nodesOf(edge, runs)).size === alive.size;
+      },
+      60_000,
+      'every live agent ran the last edit of burst-0',
+    );
+    // Runs only ever used revisions the API handed out (no stale or invented ones).
+    expect((await fleet.runsOf('edge', 'burst-0')).every((r) => (r.revision ?? 0) <= (final ?? 0))).toBe(true);
+    for (let i = 0; i < TESTS; i++) removeCounted(`burst-${i}`);
+    await expectConverged('after removing the burst');
   });
 });

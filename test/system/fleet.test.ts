@@ -40,7 +40,7 @@ async function runsFrom(cluster: string, test: string, check: (nodes: Set<string
 
 const equals = (expected: string[]) => (nodes: Set<string>) => sorted(nodes).join() === sorted(expected).join();
 
-describe('the fleet on one machine', () => {
+describe('the fleet on one machine', { timeout: 180_000 }, () => {
   it('routes tests applied in each cluster to the agents their node selectors name (*, prefix, $)', async () => {
     const east = fleet.clusters.east as Cluster;
     const west = fleet.clusters.west as Cluster;

@@ -37,8 +37,11 @@ export type Cluster = {
   /** The object as the cluster holds it, status included. */
   get(name: string): KubeObject | undefined;
   startAgent(node: string): Promise<AgentProcess>;
-  /** Stops the syncer (SIGTERM, or the signal given) and starts a new one against the same cluster. */
-  restartSyncer(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Stops the syncer (SIGTERM, or the signal given), runs `whileDown`, and starts a new one against
+   * the same cluster.
+   */
+  restartSyncer(opts?: { signal?: NodeJS.Signals; whileDown?: () => void | Promise<void> }): Promise<void>;
   /** Agents as the API knows them (node, state). */
   apiAgents(): Promise<AgentView[]>;
 };
@@ -143,9 +146,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         agents.set(node, a);
         return a;
       },
-      async restartSyncer(signal = 'SIGTERM') {
+      async restartSyncer({ signal = 'SIGTERM', whileDown } = {}) {
         await cluster.syncer.stop(signal);
         processes.delete(cluster.syncer);
+        await whileDown?.();
         cluster.syncer = await launchSyncer();
       },
       async apiAgents() {
