@@ -96,16 +96,16 @@ describe('faults on the whole fleet', { timeout: 240_000 }, () => {
     let owner = '';
     await waitFor(
       async () => {
-        const nodes = await nodesOf(
-          edge,
-          (await fleet.runsOf('edge', 'solo')).filter((r) => r.status === 'pass'),
-        );
+        const passed = (await fleet.runsOf('edge', 'solo')).filter((r) => r.status === 'pass');
+        const nodes = await nodesOf(edge, passed);
         owner = [...nodes][0] ?? '';
-        return nodes.size === 1;
+        return nodes.size === 1 && passed.length >= 3;
       },
       90_000,
-      'solo runs on one node',
+      'solo ran three times on one node',
     );
+    // Some of its runs are safely delivered before the kill.
+    await new Promise((r) => setTimeout(r, 2500));
     const dead = edge.agents.get(owner) as AgentProcess;
     const killedAt = Date.now();
     await dead.stop('SIGKILL');
@@ -320,5 +320,269 @@ describe('faults on the whole fleet', { timeout: 240_000 }, () => {
     expect((await fleet.runsOf('edge', 'burst-0')).every((r) => (r.revision ?? 0) <= (final ?? 0))).toBe(true);
     for (let i = 0; i < TESTS; i++) removeCounted(`burst-${i}`);
     await expectConverged('after removing the burst');
+  });
+
+  it('refuses bad manifests with a status that names the fault, and keeps them out of the API', async () => {
+    const runsBefore = (await fleet.runsOf('edge', 'steady')).length;
+    edge.apply('bad-plugin', spec({ plugin: 'teleport', ...at('bad') }));
+    edge.apply('bad-repeat', spec({ repeat: '10', ...at('bad') }));
+    edge.kube.apply(SYNTHETIC_TESTS, { metadata: { name: 'no-spec', namespace: 'default' } });
+    const named: Record<string, RegExp> = { 'bad-plugin': /plugin/, 'bad-repeat': /repeat/, 'no-spec': /spec/ };
+    await waitFor(
+      () =>
+        Object.entries(named).every(([name, field]) => {
+          const conditions = (edge.get(name)?.status?.conditions ?? []) as { reason: string; message: string }[];
+          return conditions.some((c) => c.reason === 'InvalidSpec' && field.test(c.message));
+        }),
+      60_000,
+      'each bad object’s status says InvalidSpec and names the field',
+    );
+    for (const name of Object.keys(named)) expect(await apiAddress(name), name).toBeUndefined();
+    // The rest of the cluster goes on.
+    await waitFor(
+      async () => (await fleet.runsOf('edge', 'steady')).length > runsBefore + alive.size,
+      60_000,
+      'steady keeps running',
+    );
+    for (const name of Object.keys(named)) edge.remove(name);
+  });
+
+  it('answers fuzzed, truncated and oversized bodies on every route with a clear 4xx, and changes nothing stored', async () => {
+    const api = fleet.api;
+    const token = await api.clusterToken('fuzz');
+    const test = {
+      apiVersion: 'synthfleet.dev/v1',
+      kind: 'SyntheticTest',
+      metadata: { name: 't1', namespace: 'default' },
+      spec: { plugin: 'httpPing', repeat: '1m', node: '*', config: { address: 'http://127.0.0.1:9/' } },
+    };
+    expect(
+      (await api.call('/api/v1/clusters/fuzz/tests/default/t1', { method: 'PUT', token, body: test })).status,
+    ).toBe(201);
+    const registered = await api.call('/api/v1/agents', {
+      method: 'POST',
+      token,
+      body: { node: 'fuzz-node', version: '1.0.0' },
+    });
+    expect(registered.status).toBe(201);
+    const agentId = (registered.json as { agentId: string }).agentId;
+    const now = Date.now();
+    const run = (i: number) => ({
+      runId: `fuzz-run-${i}-0123456789`,
+      namespace: 'default',
+      name: 't1',
+      revision: 1,
+      status: 'pass',
+      marks: 1,
+      maxMarks: 1,
+      startTime: new Date(now - 1000 * (i + 1)).toISOString(),
+      endTime: new Date(now - 1000 * i).toISOString(),
+      details: { _log: 'ok' },
+    });
+    const batch = { agentId, runs: [run(0), run(1), run(2)] };
+    const stored = await api.call('/api/v1/runs', { method: 'POST', token, body: batch });
+    expect(stored.json).toMatchObject({ accepted: 3 });
+
+    /** Everything stored about cluster fuzz, and the tokens. */
+    const state = async () =>
+      JSON.stringify(
+        await Promise.all([
+          api.call('/api/v1/tests?cluster=fuzz'),
+          api.call('/api/v1/tests/fuzz/default/t1'),
+          api.call('/api/v1/tests/fuzz/default/t1/runs?limit=500'),
+          api.call('/api/v1/clusters/fuzz/agents'),
+          api.call('/api/v1/tokens'),
+        ]),
+      );
+    // This agent never polls: let it go stale first (6 s deadline), so what follows changes nothing by itself.
+    await waitFor(
+      async () =>
+        ((await api.call('/api/v1/clusters/fuzz/agents')).json as { agents: { state: string }[] }).agents[0]?.state ===
+        'stale',
+      60_000,
+      'the fuzz agent went stale',
+    );
+    const before = await state();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await state()).toBe(before);
+
+    type Route = { method: string; path: string; token: string; valid: unknown; paths: string[]; strict: boolean };
+    const routes: Route[] = [
+      {
+        method: 'PUT',
+        path: '/api/v1/clusters/fuzz/tests/default/t1',
+        token,
+        valid: test,
+        paths: ['apiVersion', 'kind', 'metadata', 'metadata.name', 'spec', 'spec.plugin', 'spec.repeat', 'spec.node'],
+        strict: false,
+      },
+      {
+        method: 'PUT',
+        path: '/api/v1/clusters/fuzz/tests',
+        token,
+        valid: { items: [test] },
+        paths: ['items', 'items.0', 'items.0.metadata', 'items.0.spec', 'items.0.spec.plugin', 'items.0.kind'],
+        strict: false,
+      },
+      {
+        method: 'POST',
+        path: '/api/v1/agents',
+        token,
+        valid: { node: 'fuzz-node-2', version: '1.0.0', heartbeatUrl: 'http://127.0.0.1:9/heartbeat' },
+        paths: ['node', 'version', 'heartbeatUrl'],
+        strict: true,
+      },
+      {
+        method: 'POST',
+        path: '/api/v1/runs',
+        token,
+        valid: { agentId, runs: [run(7)] },
+        paths: ['agentId', 'runs', 'runs.0', 'runs.0.runId', 'runs.0.status', 'runs.0.marks', 'runs.0.startTime'],
+        strict: true,
+      },
+      {
+        method: 'POST',
+        path: '/api/v1/tokens',
+        token: api.admin,
+        valid: { role: 'viewer', name: 'fuzz' },
+        paths: ['role', 'name'],
+        strict: true,
+      },
+    ];
+
+    const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+    const setAt = (value: unknown, path: string[], replacement: unknown): unknown => {
+      if (path.length === 0) return replacement;
+      const [head, ...rest] = path as [string, ...string[]];
+      const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string, unknown>;
+      copy[head] = setAt(copy[head], rest, replacement);
+      return copy;
+    };
+    const getAt = (value: unknown, path: string[]): unknown =>
+      path.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], value);
+
+    /** Bodies that can never be valid: each breaks the contract in a way no schema of ours accepts. */
+    const badBodies = (r: Route): fc.Arbitrary<{ body: string; type: string; why: string }> => {
+      const json = (why: string) => (v: unknown) => ({ body: JSON.stringify(v), type: 'application/json', why });
+      const text = JSON.stringify(r.valid);
+      const variants: fc.Arbitrary<{ body: string; type: string; why: string }>[] = [
+        // A field of the wrong type.
+        fc.constantFrom(...r.paths).chain((p) => {
+          const path = p.split('.');
+          const was = kind(getAt(r.valid, path));
+          return fc
+            .jsonValue({ maxDepth: 2 })
+            .filter((v) => kind(v) !== was)
+            .map((v) => json(`${p} as ${kind(v)}`)(setAt(r.valid, path, v)));
+        }),
+        // Not an object at all.
+        fc
+          .jsonValue({ maxDepth: 2 })
+          .filter((v) => kind(v) !== 'object')
+          .map((v) => json(`a ${kind(v)} body`)(v)),
+        // Cut short anywhere: never valid JSON.
+        fc.integer({ min: 0, max: text.length - 1 }).map((n) => ({
+          body: text.slice(0, n),
+          type: 'application/json',
+          why: `truncated at ${n} of ${text.length}`,
+        })),
+        // Not JSON.
+        fc
+          .string({ maxLength: 200 })
+          .filter((t) => {
+            try {
+              return kind(JSON.parse(t)) !== 'object';
+            } catch {
+              return true;
+            }
+          })
+          .map((t) => ({ body: t, type: 'application/json', why: 'not a JSON object' })),
+        // A valid body under the wrong media type.
+        fc
+          .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data')
+          .map((type) => ({ body: text, type, why: `sent as ${type}` })),
+      ];
+      if (r.strict) {
+        variants.push(
+          fc
+            .string({ minLength: 1, maxLength: 20 })
+            .filter((k) => !(k in (r.valid as object)) && k !== '__proto__')
+            .map((k) => json(`unknown field ${JSON.stringify(k)}`)({ ...(r.valid as object), [k]: 1 })),
+        );
+      }
+      return fc.oneof(...variants);
+    };
+
+    const send = (r: Route, body: string, type: string) =>
+      fetch(`${api.url}${r.path}`, {
+        method: r.method,
+        headers: { authorization: `Bearer ${r.token}`, 'content-type': type },
+        body,
+      });
+    for (const r of routes) {
+      await fc.assert(
+        fc.asyncProperty(badBodies(r), async ({ body, type, why }) => {
+          const res = await send(r, body, type);
+          const answer = (await res.json()) as { error?: { message?: string } };
+          expect(res.status, `${r.method} ${r.path} with ${why}: ${JSON.stringify(answer)}`).toBeGreaterThanOrEqual(
+            400,
+          );
+          expect(res.status, `${r.method} ${r.path} with ${why}`).toBeLessThan(500);
+          expect(answer.error?.message, `${r.method} ${r.path} with ${why}`).toMatch(/\w/);
+        }),
+        { numRuns: 150 },
+      );
+      // Oversized: a well-formed body past the route's limit.
+      const big = JSON.stringify({ ...(r.valid as object), pad: 'x'.repeat(9 * 1024 * 1024) });
+      const res = await send(r, big, 'application/json');
+      expect([r.path, res.status]).toEqual([r.path, 413]);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/larger than \d+ bytes/);
+    }
+
+    // Fuzzed path parameters and queries on the reads and deletes: never a 500.
+    const segment = fc.string({ maxLength: 40 }).map((t) => encodeURIComponent(t));
+    const query = fc
+      .array(fc.tuple(fc.constantFrom('cluster', 'limit', 'cursor', 'status', 'wait', 'version', 'q'), fc.string()), {
+        maxLength: 4,
+      })
+      .map((pairs) => new URLSearchParams(pairs).toString());
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          (_: string, b: string) => `GET /api/v1/tests?${b}`,
+          (a: string, b: string) => `GET /api/v1/tests/fuzz/default/${a}/runs?${b}`,
+          (_: string, b: string) => `GET /api/v1/tests/fuzz/default/t1/runs?${b}`,
+          (_: string, b: string) => `GET /api/v1/fleet?${b}`,
+          (a: string, b: string) => `GET /api/v1/agents/${a}/assignments?${b}`,
+          (a: string) => `DELETE /api/v1/tokens/${a}`,
+          (a: string) => `DELETE /api/v1/clusters/fuzz/tests/${a}/t1`,
+          (a: string) => `DELETE /api/v1/clusters/fuzz/tests/default/${a}x`,
+        ),
+        segment,
+        query,
+        async (route, a, b) => {
+          const [method, path] = route(a, b).split(' ') as [string, string];
+          const res = await fetch(`${api.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${path.includes('tokens') ? api.admin : token}` },
+          });
+          await res.arrayBuffer();
+          expect(res.status, `${method} ${path}`).toBeLessThan(500);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // A bad token on a write: 401, nothing stored.
+    const unauthorized = await fetch(`${api.url}/api/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer not-a-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ agentId, runs: [run(9)] }),
+    });
+    expect(unauthorized.status).toBe(401);
+
+    expect(await state()).toBe(before);
+    // The API served the fleet throughout: the agents' results still arrive.
+    const count = (await fleet.runsOf('edge', 'steady')).length;
+    await waitFor(async () => (await fleet.runsOf('edge', 'steady')).length > count, 60_000, 'steady still delivered');
   });
 });
