@@ -11,6 +11,7 @@ import { benchHeartbeat } from './heartbeat.ts';
 import { benchIngest } from './ingest.ts';
 import { benchLongPoll } from './longpoll.ts';
 import { benchLoopback } from './loopback.ts';
+import { benchPropagation } from './propagation.ts';
 import { type BenchRow, ratio } from './support/result.ts';
 import { benchWorker } from './worker.ts';
 
@@ -20,6 +21,7 @@ const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   ingest: () => benchIngest(),
   longpoll: () => benchLongPoll(),
   loopback: () => benchLoopback(),
+  propagation: () => benchPropagation(),
   worker: () => benchWorker(),
 };
 

@@ -64,6 +64,7 @@ export type FleetOptions = {
   clusters: Record<string, string[]>;
   apiEnv?: Record<string, string>;
   agentEnv?: Record<string, string>;
+  syncerEnv?: Record<string, string>;
 };
 
 /** A SyntheticTest spec with the defaults these tests use. */
@@ -116,6 +117,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
           STATUS_SECONDS: '1',
           RESYNC_SECONDS: '300',
           LOG_LEVEL: 'info',
+          ...opts.syncerEnv,
         },
         `syncer ${name}`,
       );
