@@ -1,7 +1,7 @@
 /**
  * A test double of the Kubernetes API server for custom resources, spoken over real HTTP so the
  * real `@kubernetes/client-node` talks to it exactly as it talks to a cluster. No API server runs
- * on these machines; this is the stand-in the syncer's tests use.
+ * on these machines; this is the stand-in the syncer's tests and the system tests (test/system/) use.
  *
  * What it models, as the API server does it:
  * - `GET /apis/{group}/{version}[/namespaces/{ns}]/{plural}`: a list whose `metadata.resourceVersion`
