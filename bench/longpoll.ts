@@ -15,7 +15,7 @@ import { rssOf, startApiProcess } from './support/api-process.ts';
 import { percentile, pool, request } from './support/http.ts';
 import type { BenchRow } from './support/result.ts';
 
-type Measure = { p50: number; p99: number; woken: number; rssPerPoll: number; held: number };
+type Measure = { p50: number; p99: number; woken: number; rssPerPoll: number; held: number; failed: number };
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -61,15 +61,24 @@ async function measureHeld(
     const want = Math.min(n, start + WAVE);
     await waitFor(async () => (await stats()) >= want - failed, `${want} held polls (${failed} failed)`);
   }
-  await waitFor(async () => (await stats()) >= n, `${n} held polls`);
+  // A poll whose connection failed (on these machines a few of 10,000 loopback connections end in
+  // ETIMEDOUT, raw node:http's too) is counted and reported, not waited for; beyond 1 % the run fails.
+  await waitFor(async () => (await stats()) >= n - failed, `${n} held polls (${failed} failed)`);
   const held = await stats();
   const during = rss();
   t0 = performance.now();
   await trigger();
   await Promise.all(polls);
   done.sort((a, b) => a - b);
-  if (failed > 0) throw new Error(`${failed} polls failed`);
-  return { p50: percentile(done, 50), p99: percentile(done, 99), woken, rssPerPoll: (during - before) / n, held };
+  if (failed > n / 100) throw new Error(`${failed} of ${n} polls failed`);
+  return {
+    p50: percentile(done, 50),
+    p99: percentile(done, 99),
+    woken,
+    rssPerPoll: (during - before) / held,
+    held,
+    failed,
+  };
 }
 
 async function baseline(n: number): Promise<Measure> {
@@ -192,7 +201,9 @@ export async function benchLongPoll(opts: { agents?: number } = {}): Promise<Ben
     rmSync(dir, { recursive: true, force: true });
   }
   const raw = await baseline(n);
-  if (ours.woken !== n) throw new Error(`only ${ours.woken} of ${n} polls were woken`);
+  if (ours.woken + ours.failed < n)
+    throw new Error(`only ${ours.woken} of ${n} polls were woken (${ours.failed} failed)`);
+  const failures = (m: Measure) => (m.failed > 0 ? `; ${m.failed} of ${n} connections failed` : '');
   return [
     {
       bench: 'longpoll',
@@ -200,9 +211,10 @@ export async function benchLongPoll(opts: { agents?: number } = {}): Promise<Ben
       unit: 'polls',
       value: ours.held,
       baseline: raw.held,
-      baselineName: 'raw node:http holding the same polls',
+      baselineName: `raw node:http holding the same polls${failures(raw)}`,
       higherIsBetter: true,
       target: `≥ 10,000`,
+      note: ours.failed > 0 ? `ours: ${ours.failed} of ${n} connections failed (client side)` : undefined,
     },
     {
       bench: 'longpoll',
