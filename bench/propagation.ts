@@ -45,18 +45,20 @@ export async function benchPropagation(): Promise<BenchRow[]> {
         editedAt.set(path, t0);
         await edit(spec({ node: '*', ...address(path) }));
         const lines = await Promise.all(
-          agents.map((a, i) =>
-            waitFor(
-              () => a.logs.slice(marks[i]).some((l) => l.msg === 'assignment applied' && Number(l.restarted) >= 1),
+          agents.map(async (a, i) => {
+            let line: { time: number } | undefined;
+            await waitFor(
+              () => {
+                line = a.logs
+                  .slice(marks[i])
+                  .find((l) => l.msg === 'assignment applied' && Number(l.restarted) >= 1) as typeof line;
+                return line !== undefined;
+              },
               30_000,
               `${path}: applied by ${NODES[i]}`,
-            ).then(
-              () =>
-                a.logs.slice(marks[i]).find((l) => l.msg === 'assignment applied' && Number(l.restarted) >= 1) as {
-                  time: number;
-                },
-            ),
-          ),
+            );
+            return line as { time: number };
+          }),
         );
         for (const l of lines) applied.push(l.time - t0);
         // The test repeats every second from a random offset: give every agent time to run it.

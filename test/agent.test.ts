@@ -4,13 +4,12 @@
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunPage, RunView } from '@synthfleet/contracts';
+import type { RunView } from '@synthfleet/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/free-port.ts';
+import { type ProbeTarget, startProbeTarget } from './support/probe-target.ts';
 import { type AgentProcess, type Api, startAgent, startApi } from './support/processes.ts';
 import { type Pushgateway, startPushgateway } from './support/pushgateway.ts';
 
@@ -24,19 +23,13 @@ let agent: AgentProcess;
 let gateway: Pushgateway;
 const agents: AgentProcess[] = [];
 
-/** The thing the probes test: counts hits per path; `/hang` never answers. */
-const hits = new Map<string, number>();
-const target = http.createServer((req, res) => {
-  const path = req.url ?? '/';
-  hits.set(path, (hits.get(path) ?? 0) + 1);
-  if (path === '/hang') return;
-  res.end('ok');
-});
+let target: ProbeTarget;
+let hits: Map<string, number>;
 let targetUrl = '';
 
 beforeAll(async () => {
-  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-  targetUrl = `127.0.0.1:${(target.address() as AddressInfo).port}`;
+  target = await startProbeTarget();
+  ({ url: targetUrl, hits } = target);
   gateway = await startPushgateway();
   port = await freePort();
   api = await startApi({ dataDir: join(dir, 'api'), port });
@@ -56,8 +49,7 @@ afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop('SIGKILL')));
   await api?.stop();
   await gateway?.stop();
-  target.closeAllConnections();
-  target.close();
+  target?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -69,18 +61,8 @@ function putTest(name: string, spec: Record<string, unknown>) {
   });
 }
 
-async function runsOf(name: string): Promise<RunView[]> {
-  const out: RunView[] = [];
-  let cursor: string | null = null;
-  do {
-    const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-    const r = await api.call(`/api/v1/tests/${CLUSTER}/default/${name}/runs?limit=500${q}`, { token });
-    if (r.status !== 200) throw new Error(`runs of ${name}: ${r.status} ${JSON.stringify(r.json)}`);
-    const page = r.json as RunPage;
-    out.push(...page.runs);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
+function runsOf(name: string): Promise<RunView[]> {
+  return api.runs(CLUSTER, 'default', name, token);
 }
 
 const poll = { timeout: 20_000, interval: 200 };

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { RunPage, RunView } from '@synthfleet/contracts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -106,6 +107,8 @@ export type Api = NodeProcess & {
     init?: { method?: string; token?: string; body?: unknown },
   ): Promise<{ status: number; json: unknown }>;
   clusterToken(cluster: string): Promise<string>;
+  /** Every run of one test, all pages (admin token unless one is given). */
+  runs(cluster: string, namespace: string, name: string, token?: string): Promise<RunView[]>;
 };
 
 /** The real API (Node entry) on 127.0.0.1 with its libSQL file under `dataDir`. */
@@ -145,6 +148,20 @@ export async function startApi(opts: {
     url,
     admin,
     call,
+    async runs(cluster, namespace, name, token) {
+      const out: RunView[] = [];
+      let cursor: string | null = null;
+      do {
+        const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+        const r = await call(`/api/v1/tests/${cluster}/${namespace}/${name}/runs?limit=500${q}`, { token });
+        if (r.status !== 200)
+          throw new Error(`runs of ${cluster}/${namespace}/${name}: ${r.status} ${JSON.stringify(r.json)}`);
+        const page = r.json as RunPage;
+        out.push(...page.runs);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return out;
+    },
     async clusterToken(cluster) {
       const r = await call('/api/v1/tokens', { method: 'POST', body: { role: 'cluster', cluster } });
       if (r.status !== 201) throw new Error(`token for ${cluster}: ${r.status} ${JSON.stringify(r.json)}`);

@@ -30,7 +30,7 @@ async function runsFrom(cluster: string, test: string, check: (nodes: Set<string
       return check(seen);
     },
     90_000,
-    `${what} (passing runs so far from ${sorted(seen).join(', ') || 'no node'})`,
+    what,
   ).catch((err: Error) => {
     err.message += `\nseen: ${sorted(seen).join(', ')}`;
     throw err;

@@ -6,12 +6,11 @@
  * Every process is real and talks over 127.0.0.1; tests change the system only from the outside:
  * SyntheticTests through the Kubernetes API, signals to processes.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { AgentView, RunPage, RunView } from '@synthfleet/contracts';
+import type { AgentView, RunView } from '@synthfleet/contracts';
 import { freePort } from '../support/free-port.ts';
 import { type KubeApiDouble, type KubeObject, startKubeApi } from '../support/kube-api.ts';
+import { type ProbeTarget, startProbeTarget } from '../support/probe-target.ts';
 import {
   type AgentProcess,
   type Api,
@@ -51,7 +50,7 @@ export type Fleet = {
   gateway: Pushgateway;
   clusters: Record<string, Cluster>;
   /** An HTTP server the probes test: counts hits per path, `/hang` never answers. */
-  target: { url: string; hits: Map<string, number> };
+  target: ProbeTarget;
   /** Every run of one test, all pages. */
   runsOf(cluster: string, name: string): Promise<RunView[]>;
   /** Stops the API (SIGKILL by default) and starts it again on the same port and database. */
@@ -75,15 +74,7 @@ export function spec(extra: Record<string, unknown>): Record<string, unknown> {
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const temp = createTempDirs();
   const dir = temp.make('synthfleet-fleet-');
-  const hits = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    const path = req.url ?? '/';
-    hits.set(path, (hits.get(path) ?? 0) + 1);
-    if (path === '/hang') return;
-    res.end('ok');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const target = { url: `127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+  const target = await startProbeTarget();
   const processes = new Set<NodeProcess>();
   const kubes: KubeApiDouble[] = [];
 
@@ -174,19 +165,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     gateway,
     clusters,
     target,
-    async runsOf(cluster, name) {
-      const out: RunView[] = [];
-      let cursor: string | null = null;
-      do {
-        const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-        const r = await api.call(`/api/v1/tests/${cluster}/default/${name}/runs?limit=500${q}`);
-        if (r.status !== 200) throw new Error(`runs of ${cluster}/${name}: ${r.status} ${JSON.stringify(r.json)}`);
-        const page = r.json as RunPage;
-        out.push(...page.runs);
-        cursor = page.nextCursor;
-      } while (cursor);
-      return out;
-    },
+    runsOf: (cluster, name) => api.runs(cluster, 'default', name),
     async restartApi({ signal = 'SIGKILL', downMs = 0 } = {}) {
       await api.stop(signal);
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
@@ -197,8 +176,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       await api.stop('SIGKILL');
       await gateway.stop();
       await Promise.all(kubes.map((k) => k.close()));
-      server.closeAllConnections();
-      server.close();
+      target.close();
       temp.removeAll();
     },
   };
