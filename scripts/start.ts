@@ -114,6 +114,8 @@ try {
     SYNTHFLEET_API_URL: apiUrl,
     SYNTHFLEET_TOKEN: token,
     SYNCER_DIR: resolve(root, process.env.SYNCER_DIR ?? 'infra/examples'),
+    // The Kubernetes probe examples need a cluster; the local agent has none.
+    SYNCER_EXCLUDE: process.env.SYNCER_DIR ? '' : 'kubernetes',
   });
 } catch (err) {
   process.stderr.write(`synthfleet: ${(err as Error).message}\n`);

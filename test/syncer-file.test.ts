@@ -93,9 +93,13 @@ describe('syncer file source', { timeout: 240_000 }, () => {
     }
   });
 
-  it('runs as a process with --dir, and stops start-up on a bad variable with its name', async () => {
+  it('runs as a process with --dir, leaves out SYNCER_EXCLUDE subdirectories, and stops start-up on a bad variable with its name', async () => {
     const dir = tempDir('synthfleet-manifests-');
     writeFileSync(join(dir, 'web.yaml'), manifest('web'));
+    mkdirSync(join(dir, 'kubernetes', 'deep'), { recursive: true });
+    writeFileSync(join(dir, 'kubernetes', 'deep', 'pod.yaml'), manifest('pod'));
+    mkdirSync(join(dir, 'kubernetes-too'));
+    writeFileSync(join(dir, 'kubernetes-too', 'kept.yaml'), manifest('kept'));
     const cluster = `p-${crypto.randomUUID().slice(0, 8)}`;
     const token = await api.clusterToken(cluster);
     const bad = startNode(
@@ -108,13 +112,19 @@ describe('syncer file source', { timeout: 240_000 }, () => {
 
     const proc = startNode(
       'apps/syncer/src/main.ts',
-      { SYNTHFLEET_API_URL: api.url, SYNTHFLEET_TOKEN: token, HEALTH_PORT: '0', HEALTH_HOST: '127.0.0.1' },
+      {
+        SYNTHFLEET_API_URL: api.url,
+        SYNTHFLEET_TOKEN: token,
+        HEALTH_PORT: '0',
+        HEALTH_HOST: '127.0.0.1',
+        SYNCER_EXCLUDE: './kubernetes/',
+      },
       'syncer',
       ['--dir', dir],
     );
     try {
       await proc.waitForLog((l) => l.msg === 'snapshot applied', 120_000);
-      expect(await names(cluster, token)).toEqual(['default/web']);
+      expect(await names(cluster, token)).toEqual(['default/kept', 'default/web']);
     } finally {
       expect(await proc.stop()).toBe(0);
     }

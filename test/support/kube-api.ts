@@ -1,7 +1,12 @@
 /**
- * A test double of the Kubernetes API server for custom resources, spoken over real HTTP so the
- * real `@kubernetes/client-node` talks to it exactly as it talks to a cluster. No API server runs
- * on these machines; this is the stand-in the syncer's tests and the system tests (test/system/) use.
+ * A test double of the Kubernetes API server, spoken over real HTTP so the real
+ * `@kubernetes/client-node` (the syncer) and the agent's own Kubernetes client (the k8s probes)
+ * talk to it exactly as they talk to a cluster. No API server runs on these machines; this is the
+ * stand-in the syncer's tests, the k8s probe tests and the system tests (test/system/) use.
+ * Resources are named `group/version/plural`, the core group as `core` (`core/v1/pods`, served
+ * under `/api/v1`); `namespaces` and `nodes` are cluster-scoped. What the cluster's controllers do
+ * (scheduling, pods starting, endpoints, rollouts, namespace termination, jobs) is simulated by
+ * `kube-controller.ts` on top of this store.
  *
  * What it models, as the API server does it:
  * - `GET /apis/{group}/{version}[/namespaces/{ns}]/{plural}`: a list whose `metadata.resourceVersion`
@@ -16,6 +21,12 @@
  * - `GET …/{plural}/{name}`, and `PUT`/`PATCH …/{name}/status` on the status subresource: the
  *   status changes, the spec and generation never do; PUT checks `metadata.resourceVersion` (409 on
  *   a stale one); PATCH takes `application/merge-patch+json` and `application/json-patch+json`.
+ * - Writes on the main resource: `POST` on a collection creates (409 AlreadyExists, `generateName`,
+ *   404 when the namespace does not exist or 403 while it terminates, when namespaces are served),
+ *   `PUT` replaces (409 on a stale resourceVersion), `PATCH` merge or JSON patch; none of them
+ *   changes the status. `DELETE` removes at once unless a deletion hook takes the object over
+ *   (graceful deletion: `metadata.deletionTimestamp` set, removed later by the controller).
+ * - `labelSelector` on lists and watches: `k=v`, `k==v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`.
  * - Bearer-token auth (401 `Status` otherwise); 404 `Status` for a group/version that is not served
  *   (a CRD that does not exist) and for a missing object.
  * - Faults: `failRequests(n, code)` answers the next n requests with that status; `dropWatches()`
@@ -24,9 +35,9 @@
  *   answers 403 for one resource (RBAC without a rule for it).
  *
  * What it does not model: admission and the CRD's openAPI validation and pruning (objects are
- * stored as given), field and label selectors, list pagination (`limit`/`continue`), server-side
- * apply and strategic merge patch, finalizers and graceful deletion, RBAC beyond one token and
- * per-resource 403s, protobuf and table output, and TLS (it serves plain HTTP on 127.0.0.1).
+ * stored as given), field selectors, list pagination (`limit`/`continue`), server-side apply and
+ * strategic merge patch, finalizers, RBAC beyond one token and per-resource 403s, protobuf and table
+ * output, and TLS (it serves plain HTTP on 127.0.0.1).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -53,7 +64,14 @@ export type KubeObject = {
 
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 type HistoryEntry = { rv: number; resource: string; type: EventType; object: KubeObject };
-type Watcher = { resource: string; namespace: string | null; res: ServerResponse; bookmarks: boolean; close(): void };
+type Watcher = {
+  resource: string;
+  namespace: string | null;
+  selector: Requirement[];
+  res: ServerResponse;
+  bookmarks: boolean;
+  close(): void;
+};
 
 export type KubeApiOptions = {
   /** Resources served, as `group/version/plural`; others answer 404 like a missing CRD. */
@@ -131,6 +149,75 @@ function jsonPatch(doc: unknown, ops: unknown): unknown {
   return root;
 }
 
+const KINDS: Record<string, string> = {
+  synthetictests: 'SyntheticTest',
+  pods: 'Pod',
+  services: 'Service',
+  namespaces: 'Namespace',
+  nodes: 'Node',
+  deployments: 'Deployment',
+  jobs: 'Job',
+  endpointslices: 'EndpointSlice',
+  configmaps: 'ConfigMap',
+};
+const CLUSTER_SCOPED = new Set(['namespaces', 'nodes']);
+const NAMESPACES = 'core/v1/namespaces';
+
+const pluralOf = (resource: string) => resource.split('/')[2] ?? '';
+const isClusterScoped = (resource: string) => CLUSTER_SCOPED.has(pluralOf(resource));
+
+type Requirement = { key: string; op: 'in' | 'notin' | 'exists' | '!exists'; values: string[] };
+
+/** Parses a label selector as the API server does for the forms clients send. */
+export function parseLabelSelector(text: string): Requirement[] {
+  const out: Requirement[] = [];
+  // Split on commas that are not inside parentheses.
+  const parts = text.match(/([^,(]+(\([^)]*\))?)+/g) ?? [];
+  for (const raw of parts) {
+    const part = raw.trim();
+    if (!part) continue;
+    let m = part.match(/^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/);
+    if (m) {
+      out.push({
+        key: m[1] as string,
+        op: m[2] as 'in' | 'notin',
+        values: (m[3] as string)
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      });
+      continue;
+    }
+    m = part.match(/^([^\s!=]+)\s*(==|=|!=)\s*([^\s]*)$/);
+    if (m) {
+      out.push({ key: m[1] as string, op: m[2] === '!=' ? 'notin' : 'in', values: [m[3] as string] });
+      continue;
+    }
+    m = part.match(/^(!?)([^\s!=]+)$/);
+    if (m) {
+      out.push({ key: m[2] as string, op: m[1] ? '!exists' : 'exists', values: [] });
+      continue;
+    }
+    throw new Error(`unable to parse requirement: "${part}"`);
+  }
+  return out;
+}
+
+export function matchesLabels(labels: Record<string, string> | undefined, selector: Requirement[]): boolean {
+  const l = labels ?? {};
+  return selector.every((r) => {
+    const has = Object.hasOwn(l, r.key);
+    if (r.op === 'exists') return has;
+    if (r.op === '!exists') return !has;
+    if (r.op === 'in') return has && r.values.includes(l[r.key] as string);
+    return !has || !r.values.includes(l[r.key] as string);
+  });
+}
+
+export type ChangeListener = (resource: string, type: EventType, object: KubeObject) => void;
+/** Takes over an object's deletion (returns true) or lets the double remove it at once. */
+export type DeleteHook = (resource: string, object: KubeObject) => boolean;
+
 export async function startKubeApi(options: KubeApiOptions) {
   const token = options.token ?? `kube-${randomUUID()}`;
   const windowSize = options.historyWindow ?? 1000;
@@ -148,9 +235,15 @@ export async function startKubeApi(options: KubeApiOptions) {
   let statusWrites = 0;
   let paused = false;
   const forbidden = new Set<string>();
+  const listeners = new Set<ChangeListener>();
+  let deleteHook: DeleteHook | undefined;
 
-  const kindOf = (resource: string) => (resource.endsWith('synthetictests') ? 'SyntheticTest' : 'Object');
-  const apiVersionOf = (resource: string) => resource.split('/').slice(0, 2).join('/');
+  const kindOf = (resource: string) => KINDS[pluralOf(resource)] ?? 'Object';
+  const apiVersionOf = (resource: string) => {
+    const [group, version] = resource.split('/');
+    return group === 'core' ? (version as string) : `${group}/${version}`;
+  };
+  const keyOf = (namespace: string, name: string) => `${namespace}/${name}`;
 
   function send(res: ServerResponse, code: number, body: unknown) {
     const text = JSON.stringify(body);
@@ -164,10 +257,12 @@ export async function startKubeApi(options: KubeApiOptions) {
       const dropped = history.shift();
       if (dropped) compactedTo = dropped.rv;
     }
+    for (const l of listeners) l(resource, type, clone(object));
     if (paused) return;
     for (const w of watchers) {
       if (w.resource !== resource) continue;
       if (w.namespace !== null && w.namespace !== object.metadata.namespace) continue;
+      if (!matchesLabels(object.metadata.labels as Record<string, string>, w.selector)) continue;
       w.res.write(`${JSON.stringify({ type, object })}\n`);
     }
   }
@@ -178,6 +273,10 @@ export async function startKubeApi(options: KubeApiOptions) {
     return b;
   }
 
+  function namespaceOf(resource: string, given: string | undefined): string {
+    return isClusterScoped(resource) ? '' : (given ?? 'default');
+  }
+
   /** Creates or replaces an object as `kubectl apply` would; the generation rises with the spec. */
   function apply(
     resource: string,
@@ -186,11 +285,12 @@ export async function startKubeApi(options: KubeApiOptions) {
       kind?: string;
       metadata: { name: string; namespace?: string; [k: string]: unknown };
       spec?: unknown;
+      [k: string]: unknown;
     },
   ): KubeObject {
     const b = bucket(resource);
-    const namespace = input.metadata.namespace ?? 'default';
-    const key = `${namespace}/${input.metadata.name}`;
+    const namespace = namespaceOf(resource, input.metadata.namespace);
+    const key = keyOf(namespace, input.metadata.name);
     const existing = b.get(key);
     rv++;
     const object: KubeObject = {
@@ -202,7 +302,10 @@ export async function startKubeApi(options: KubeApiOptions) {
         name: input.metadata.name,
         namespace,
         uid: existing?.metadata.uid ?? randomUUID(),
-        creationTimestamp: existing?.metadata.creationTimestamp ?? new Date().toISOString(),
+        creationTimestamp:
+          existing?.metadata.creationTimestamp ??
+          (input.metadata.creationTimestamp as string | undefined) ??
+          new Date().toISOString(),
         generation: existing
           ? JSON.stringify(existing.spec) === JSON.stringify(input.spec)
             ? existing.metadata.generation
@@ -211,6 +314,8 @@ export async function startKubeApi(options: KubeApiOptions) {
         resourceVersion: String(rv),
       },
     };
+    if (existing?.metadata.deletionTimestamp) object.metadata.deletionTimestamp = existing.metadata.deletionTimestamp;
+    if (isClusterScoped(resource)) delete (object.metadata as { namespace?: string }).namespace;
     // The main resource never changes the status: that is the subresource's job.
     if (existing?.status !== undefined) object.status = clone(existing.status);
     else delete object.status;
@@ -221,12 +326,29 @@ export async function startKubeApi(options: KubeApiOptions) {
 
   function remove(resource: string, namespace: string, name: string): boolean {
     const b = bucket(resource);
-    const existing = b.get(`${namespace}/${name}`);
+    const key = keyOf(namespaceOf(resource, namespace), name);
+    const existing = b.get(key);
     if (!existing) return false;
-    b.delete(`${namespace}/${name}`);
+    b.delete(key);
     rv++;
     record(resource, 'DELETED', { ...existing, metadata: { ...existing.metadata, resourceVersion: String(rv) } });
     return true;
+  }
+
+  /** A write by the system (a controller): metadata and status as given, spec unchanged. */
+  function update(resource: string, object: KubeObject): KubeObject {
+    const b = bucket(resource);
+    const key = keyOf(namespaceOf(resource, object.metadata.namespace), object.metadata.name);
+    const existing = b.get(key);
+    if (!existing) throw new Error(`${resource} ${key} does not exist`);
+    rv++;
+    const next: KubeObject = clone({
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: String(rv) },
+    });
+    b.set(key, next);
+    record(resource, 'MODIFIED', next);
+    return clone(next);
   }
 
   function writeStatus(resource: string, key: string, next: Record<string, unknown> | undefined): KubeObject {
@@ -245,9 +367,10 @@ export async function startKubeApi(options: KubeApiOptions) {
     return clone(object);
   }
 
-  function list(resource: string, namespace: string | null): KubeObject[] {
+  function list(resource: string, namespace: string | null, selector: Requirement[] = []): KubeObject[] {
     return [...bucket(resource).values()]
       .filter((o) => namespace === null || o.metadata.namespace === namespace)
+      .filter((o) => matchesLabels(o.metadata.labels as Record<string, string>, selector))
       .sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion))
       .map(clone);
   }
@@ -258,6 +381,7 @@ export async function startKubeApi(options: KubeApiOptions) {
     resource: string,
     namespace: string | null,
     q: URLSearchParams,
+    selector: Requirement[],
   ) {
     const from = q.get('resourceVersion');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
@@ -274,16 +398,18 @@ export async function startKubeApi(options: KubeApiOptions) {
       for (const e of history) {
         if (e.rv <= since || e.resource !== resource) continue;
         if (namespace !== null && e.object.metadata.namespace !== namespace) continue;
+        if (!matchesLabels(e.object.metadata.labels as Record<string, string>, selector)) continue;
         line(e.type, e.object);
       }
     } else {
-      for (const o of list(resource, namespace)) line('ADDED', o);
+      for (const o of list(resource, namespace, selector)) line('ADDED', o);
     }
     let timer: NodeJS.Timeout | undefined;
     let bookmarkTimer: NodeJS.Timeout | undefined;
     const watcher: Watcher = {
       resource,
       namespace,
+      selector,
       res,
       bookmarks: q.get('allowWatchBookmarks') === 'true',
       close() {
@@ -315,6 +441,47 @@ export async function startKubeApi(options: KubeApiOptions) {
     );
   }
 
+  const notFound = () => status(404, 'NotFound', 'the server could not find the requested resource');
+
+  /** Splits a request path into resource, namespace, name and subresource. */
+  function route(pathname: string) {
+    const m = pathname.match(/^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))((?:\/[^/]+)*)$/);
+    if (!m) return undefined;
+    const group = m[1] ? 'core' : (m[2] as string);
+    const version = (m[1] ?? m[3]) as string;
+    const segs = (m[4] ?? '').split('/').slice(1).map(decodeURIComponent);
+    let namespace: string | null = null;
+    if (segs[0] === 'namespaces' && segs.length >= 3) {
+      namespace = segs[1] as string;
+      segs.splice(0, 2);
+    }
+    const [plural, name, sub, ...rest] = segs;
+    if (!plural || rest.length > 0) return undefined;
+    return { resource: `${group}/${version}/${plural}`, plural, group, namespace, name, sub };
+  }
+
+  async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown | undefined> {
+    const text = await readBody(req);
+    try {
+      return JSON.parse(text);
+    } catch {
+      send(res, 400, status(400, 'BadRequest', 'body is not JSON'));
+      return undefined;
+    }
+  }
+
+  function patchOf(req: IncomingMessage, res: ServerResponse, existing: KubeObject, body: unknown) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0];
+    try {
+      if (type === 'application/merge-patch+json') return mergePatch(clone(existing), body) as KubeObject;
+      if (type === 'application/json-patch+json') return jsonPatch(existing, body) as KubeObject;
+      send(res, 415, status(415, 'UnsupportedMediaType', `the patch type "${type}" is not modelled`));
+    } catch (err) {
+      send(res, 422, status(422, 'Invalid', (err as Error).message));
+    }
+    return undefined;
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://kube');
     requests.push({ method: req.method ?? 'GET', path: url.pathname + url.search });
@@ -327,100 +494,166 @@ export async function startKubeApi(options: KubeApiOptions) {
       send(res, failures.code, status(failures.code, 'InternalError', 'injected failure'));
       return;
     }
-    // /apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}[/status]]
-    const m = url.pathname.match(
-      /^\/apis\/([^/]+)\/([^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+)(\/status)?)?$/,
-    );
-    if (!m) {
-      send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    const r = route(url.pathname);
+    if (!r || !served.has(r.resource)) {
+      send(res, 404, notFound());
       return;
     }
-    const [, group, version, namespace, plural, name, sub] = m;
-    const resource = `${group}/${version}/${plural}`;
-    if (!served.has(resource)) {
-      send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
-      return;
-    }
+    const { resource, plural, group, name, sub } = r;
+    const what = group === 'core' ? plural : `${plural}.${group}`;
     if (forbidden.has(resource)) {
-      send(res, 403, status(403, 'Forbidden', `${plural}.${group} is forbidden: the token's role does not allow it`));
+      send(res, 403, status(403, 'Forbidden', `${what} is forbidden: the token's role does not allow it`));
       return;
     }
-    const ns = namespace ?? null;
+    const clusterScoped = isClusterScoped(resource);
+    if (clusterScoped && r.namespace !== null) {
+      send(res, 404, notFound());
+      return;
+    }
+    const ns = r.namespace;
     if (!name) {
+      if (req.method === 'POST') {
+        await create(req, res, resource, what, ns);
+        return;
+      }
       if (req.method !== 'GET') {
-        send(res, 405, status(405, 'MethodNotAllowed', 'only GET is modelled on collections'));
+        send(res, 405, status(405, 'MethodNotAllowed', `${req.method} is not allowed on a collection`));
+        return;
+      }
+      let selector: Requirement[];
+      try {
+        selector = parseLabelSelector(url.searchParams.get('labelSelector') ?? '');
+      } catch (err) {
+        send(res, 400, status(400, 'BadRequest', (err as Error).message));
         return;
       }
       if (url.searchParams.get('watch') === 'true') {
-        startWatch(req, res, resource, ns, url.searchParams);
+        startWatch(req, res, resource, ns, url.searchParams, selector);
         return;
       }
       send(res, 200, {
         apiVersion: apiVersionOf(resource),
         kind: `${kindOf(resource)}List`,
         metadata: { resourceVersion: String(rv) },
-        items: list(resource, ns),
+        items: list(resource, ns, selector),
       });
       return;
     }
-    if (ns === null) {
+    if (ns === null && !clusterScoped) {
       send(res, 404, status(404, 'NotFound', 'namespaced objects are addressed under /namespaces/{ns}'));
       return;
     }
-    const key = `${ns}/${name}`;
+    const key = keyOf(ns ?? '', name);
     const existing = bucket(resource).get(key);
     if (!existing) {
-      send(res, 404, status(404, 'NotFound', `${plural}.${group} "${name}" not found`));
+      send(res, 404, status(404, 'NotFound', `${what} "${name}" not found`));
       return;
     }
+    const conflict = () =>
+      send(
+        res,
+        409,
+        status(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": the object has been modified`),
+      );
     if (!sub) {
-      if (req.method === 'GET') send(res, 200, existing);
-      else send(res, 405, status(405, 'MethodNotAllowed', 'write objects through the double, not over HTTP'));
-      return;
-    }
-    const text = await readBody(req);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      send(res, 400, status(400, 'BadRequest', 'body is not JSON'));
-      return;
-    }
-    if (req.method === 'PUT') {
-      const given = (body as KubeObject).metadata?.resourceVersion;
-      if (given !== undefined && given !== existing.metadata.resourceVersion) {
-        send(
-          res,
-          409,
-          status(
-            409,
-            'Conflict',
-            `Operation cannot be fulfilled on ${plural}.${group} "${name}": the object has been modified`,
-          ),
-        );
+      if (req.method === 'GET') {
+        send(res, 200, existing);
         return;
       }
+      if (req.method === 'DELETE') {
+        if (!deleteHook?.(resource, clone(existing))) remove(resource, ns ?? '', name);
+        send(res, 200, bucket(resource).get(key) ?? status200(what, name));
+        return;
+      }
+      if (req.method === 'PUT' || req.method === 'PATCH') {
+        const body = await readJson(req, res);
+        if (body === undefined) return;
+        let next: KubeObject | undefined;
+        if (req.method === 'PUT') {
+          const given = (body as KubeObject).metadata?.resourceVersion;
+          if (given !== undefined && given !== existing.metadata.resourceVersion) return conflict();
+          next = body as KubeObject;
+        } else next = patchOf(req, res, existing, body);
+        if (!next) return;
+        const { status: _ignored, ...rest } = next;
+        send(res, 200, apply(resource, { ...rest, metadata: { ...rest.metadata, name, namespace: ns ?? undefined } }));
+        return;
+      }
+      send(res, 405, status(405, 'MethodNotAllowed', `${req.method} is not allowed on ${what}`));
+      return;
+    }
+    if (sub !== 'status' && !(sub === 'scale' && req.method === 'GET')) {
+      send(res, 404, notFound());
+      return;
+    }
+    const body = await readJson(req, res);
+    if (body === undefined) return;
+    if (req.method === 'PUT') {
+      const given = (body as KubeObject).metadata?.resourceVersion;
+      if (given !== undefined && given !== existing.metadata.resourceVersion) return conflict();
       send(res, 200, writeStatus(resource, key, (body as KubeObject).status));
       return;
     }
     if (req.method === 'PATCH') {
-      const type = (req.headers['content-type'] ?? '').split(';')[0];
-      let patched: KubeObject;
-      try {
-        if (type === 'application/merge-patch+json') patched = mergePatch(clone(existing), body) as KubeObject;
-        else if (type === 'application/json-patch+json') patched = jsonPatch(existing, body) as KubeObject;
-        else {
-          send(res, 415, status(415, 'UnsupportedMediaType', `the patch type "${type}" is not modelled`));
-          return;
-        }
-      } catch (err) {
-        send(res, 422, status(422, 'Invalid', (err as Error).message));
-        return;
-      }
-      send(res, 200, writeStatus(resource, key, patched.status));
+      const patched = patchOf(req, res, existing, body);
+      if (patched) send(res, 200, writeStatus(resource, key, patched.status));
       return;
     }
     send(res, 405, status(405, 'MethodNotAllowed', `${req.method} is not allowed on status`));
+  }
+
+  function status200(what: string, name: string) {
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: what } };
+  }
+
+  async function create(req: IncomingMessage, res: ServerResponse, resource: string, what: string, ns: string | null) {
+    const body = (await readJson(req, res)) as KubeObject | undefined;
+    if (body === undefined) return;
+    if (!body || typeof body !== 'object' || !body.metadata || typeof body.metadata !== 'object') {
+      send(res, 400, status(400, 'BadRequest', 'the object has no metadata'));
+      return;
+    }
+    const meta = body.metadata as KubeObject['metadata'] & { generateName?: string };
+    let name = meta.name;
+    if (!name && typeof meta.generateName === 'string')
+      name = `${meta.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`;
+    if (!name) {
+      send(
+        res,
+        422,
+        status(422, 'Invalid', `${what} is invalid: metadata.name: Required value: name or generateName is required`),
+      );
+      return;
+    }
+    if (isClusterScoped(resource) === false) {
+      const namespace = ns ?? meta.namespace ?? 'default';
+      if (served.has(NAMESPACES) && resource !== NAMESPACES) {
+        const space = bucket(NAMESPACES).get(keyOf('', namespace));
+        if (!space) {
+          send(res, 404, status(404, 'NotFound', `namespaces "${namespace}" not found`));
+          return;
+        }
+        if (space.metadata.deletionTimestamp) {
+          send(
+            res,
+            403,
+            status(
+              403,
+              'Forbidden',
+              `${what} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+            ),
+          );
+          return;
+        }
+      }
+      meta.namespace = namespace;
+    }
+    if (bucket(resource).has(keyOf(namespaceOf(resource, meta.namespace), name))) {
+      send(res, 409, status(409, 'AlreadyExists', `${what} "${name}" already exists`));
+      return;
+    }
+    const { status: _ignored, ...rest } = body;
+    send(res, 201, apply(resource, { ...rest, metadata: { ...meta, name } }));
   }
 
   const server: Server = createServer((req, res) => {
@@ -437,11 +670,24 @@ export async function startKubeApi(options: KubeApiOptions) {
     token,
     apply,
     remove,
+    update,
     get: (resource: string, namespace: string, name: string) => {
-      const o = bucket(resource).get(`${namespace}/${name}`);
+      const o = bucket(resource).get(keyOf(namespaceOf(resource, namespace), name));
       return o ? clone(o) : undefined;
     },
-    list: (resource: string) => list(resource, null),
+    list: (resource: string, namespace: string | null = null, labelSelector = '') =>
+      list(resource, namespace, parseLabelSelector(labelSelector)),
+    /** Every resource this double serves. */
+    resources: () => [...served],
+    /** Called after every write, with the object as stored. */
+    onChange(listener: ChangeListener): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    /** Lets a controller take over deletions (graceful deletion, namespace termination). */
+    setDeleteHook(hook: DeleteHook | undefined) {
+      deleteHook = hook;
+    },
     resourceVersion: () => rv,
     /** Status writes received through the subresource since start. */
     statusWrites: () => statusWrites,

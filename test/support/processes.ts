@@ -107,6 +107,13 @@ export type Api = NodeProcess & {
     init?: { method?: string; token?: string; body?: unknown },
   ): Promise<{ status: number; json: unknown }>;
   clusterToken(cluster: string): Promise<string>;
+  /** PUTs a `synthfleet.dev/v1` SyntheticTest into namespace `default` of a cluster, as a syncer does. */
+  putTest(
+    cluster: string,
+    token: string,
+    name: string,
+    spec: Record<string, unknown>,
+  ): Promise<{ status: number; json: unknown }>;
   /** Every run of one test, all pages (admin token unless one is given). */
   runs(cluster: string, namespace: string, name: string, token?: string): Promise<RunView[]>;
 };
@@ -161,6 +168,18 @@ export async function startApi(opts: {
         cursor = page.nextCursor;
       } while (cursor);
       return out;
+    },
+    putTest(cluster, token, name, spec) {
+      return call(`/api/v1/clusters/${cluster}/tests/default/${name}`, {
+        method: 'PUT',
+        token,
+        body: {
+          apiVersion: 'synthfleet.dev/v1',
+          kind: 'SyntheticTest',
+          metadata: { name, namespace: 'default' },
+          spec,
+        },
+      });
     },
     async clusterToken(cluster) {
       const r = await call('/api/v1/tokens', { method: 'POST', body: { role: 'cluster', cluster } });

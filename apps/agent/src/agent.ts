@@ -1,13 +1,14 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AssignedTest, Assignment, createBackoff, type RunResult } from '@synthfleet/contracts';
-import { createProbeSet, type ProbeSet, sleep } from '@synthfleet/probes';
+import { createProbeSet, errorMessage, KubeClient, kubeAccessFromEnv, type ProbeSet, sleep } from '@synthfleet/probes';
 import pkg from '../package.json' with { type: 'json' };
 import { ApiError, createApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';
 import { createHeartbeatServer } from './heartbeat-server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { AgentMetrics, createPusher, type TestLabels } from './metrics.ts';
+import { Remedies } from './remedies.ts';
 import { Reporter } from './reporter.ts';
 import { Semaphore } from './semaphore.ts';
 import { Spool } from './spool.ts';
@@ -15,7 +16,35 @@ import { Supervisor } from './supervisor.ts';
 
 export const AGENT_VERSION: string = pkg.version;
 
-export type AgentDeps = { logger?: Logger; random?: () => number; probes?: ProbeSet };
+export type AgentDeps = {
+  logger?: Logger;
+  random?: () => number;
+  probes?: ProbeSet;
+  /** Where in-cluster Kubernetes access is read from (KUBERNETES_SERVICE_HOST/_PORT). */
+  processEnv?: Record<string, string | undefined>;
+};
+
+/** The Kubernetes client for k8s probes and Job remedies, when this agent is asked for either. */
+function kubeClientFor(env: AgentEnv, processEnv: Record<string, string | undefined>, logger: Logger) {
+  if (env.K8S_PROBES.length === 0 && !env.K8S_REMEDY_JOBS) return undefined;
+  try {
+    const access = kubeAccessFromEnv({
+      K8S_API_SERVER: env.K8S_API_SERVER,
+      K8S_TOKEN_FILE: env.K8S_TOKEN_FILE,
+      K8S_CA_FILE: env.K8S_CA_FILE,
+      KUBERNETES_SERVICE_HOST: processEnv.KUBERNETES_SERVICE_HOST,
+      KUBERNETES_SERVICE_PORT: processEnv.KUBERNETES_SERVICE_PORT,
+    });
+    if (access) return new KubeClient(access);
+    logger.error(
+      {},
+      'K8S_PROBES or K8S_REMEDY_JOBS is set but there is no Kubernetes API: set K8S_API_SERVER or run in a cluster',
+    );
+  } catch (err) {
+    logger.error({ err: errorMessage(err) }, 'no Kubernetes access: k8s probes and Job remedies are off');
+  }
+  return undefined;
+}
 
 const labelsOf = (t: AssignedTest): TestLabels => ({ namespace: t.namespace, test: t.name, plugin: t.spec.plugin });
 
@@ -27,7 +56,25 @@ const labelsOf = (t: AssignedTest): TestLabels => ({ namespace: t.namespace, tes
 export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   const logger = deps.logger ?? createLogger(env.LOG_LEVEL, { node: env.NODE_NAME });
   const random = deps.random ?? Math.random;
-  const probes = deps.probes ?? createProbeSet({ execAllow: env.EXEC_ALLOW });
+  const kube = kubeClientFor(env, deps.processEnv ?? process.env, logger);
+  const k8sNamespace = env.K8S_NAMESPACE ?? env.POD_NAMESPACE ?? 'default';
+  const probes =
+    deps.probes ??
+    createProbeSet({
+      execAllow: env.EXEC_ALLOW,
+      k8s:
+        kube && env.K8S_PROBES.length > 0
+          ? {
+              client: kube,
+              defaultNamespace: k8sNamespace,
+              families: env.K8S_PROBES,
+              sweepAgeMs: env.K8S_SWEEP_AGE_SECONDS * 1000,
+              onSweep: (collection, removed) => {
+                if (removed.length) logger.info({ collection, removed }, 'removed leftovers of earlier k8s probe runs');
+              },
+            }
+          : undefined,
+    });
   const api = createApiClient({ baseUrl: env.SYNTHFLEET_API_URL, token: env.SYNTHFLEET_TOKEN });
   const metrics = new AgentMetrics({ node: env.NODE_NAME, version: AGENT_VERSION, logger });
   const spool = new Spool(env.SPOOL_DIR, env.SPOOL_MAX_BYTES, (n) => {
@@ -80,6 +127,17 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     metrics.spoolBytes.set(spool.bytes);
   }
 
+  const remedies = new Remedies({
+    claim: (claim) => api.claimRemedy(state.agentId as string, claim),
+    finish: (id, outcome) => api.finishRemedy(state.agentId as string, id, outcome),
+    kube: env.K8S_REMEDY_JOBS ? kube : undefined,
+    namespace: k8sNamespace,
+    node: env.NODE_NAME,
+    cluster: () => state.cluster ?? 'unknown',
+    logger,
+    onRemedy: (kind, status) => metrics.remedies.inc({ kind, status }),
+  });
+
   let inFlight = 0;
   const supervisor = new Supervisor({
     probes,
@@ -90,6 +148,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     onResult: (test, run, gauges) => {
       metrics.recordRun(labelsOf(test), run, gauges);
       reporter.submit(run);
+      remedies.onResult(test, run);
       updateSpoolGauges();
       pusher?.schedule();
       logger.debug({ test: test.key, status: run.status, runId: run.runId }, 'run finished');
@@ -238,6 +297,8 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
         pusher.stop();
       }
       await loop;
+      for (let i = 0; remedies.running > 0 && i < 20; i++) await sleep(100);
+      kube?.close();
       await server.close();
       logger.info({ spooled: spool.depth }, 'agent stopped');
     },

@@ -5,6 +5,9 @@ import {
   ErrorEnvelope,
   type RegisterAgentRequest,
   RegisterAgentResponse,
+  type RemedyClaim,
+  RemedyGrant,
+  type RemedyOutcome,
   type RunBatch,
   RunBatchResponse,
 } from '@synthfleet/contracts';
@@ -157,6 +160,26 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
       });
       if (res.status === 304) return { kind: 'not-modified' };
       return { kind: 'assignment', assignment: await json(res, Assignment, 'assignment') };
+    },
+
+    /** Asks to run a test's remedy: a grant, or an ApiError 409 when its limit is reached. */
+    async claimRemedy(agentId: string, claim: RemedyClaim, signal?: AbortSignal): Promise<RemedyGrant> {
+      const res = await call(`/api/v1/agents/${encodeURIComponent(agentId)}/remedies`, {
+        method: 'POST',
+        body: JSON.stringify(claim),
+        timeoutMs: 15_000,
+        signal,
+      });
+      return json(res, RemedyGrant, 'remedy claim');
+    },
+
+    async finishRemedy(agentId: string, remedyId: string, outcome: RemedyOutcome, signal?: AbortSignal) {
+      await call(`/api/v1/agents/${encodeURIComponent(agentId)}/remedies/${encodeURIComponent(remedyId)}`, {
+        method: 'PUT',
+        body: JSON.stringify(outcome),
+        timeoutMs: 15_000,
+        signal,
+      });
     },
 
     async sendRuns(batch: RunBatch, signal?: AbortSignal): Promise<RunBatchResponse> {

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { ClusterName, DnsSubdomain, parseEnvWith } from '@synthfleet/contracts';
 import { z } from 'zod';
 
+const K8S_FAMILY_NAMES = ['pod', 'deployment', 'dns', 'namespace', 'api'] as const;
+
 const MiB = 1024 * 1024;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -35,6 +37,30 @@ export const AgentEnv = z
       .default('')
       .transform((s) => s.split(':').filter(Boolean)),
     RESULT_FLUSH_MS: int(10, 60_000).default(1000),
+    /**
+     * Kubernetes probe families this agent offers (`pod,deployment,dns,namespace,api`), each only
+     * with its RBAC granted (the Helm chart's `k8sProbes` values); none by default.
+     */
+    K8S_PROBES: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum(K8S_FAMILY_NAMES, { error: `must list families among ${K8S_FAMILY_NAMES.join(', ')}` }))),
+    /** Whether this agent may create Jobs for `job` remedies (needs the chart's `remedies.jobs`). */
+    K8S_REMEDY_JOBS: z.stringbool().default(false),
+    /** Where k8s probes and remedy Jobs create objects when their config names no namespace. */
+    K8S_NAMESPACE: z.string().max(63).optional(),
+    /** The Kubernetes API server; in-cluster (KUBERNETES_SERVICE_HOST and the service account) when unset. */
+    K8S_API_SERVER: z.url({ protocol: /^https?$/ }).optional(),
+    K8S_TOKEN_FILE: z.string().min(1).optional(),
+    K8S_CA_FILE: z.string().min(1).optional(),
+    /** Leftovers of k8s probes older than this are removed before a collection's first run. */
+    K8S_SWEEP_AGE_SECONDS: int(60, 7 * 86_400).default(900),
     SHUTDOWN_GRACE_SECONDS: int(1, 600).default(25),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   })

@@ -33,6 +33,7 @@ export class AgentMetrics {
   readonly spoolBytes: Gauge;
   readonly droppedRuns: Counter;
   readonly deliveredRuns: Counter<'outcome'>;
+  readonly remedies: Counter<'kind' | 'status'>;
   readonly assignedTests: Gauge;
   readonly runsInFlight: Gauge;
 
@@ -71,6 +72,12 @@ export class AgentMetrics {
       name: 'synthfleet_agent_delivered_runs_total',
       help: 'results sent to the API, by outcome (accepted, duplicate, rejected)',
       labelNames: ['outcome'],
+      registers: r,
+    });
+    this.remedies = new Counter({
+      name: 'synthfleet_agent_remedies_total',
+      help: 'remedy runs this agent carried out, by kind (webhook, job) and status (succeeded, failed)',
+      labelNames: ['kind', 'status'],
       registers: r,
     });
     this.assignedTests = g('synthfleet_agent_assigned_tests', 'tests this agent is running');

@@ -15,6 +15,7 @@ import { apiReferenceHtml, openApiDocument } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
 import { readRoutes } from './routes/reads.ts';
+import { remedyRoutes } from './routes/remedies.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { syntheticHeartRoutes } from './routes/synthetic-heart.ts';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps) {
   api.route('/', clusterTestRoutes(ctx));
   api.route('/', agentRoutes(ctx));
   api.route('/', runRoutes(ctx));
+  api.route('/', remedyRoutes(ctx));
   api.route('/', readRoutes(ctx));
   api.route('/', syntheticHeartRoutes(ctx));
   api.route('/', statsRoutes(ctx));

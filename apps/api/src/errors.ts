@@ -17,6 +17,7 @@ export const badRequest = (message: string, details?: FieldIssue[] | unknown) =>
   new ApiError(ErrorCode.BadRequest, message, details);
 export const notFound = (message: string) => new ApiError(ErrorCode.NotFound, message);
 export const forbidden = (message: string) => new ApiError(ErrorCode.Forbidden, message);
+export const conflict = (message: string) => new ApiError(ErrorCode.Conflict, message);
 export const unauthorized = (message: string) => new ApiError(ErrorCode.Unauthorized, message);
 
 /** The one place that maps error codes to HTTP statuses; exhaustive over ErrorCode. */

@@ -8,6 +8,11 @@ import {
   FleetView,
   RegisterAgentRequest,
   RegisterAgentResponse,
+  RemedyClaim,
+  RemedyGrant,
+  RemedyOutcome,
+  RemedyRunList,
+  RemedyRunView,
   RollupList,
   RunBatch,
   RunBatchResponse,
@@ -22,7 +27,7 @@ import {
   WhoAmI,
 } from '@synthfleet/contracts';
 import { z } from 'zod';
-import { ClusterQuery, PollQuery, RunListQuery, TestListQuery } from './routes/params.ts';
+import { ClusterQuery, PollQuery, RemedyListQuery, RunListQuery, TestListQuery } from './routes/params.ts';
 
 type Method = 'get' | 'put' | 'post' | 'delete';
 type RouteDoc = {
@@ -149,6 +154,25 @@ export const ROUTES: readonly RouteDoc[] = [
     response: RunBatchResponse,
   },
   {
+    method: 'post',
+    path: '/api/v1/agents/{agentId}/remedies',
+    summary: "Claim a run of a test's remedy (granted within runsLimit and resetInterval, else 409)",
+    tag: 'agent',
+    roles: 'admin, cluster',
+    body: RemedyClaim,
+    response: RemedyGrant,
+    status: 201,
+  },
+  {
+    method: 'put',
+    path: '/api/v1/agents/{agentId}/remedies/{remedyId}',
+    summary: 'Report how a granted remedy run ended',
+    tag: 'agent',
+    roles: 'admin, cluster',
+    body: RemedyOutcome,
+    response: RemedyRunView,
+  },
+  {
     method: 'get',
     path: '/api/v1/fleet',
     summary: 'Fleet overview, failing first',
@@ -206,6 +230,15 @@ export const ROUTES: readonly RouteDoc[] = [
     roles: 'any',
     query: RunListQuery,
     response: RunPage,
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tests/{cluster}/{namespace}/{name}/remedies',
+    summary: "A test's remedy runs, newest first",
+    tag: 'dashboard',
+    roles: 'any',
+    query: RemedyListQuery,
+    response: RemedyRunList,
   },
   {
     method: 'get',

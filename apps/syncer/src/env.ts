@@ -42,6 +42,16 @@ export const SyncerEnv = z.object({
   STATUS_SECONDS: int(1, 3600).default(30),
   /** Read SyntheticTest manifests from this directory instead of a cluster (`--dir` does the same). */
   SYNCER_DIR: z.string().min(1).optional(),
+  /** Subdirectories of SYNCER_DIR to leave out (relative paths, comma-separated). */
+  SYNCER_EXCLUDE: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim().replace(/^\.\/|\/+$/g, ''))
+        .filter(Boolean),
+    ),
   /** Port for /healthz and /readyz; 0 picks a free one, unset serves none. */
   HEALTH_PORT: int(0, 65535).optional(),
   HEALTH_HOST: z.string().default('0.0.0.0'),

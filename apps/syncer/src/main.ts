@@ -20,7 +20,7 @@ const logger = createLogger(env.LOG_LEVEL);
 const apiVersions = env.WATCH_GROUPS.map((g) => `${g}/v1`);
 let source: Source;
 if (env.SYNCER_DIR) {
-  source = createFileSource({ dir: env.SYNCER_DIR, apiVersions, logger });
+  source = createFileSource({ dir: env.SYNCER_DIR, exclude: env.SYNCER_EXCLUDE, apiVersions, logger });
 } else {
   // The Kubernetes client is large; the file source never loads it.
   const { KubeConfig } = await import('@kubernetes/client-node');

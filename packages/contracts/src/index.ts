@@ -6,4 +6,5 @@ export * from './env.ts';
 export * from './errors.ts';
 export * from './names.ts';
 export * from './node-selector.ts';
+export * from './remedy.ts';
 export * from './synthetic-test.ts';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Duration, parseDuration } from './duration.ts';
 import { DnsLabel, DnsSubdomain } from './names.ts';
 import { NodeSelectorString } from './node-selector.ts';
+import { Remedy } from './remedy.ts';
 
 export const SYNTHFLEET_API_VERSION = 'synthfleet.dev/v1';
 export const SYNTHETIC_HEART_API_VERSION = 'synheart.infra.webex.com/v1';
@@ -118,7 +119,7 @@ export const SyntheticTestSpec = z
     logWaitTime: Duration.optional(),
     config: PluginConfig.optional(),
     quorum: Quorum.optional(),
-    remedy: z.record(z.string(), z.unknown()).optional(),
+    remedy: Remedy.optional(),
   })
   .superRefine((spec, ctx) => {
     if (spec.repeat === undefined && spec.schedule === undefined) {

@@ -4,6 +4,7 @@ export * from './exec.ts';
 export * from './heartbeat.ts';
 export * from './heartbeat-payload.ts';
 export * from './http-ping.ts';
+export * from './k8s/index.ts';
 export * from './net-dial.ts';
 export * from './ping.ts';
 export * from './process.ts';

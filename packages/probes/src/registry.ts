@@ -4,6 +4,7 @@ import { dnsProbe } from './dns.ts';
 import { createExecProbe } from './exec.ts';
 import { heartbeat } from './heartbeat.ts';
 import { httpPing } from './http-ping.ts';
+import { createK8sProbes, type K8sProbeOptions } from './k8s/probes.ts';
 import { netDial } from './net-dial.ts';
 import { ping, pingBinary } from './ping.ts';
 import type { Probe, ProbeContext, ProbeOutcome } from './types.ts';
@@ -13,6 +14,8 @@ export type ProbeSetOptions = {
   execAllow?: readonly string[];
   /** Whether the system can ping; detected when not given. */
   canPing?: boolean;
+  /** Kubernetes access: the agent then offers the k8s probes of the families allowed. */
+  k8s?: K8sProbeOptions;
 };
 
 // biome-ignore lint/suspicious/noExplicitAny: each probe's config type is its own; the set is keyed by plugin
@@ -26,6 +29,7 @@ export function createProbeSet(options: ProbeSetOptions = {}): ProbeSet {
   for (const p of [httpPing, dnsProbe, netDial, heartbeat] as AnyProbe[]) set.set(p.plugin, p);
   if (options.canPing ?? pingBinary() !== undefined) set.set('ping', ping);
   if (options.execAllow && options.execAllow.length > 0) set.set('exec', createExecProbe({ allow: options.execAllow }));
+  if (options.k8s) for (const p of createK8sProbes(options.k8s)) set.set(p.plugin, p);
   return set;
 }
 

@@ -29,4 +29,6 @@ export const RunListQuery = z.object({
   agent: z.string().max(128).optional(),
 });
 
+export const RemedyListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
 export const ClusterQuery = z.object({ cluster: ClusterName.optional() });

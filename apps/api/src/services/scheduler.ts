@@ -1,5 +1,5 @@
 import { matchesNode, parseNodeSelector, pickOne } from '@synthfleet/contracts';
-import { agents, assignments, runs, tests } from '@synthfleet/db';
+import { agents, assignments, remedyRuns, runs, tests } from '@synthfleet/db';
 import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Wake } from '../hub/hub.ts';
@@ -300,5 +300,7 @@ export async function sweep(ctx: ServiceContext): Promise<SweepResult> {
     );
     runsDeleted += doomed.length;
   }
+  // Remedy runs are few (bounded by each test's runsLimit): one statement does.
+  await ctx.db.delete(remedyRuns).where(lt(remedyRuns.startedAt, retentionCutoff));
   return { staleAgents: stale.length, clustersReconciled: clusters.size, runsDeleted };
 }

@@ -71,7 +71,14 @@ function planUpsert(ctx: ServiceContext, cluster: string, parsed: ParsedTest, ex
     changed: true,
     query: ctx.db
       .update(tests)
-      .set({ ...rowValues(parsed, now), revision: existing.revision + 1, ...(alive ? {} : { createdAt: now }) })
+      .set({
+        ...rowValues(parsed, now),
+        revision: existing.revision + 1,
+        // A changed test starts its remedy count afresh.
+        remedyCount: 0,
+        remedyLastAt: null,
+        ...(alive ? {} : { createdAt: now }),
+      })
       .where(eq(tests.id, existing.id)),
   };
 }

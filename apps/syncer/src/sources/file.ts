@@ -1,12 +1,14 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Logger } from '../logger.ts';
 import type { Source, SourceSink } from '../source.ts';
 
 export type FileSourceOptions = {
   dir: string;
+  /** Subdirectories (relative to `dir`) whose manifests are left out. */
+  exclude?: readonly string[];
   /** apiVersions to take; documents of other groups are ignored like other kinds. */
   apiVersions: readonly string[];
   logger: Logger;
@@ -16,11 +18,15 @@ export type FileSourceOptions = {
 
 type Doc = { file: string; object: unknown; apiVersion: string };
 
-async function listYaml(dir: string): Promise<string[]> {
+async function listYaml(dir: string, exclude: readonly string[] = []): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries
     .filter((e) => e.isFile() && /\.ya?ml$/i.test(e.name) && !e.name.startsWith('.'))
     .map((e) => join(e.parentPath, e.name))
+    .filter((file) => {
+      const rel = relative(dir, file).split(sep).join('/');
+      return !exclude.some((x) => rel.startsWith(`${x}/`));
+    })
     .sort();
 }
 
@@ -58,7 +64,7 @@ export function createFileSource(opts: FileSourceOptions): Source {
   async function readAll(sink: SourceSink): Promise<boolean> {
     let files: string[];
     try {
-      files = await listYaml(opts.dir);
+      files = await listYaml(opts.dir, opts.exclude);
     } catch (err) {
       // An unreadable directory is not an empty one: keep what we have.
       log.error({ err: (err as Error).message }, 'cannot read the manifest directory');

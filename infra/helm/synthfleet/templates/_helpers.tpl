@@ -13,3 +13,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "synthfleet.tag" -}}
 {{- .Values.image.tag | default .Chart.AppVersion -}}
 {{- end -}}
+
+{{- /* Whether the agent talks to the Kubernetes API: some k8s probe family or Job remedies are on. */ -}}
+{{- define "synthfleet.agentKube" -}}
+{{- if or .Values.k8sProbes.pod .Values.k8sProbes.deployment .Values.k8sProbes.dns .Values.k8sProbes.namespaces .Values.k8sProbes.api .Values.remedies.jobs -}}true{{- else -}}false{{- end -}}
+{{- end -}}
+
+{{- define "synthfleet.probeNamespace" -}}
+{{- .Values.k8sProbes.namespace | default .Release.Namespace -}}
+{{- end -}}

@@ -41,6 +41,9 @@ export const tests = sqliteTable(
     lastRunAt: integer('last_run_at'),
     failingSince: integer('failing_since'),
     lastFailureMessage: text('last_failure_message'),
+    /** Remedy runs counted toward the spec's runsLimit since the count last started again. */
+    remedyCount: integer('remedy_count').notNull().default(0),
+    remedyLastAt: integer('remedy_last_at'),
   },
   (t) => [
     uniqueIndex('tests_identity_uq').on(t.cluster, t.namespace, t.name),

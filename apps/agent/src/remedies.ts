@@ -1,0 +1,253 @@
+import http from 'node:http';
+import https from 'node:https';
+import {
+  type AssignedTest,
+  createBackoff,
+  parseDuration,
+  type Remedy,
+  type RemedyClaim,
+  type RemedyGrant,
+  type RemedyOutcome,
+  type RunResult,
+} from '@synthfleet/contracts';
+import { errorMessage, type KubeClient, MANAGED_BY, MANAGER, sleep } from '@synthfleet/probes';
+import { ApiError } from './api-client.ts';
+import type { Logger } from './logger.ts';
+
+const FAILED = new Set(['fail', 'error', 'timeout']);
+
+export type RemedyDeps = {
+  claim(claim: RemedyClaim): Promise<RemedyGrant>;
+  finish(remedyId: string, outcome: RemedyOutcome): Promise<void>;
+  /** Kubernetes access for `job` remedies; undefined when this agent may not create Jobs. */
+  kube?: KubeClient;
+  namespace: string;
+  node: string;
+  cluster: () => string;
+  logger: Logger;
+  onRemedy?: (kind: string, status: string) => void;
+};
+
+type Context = { test: AssignedTest; run: RunResult; failures: number; grant: RemedyGrant };
+
+/** POSTs JSON on node:http(s) (no fetch: the agent keeps undici out of its memory). */
+function postJson(url: string, body: unknown, headers: Record<string, string>, timeoutMs: number) {
+  const text = JSON.stringify(body);
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? https.request : http.request;
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(text)),
+          'user-agent': 'synthfleet-agent',
+        },
+      },
+      (res) => {
+        let answer = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          if (answer.length < 2000) answer += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: answer.slice(0, 2000) }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/**
+ * Counts each assigned test's consecutive failures on this agent and, when a streak reaches the
+ * test's `remedy.after` (and every further `after` failures while it lasts), asks the API for a
+ * remedy run. Only a granted run is carried out (the API holds the fleet-wide `runsLimit` and
+ * `resetInterval`), and its outcome is reported back: nothing runs that is not recorded.
+ */
+export class Remedies {
+  private readonly streaks = new Map<string, { revision: number; failures: number }>();
+  private readonly busy = new Set<string>();
+  private readonly warned = new Set<string>();
+  private readonly deps: RemedyDeps;
+
+  constructor(deps: RemedyDeps) {
+    this.deps = deps;
+  }
+
+  /** Remedies still being carried out (for a graceful stop). */
+  get running(): number {
+    return this.busy.size;
+  }
+
+  onResult(test: AssignedTest, run: RunResult): void {
+    const key = `${test.namespace}/${test.name}`;
+    const remedy = test.spec.remedy;
+    if (!remedy) {
+      this.streaks.delete(key);
+      return;
+    }
+    if (run.status === 'skipped') return; // neither a failure nor a pass
+    if (!FAILED.has(run.status)) {
+      this.streaks.delete(key);
+      return;
+    }
+    const last = this.streaks.get(key);
+    const failures = (last?.revision === test.revision ? last.failures : 0) + 1;
+    this.streaks.set(key, { revision: test.revision, failures });
+    if (failures % remedy.after !== 0 || this.busy.has(key)) return;
+    if (remedy.job && !this.deps.kube) {
+      if (!this.warned.has(key)) {
+        this.warned.add(key);
+        this.deps.logger.warn(
+          { test: key },
+          'test has a job remedy but this agent may not create Jobs (K8S_REMEDY_JOBS, the chart value remedies.jobs): not claimed',
+        );
+      }
+      return;
+    }
+    this.busy.add(key);
+    void this.fire(test, run, failures, remedy).finally(() => this.busy.delete(key));
+  }
+
+  private async fire(test: AssignedTest, run: RunResult, failures: number, remedy: Remedy): Promise<void> {
+    const { logger } = this.deps;
+    const key = `${test.namespace}/${test.name}`;
+    let grant: RemedyGrant;
+    try {
+      grant = await this.deps.claim({
+        namespace: test.namespace,
+        name: test.name,
+        revision: test.revision,
+        runId: run.runId,
+        failures,
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409)
+        logger.info({ test: key, why: err.message }, 'remedy not granted');
+      else logger.warn({ test: key, err: errorMessage(err) }, 'cannot claim a remedy run: not run');
+      return;
+    }
+    const ctx = { test, run, failures, grant };
+    let outcome: RemedyOutcome;
+    try {
+      outcome = remedy.webhook ? await this.webhook(remedy.webhook, ctx) : await this.job(remedy, ctx);
+    } catch (err) {
+      outcome = { status: 'failed', message: errorMessage(err).slice(0, 4000) };
+    }
+    this.deps.onRemedy?.(grant.kind, outcome.status);
+    logger.info({ test: key, remedy: grant.remedyId, kind: grant.kind, ...outcome }, 'remedy ran');
+    const backoff = createBackoff({ baseMs: 1000, maxMs: 30_000 });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.finish(grant.remedyId, outcome);
+        return;
+      } catch (err) {
+        const retry = err instanceof ApiError && err.retryable && attempt < 8;
+        if (!retry) {
+          logger.warn({ remedy: grant.remedyId, err: errorMessage(err) }, 'cannot report the remedy outcome');
+          return;
+        }
+        await sleep(backoff.next()).catch(() => {});
+      }
+    }
+  }
+
+  private payload({ test, run, failures, grant }: Context) {
+    return {
+      remedyId: grant.remedyId,
+      attempt: grant.attempt,
+      runsLimit: grant.runsLimit,
+      test: { cluster: this.deps.cluster(), namespace: test.namespace, name: test.name, revision: test.revision },
+      node: this.deps.node,
+      consecutiveFailures: failures,
+      run: {
+        runId: run.runId,
+        status: run.status,
+        marks: run.marks,
+        maxMarks: run.maxMarks,
+        startTime: run.startTime,
+        endTime: run.endTime,
+        error: run.details?._error,
+      },
+    };
+  }
+
+  private async webhook(hook: NonNullable<Remedy['webhook']>, ctx: Context): Promise<RemedyOutcome> {
+    const res = await postJson(hook.url, this.payload(ctx), hook.headers ?? {}, parseDuration(hook.timeout));
+    const details = { url: hook.url, status: String(res.status) };
+    if (res.status >= 200 && res.status < 300)
+      return { status: 'succeeded', message: `webhook answered ${res.status}`, details };
+    return {
+      status: 'failed',
+      message: `webhook answered ${res.status}${res.body ? `: ${res.body.slice(0, 500)}` : ''}`,
+      details,
+    };
+  }
+
+  private async job(remedy: Remedy, ctx: Context): Promise<RemedyOutcome> {
+    const kube = this.deps.kube as KubeClient;
+    const spec = structuredClone(remedy.job?.spec ?? {}) as {
+      template: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: { env?: unknown[] }[] } };
+      ttlSecondsAfterFinished?: number;
+    };
+    const ns = remedy.job?.namespace ?? this.deps.namespace;
+    const env = [
+      { name: 'SYNTHFLEET_CLUSTER', value: this.deps.cluster() },
+      { name: 'SYNTHFLEET_TEST', value: `${ctx.test.namespace}/${ctx.test.name}` },
+      { name: 'SYNTHFLEET_NODE', value: this.deps.node },
+      { name: 'SYNTHFLEET_RUN_ID', value: ctx.run.runId },
+      { name: 'SYNTHFLEET_FAILURES', value: String(ctx.failures) },
+      { name: 'SYNTHFLEET_REMEDY_ID', value: ctx.grant.remedyId },
+    ];
+    for (const c of spec.template.spec?.containers ?? []) c.env = [...(c.env ?? []), ...env];
+    const labels = {
+      [MANAGED_BY]: MANAGER,
+      'synthfleet.dev/remedy': ctx.grant.remedyId,
+      'synthfleet.dev/test': ctx.test.name.slice(0, 63),
+    };
+    spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...labels } };
+    spec.ttlSecondsAfterFinished ??= 3600;
+    const created = await kube.create<{ metadata: { name: string } }>(`/apis/batch/v1/namespaces/${ns}/jobs`, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: {
+        generateName: 'synthfleet-remedy-',
+        labels,
+        annotations: {
+          'synthfleet.dev/test': `${ctx.test.namespace}/${ctx.test.name}`,
+          'synthfleet.dev/node': this.deps.node,
+        },
+      },
+      spec,
+    });
+    const name = created.metadata.name;
+    const details = { job: `${ns}/${name}` };
+    const deadline = Date.now() + parseDuration(remedy.job?.timeout ?? '5m');
+    while (Date.now() < deadline) {
+      const job = await kube.get<{
+        status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+      }>(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`);
+      const done = job.status?.conditions?.find(
+        (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      );
+      if (done?.type === 'Complete') return { status: 'succeeded', message: `Job ${ns}/${name} completed`, details };
+      if (done)
+        return {
+          status: 'failed',
+          message: `Job ${ns}/${name} failed: ${done.reason ?? ''}${done.message ? `: ${done.message}` : ''}`,
+          details,
+        };
+      await sleep(Math.min(1000, Math.max(1, deadline - Date.now())));
+    }
+    return {
+      status: 'failed',
+      message: `Job ${ns}/${name} did not finish within ${remedy.job?.timeout ?? '5m'}`,
+      details,
+    };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './client.ts';
+export * from './probes.ts';
+export * from './steps.ts';
