@@ -58,7 +58,9 @@ async function post(cluster: string, agentId: string, runs: unknown[]) {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  api = await startApi({ dataDir: join(dir, 'api') });
+  // The seeded agents never poll; the longest deadline keeps them live (and their tests assigned)
+  // however long the browser takes on a loaded machine. Staleness is tested in reads.test.ts.
+  api = await startApi({ dataDir: join(dir, 'api'), env: { AGENT_DEADLINE_SECONDS: '3600' } });
   const now = Date.now();
   for (const [cluster, tests] of Object.entries(CLUSTERS)) {
     const token = await api.clusterToken(cluster);

@@ -14,8 +14,15 @@ beforeAll(async () => {
 afterAll(() => dns.close());
 
 const probes = createProbeSet({ canPing: false });
+// The double answers in this process: on a loaded machine an answer can take longer than the
+// probe's 2 s default, so tests that expect answers wait longer (the timeout test sets its own).
 const run = (config: Record<string, unknown>) =>
-  runProbe(probes, 'dns', { server: dns.address, ...config }, probeContext());
+  runProbe(
+    probes,
+    'dns',
+    { server: dns.address, timeout: '8s', ...config },
+    probeContext({ signal: AbortSignal.timeout(30_000), timeoutMs: 20_000 }),
+  );
 
 describe('dns', () => {
   it('resolves every domain `repeats` times: one mark each', async () => {
@@ -30,8 +37,9 @@ describe('dns', () => {
   it('fails a name that does not exist with NXDOMAIN', async () => {
     const r = await run({ domains: ['api.edge.test', 'nope.edge.test'] });
     expect(r.status).toBe('fail');
-    expect([r.marks, r.maxMarks]).toEqual([1, 2]);
     expect(r.details._error).toContain('nope.edge.test A: NXDOMAIN');
+    expect(r.details._error).not.toContain('api.edge.test');
+    expect([r.marks, r.maxMarks]).toEqual([1, 2]);
   });
 
   it('checks expected records, per domain or for all', async () => {
