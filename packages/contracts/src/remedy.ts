@@ -94,10 +94,13 @@ export const RemedyRunView = z.object({
   triggerRunId: z.string(),
   failures: z.number().int(),
   attempt: z.number().int(),
-  status: z.enum(['running', 'succeeded', 'failed']),
+  /** `unknown`: the agent reported no outcome by `deadline` (a later report still replaces it). */
+  status: z.enum(['running', 'succeeded', 'failed', 'unknown']),
   message: z.string().nullable(),
   details: z.record(z.string(), z.string()),
   startedAt: z.string(),
+  /** When a run still `running` is recorded as `unknown`: the remedy's timeout plus 5 minutes. */
+  deadline: z.string(),
   endedAt: z.string().nullable(),
 });
 export type RemedyRunView = z.infer<typeof RemedyRunView>;

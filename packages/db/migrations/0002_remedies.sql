@@ -13,9 +13,11 @@ CREATE TABLE `remedy_runs` (
 	`message` text,
 	`details` text NOT NULL,
 	`started_at` integer NOT NULL,
+	`deadline_at` integer NOT NULL,
 	`ended_at` integer
 );
 --> statement-breakpoint
 CREATE INDEX `remedy_runs_test_time_idx` ON `remedy_runs` (`test_id`,`started_at`);--> statement-breakpoint
+CREATE INDEX `remedy_runs_status_deadline_idx` ON `remedy_runs` (`status`,`deadline_at`);--> statement-breakpoint
 ALTER TABLE `tests` ADD `remedy_count` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `tests` ADD `remedy_last_at` integer;

@@ -27,8 +27,8 @@ th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);verti
 th{background:var(--card);font-weight:600;font-size:13px}
 tr:last-child td{border-bottom:0}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
-.b-passing,.b-pass{background:var(--pass)}.b-failing,.b-fail,.b-error,.b-timeout{background:var(--fail)}
-.b-stale{background:var(--stale)}.b-pending,.b-skipped{background:var(--pending)}.b-live{background:var(--pass)}
+.b-passing,.b-pass,.b-succeeded{background:var(--pass)}.b-failing,.b-fail,.b-error,.b-timeout,.b-failed{background:var(--fail)}
+.b-stale,.b-unknown{background:var(--stale)}.b-pending,.b-skipped,.b-running{background:var(--pending)}.b-live{background:var(--pass)}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:10px}
 .tile{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:8px 12px;background:var(--card)}
 .tile.problem{border-left-color:var(--fail)}.tile.silent{border-left-color:var(--stale)}

@@ -293,6 +293,60 @@ describe('pages', () => {
   });
 });
 
+describe('remedies on the test page', () => {
+  it('shows the remedy as configured and its runs, newest first, with their outcome', async () => {
+    const token = await api.token('cluster', 'alpha');
+    const agentId = await api.register(token, 'alpha-node-1');
+    const plain = await api.putTest(token, 'alpha', syntheticTest('plain'));
+    expect(plain.status).toBe(201);
+    const cookie = await signIn(api.admin);
+    expect((await page('/tests/alpha/default/plain', cookie)).text).not.toContain('id="remedies"');
+    const remedy = { after: 2, runsLimit: 3, resetInterval: '1h', webhook: { url: 'http://127.0.0.1:9/fix' } };
+    expect((await api.putTest(token, 'alpha', syntheticTest('web', { remedy }))).status).toBe(201);
+    const none = await page('/tests/alpha/default/web', cookie);
+    expect(none.text).toContain('Webhook http://127.0.0.1:9/fix');
+    expect(none.text).toContain(
+      'after every 2 failed runs in a row on a node · at most 3 runs, counted again 1h after the last',
+    );
+    expect(none.text).toContain('No remedy has run.');
+    const claim = async (runId: string) => {
+      const r = await api.request('POST', `/api/v1/agents/${agentId}/remedies`, {
+        token,
+        body: { namespace: 'default', name: 'web', revision: 1, runId, failures: 2 },
+      });
+      expect(r.status).toBe(201);
+      return (r.body as { remedyId: string }).remedyId;
+    };
+    const version = async () => JSON.parse((await page('/ui/version', cookie)).text).version as string;
+    const v0 = await version();
+    const first = await claim('run-first-1');
+    const v1 = await version();
+    expect(v1).not.toBe(v0);
+    api.clock.advance(30_000);
+    await api.request('PUT', `/api/v1/agents/${agentId}/remedies/${first}`, {
+      token,
+      body: { status: 'failed', message: 'webhook answered <503>' },
+    });
+    // An outcome shows on open pages too.
+    expect(await version()).not.toBe(v1);
+    api.clock.advance(60_000);
+    const second = await claim('run-second-2');
+    const r = await page('/tests/alpha/default/web', cookie);
+    const rows = [...r.text.matchAll(/<tr data-remedy="([^"]+)">[\s\S]*?<span class="badge b-(\w+)">/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    expect(rows).toEqual([
+      [second, 'running'],
+      [first, 'failed'],
+    ]);
+    expect(r.text).toContain('webhook answered &lt;503&gt;');
+    expect(r.text).toContain('2 of 3');
+    expect(r.text).toContain('href="/tests/alpha/default/web/runs/run-first-1"');
+    expect(r.text).toContain('is recorded as unknown');
+  });
+});
+
 describe('live updates', () => {
   it('the version changes when a result arrives, and needs a session', async () => {
     const { token, agentId } = await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);

@@ -61,7 +61,7 @@ export async function startNodeServer(source: Record<string, string | undefined>
     sweeping = true;
     try {
       const result = await sweep(ctx);
-      if (result.staleAgents > 0 || result.runsDeleted > 0) logger.info(result, 'sweep');
+      if (result.staleAgents > 0 || result.runsDeleted > 0 || result.remediesUnknown > 0) logger.info(result, 'sweep');
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'sweep failed; retrying next interval');
     } finally {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sweep } from '../services/scheduler.ts';
 import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.ts';
 
 let api: TestApi;
@@ -95,6 +96,37 @@ describe('remedy runs', () => {
     });
     expect(other.status).toBe(409);
     expect((await list()).body).toMatchObject({ remedies: [{ id: remedyId, status: 'succeeded' }] });
+  });
+
+  it('records a run whose agent never reports as unknown past its deadline, and a late report still lands', async () => {
+    await api.putTest(token, 'edge-1', syntheticTest('web', { remedy: { webhook: { ...webhook, timeout: '30s' } } }));
+    const granted = (await claim(agentA)).body as { remedyId: string };
+    api.clock.advance(1000);
+    const kept = (await claim(agentB)).body as { remedyId: string };
+    const [run] = ((await list()).body as { remedies: { id: string; startedAt: string; deadline: string }[] }).remedies;
+    // The webhook's 30 s plus five minutes for the agent to report.
+    expect(Date.parse(run?.deadline ?? '') - Date.parse(run?.startedAt ?? '')).toBe(330_000);
+    api.clock.advance(329_000);
+    expect((await sweep(api.ctx)).remediesUnknown).toBe(0);
+    await api.request('PUT', `/api/v1/agents/${agentB}/remedies/${kept.remedyId}`, {
+      token,
+      body: { status: 'failed', message: 'webhook answered 500' },
+    });
+    api.clock.advance(1);
+    expect((await sweep(api.ctx)).remediesUnknown).toBe(1);
+    expect((await sweep(api.ctx)).remediesUnknown).toBe(0);
+    const after = (await list()).body as { remedies: { id: string; status: string; message: string }[] };
+    expect(after.remedies.map((r) => [r.id, r.status])).toEqual([
+      [kept.remedyId, 'failed'],
+      [granted.remedyId, 'unknown'],
+    ]);
+    expect(after.remedies[1]?.message).toMatch(/^node node-a reported no outcome by the deadline \(\d{4}-.+Z\)/);
+    const late = await api.request('PUT', `/api/v1/agents/${agentA}/remedies/${granted.remedyId}`, {
+      token,
+      body: { status: 'succeeded', message: 'webhook answered 200' },
+    });
+    expect(late.status).toBe(200);
+    expect(late.body).toMatchObject({ status: 'succeeded', message: 'webhook answered 200' });
   });
 
   it('refuses claims for a test without a remedy, an old revision, an unknown test or another cluster', async () => {

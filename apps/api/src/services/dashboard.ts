@@ -1,11 +1,19 @@
-import { type AgentView, parseDuration, type RunPage, type TestDetail, type TestSummary } from '@synthfleet/contracts';
-import { agents, assignments, clusters, latest, runs, type TestRow, tests } from '@synthfleet/db';
+import {
+  type AgentView,
+  parseDuration,
+  type RemedyRunView,
+  type RunPage,
+  type TestDetail,
+  type TestSummary,
+} from '@synthfleet/contracts';
+import { agents, assignments, clusters, latest, remedyRuns, runs, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, eq, gt, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { listClusters, listStaleAgents } from './fleet.ts';
+import { remediesOf } from './remedies.ts';
 import { importanceRank, loadTest, runPageOf, testDetailOf, toRunView, toTestSummary } from './test-views.ts';
 
 /**
@@ -443,7 +451,11 @@ export type TestPageData = {
   staleReason: string | null;
   history: Awaited<ReturnType<typeof getHistory>>;
   runs: RunPage;
+  /** The latest remedy runs, newest first. */
+  remedies: RemedyRunView[];
 };
+
+const PAGE_REMEDIES = 10;
 
 /** Everything the test page shows: the test, its display status, its history and a page of runs. */
 export async function getTestPage(
@@ -453,10 +465,11 @@ export async function getTestPage(
   opts: { window: HistoryWindow; agentId?: string | undefined; cursor?: string | undefined; limit: number },
 ): Promise<TestPageData> {
   const row = await loadTest(ctx, principal, id.cluster, id.namespace, id.name);
-  const [test, history, runPage] = await Promise.all([
+  const [test, history, runPage, remedies] = await Promise.all([
     testDetailOf(ctx, row),
     getHistory(ctx, row.id, opts.window, opts.agentId),
     runPageOf(ctx, row, { limit: opts.limit, cursor: opts.cursor, agentId: opts.agentId }),
+    remediesOf(ctx, row, PAGE_REMEDIES),
   ]);
   return {
     now: ctx.clock.now(),
@@ -464,6 +477,7 @@ export async function getTestPage(
     ...displayStatusOf(statusRowOf(row, test.spec), ctx.clock.now(), ctx.config.staleResultMs),
     history,
     runs: runPage,
+    remedies,
   };
 }
 
@@ -502,7 +516,8 @@ export async function getRun(
 
 /**
  * A cheap fingerprint of what the dashboard shows, for live updates: it changes when a result
- * arrives, a test changes, or an agent registers or goes stale. One statement of aggregates.
+ * arrives, a test changes, an agent registers or goes stale, or a remedy run starts or ends. One
+ * statement of aggregates (remedy runs are few: bounded by each test's limit and retention).
  */
 export async function dashboardVersion(ctx: ServiceContext, principal: Principal): Promise<string> {
   const scope = visibleClusters(principal);
@@ -514,8 +529,9 @@ export async function dashboardVersion(ctx: ServiceContext, principal: Principal
       >`(SELECT max(${clusters.lastResultAt}) FROM ${clusters} WHERE ${onCluster(clusters.name)})`,
       tests: sql<string>`(SELECT count(*) || '.' || coalesce(sum(${tests.deletedAt} IS NULL), 0) || '.' || coalesce(max(${tests.updatedAt}), 0) FROM ${tests} WHERE ${onCluster(sql`${tests.cluster}`)})`,
       agents: sql<string>`(SELECT count(*) || '.' || coalesce(sum(${agents.state} = 'stale'), 0) || '.' || coalesce(max(${agents.registeredAt}), 0) FROM ${agents} WHERE ${onCluster(sql`${agents.cluster}`)})`,
+      remedies: sql<string>`(SELECT count(*) || '.' || coalesce(max(${remedyRuns.endedAt}), 0) FROM ${remedyRuns} WHERE ${onCluster(sql`${remedyRuns.cluster}`)})`,
     })
     .from(sql`(SELECT 1)`)
     .get();
-  return `${row?.results ?? 0}-${row?.tests ?? ''}-${row?.agents ?? ''}`;
+  return `${row?.results ?? 0}-${row?.tests ?? ''}-${row?.agents ?? ''}-${row?.remedies ?? ''}`;
 }

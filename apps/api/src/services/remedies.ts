@@ -8,7 +8,7 @@ import {
   SyntheticTestSpec,
 } from '@synthfleet/contracts';
 import { agents, type RemedyRunRow, remedyRuns, tests } from '@synthfleet/db';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../errors.ts';
 import { assertCanRead, assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
@@ -30,9 +30,17 @@ function view(row: RemedyRunRow, test: { cluster: string; namespace: string; nam
     message: row.message,
     details: JSON.parse(row.details) as Record<string, string>,
     startedAt: new Date(row.startedAt).toISOString(),
+    deadline: new Date(row.deadlineAt).toISOString(),
     endedAt: row.endedAt === null ? null : new Date(row.endedAt).toISOString(),
   };
 }
+
+/**
+ * How long past the remedy's own timeout a granted run may stay `running`: the agent claims,
+ * runs, then reports with retries (up to about a minute and a half of backoff) through API
+ * restarts. Past it the run is recorded as `unknown`.
+ */
+export const REMEDY_REPORT_GRACE_MS = 5 * 60_000;
 
 async function agentOf(ctx: ServiceContext, principal: Principal, agentId: string) {
   const agent = await ctx.db.query.agents.findFirst({ where: eq(agents.id, agentId) });
@@ -96,6 +104,7 @@ export async function claimRemedy(
   }
   const id = crypto.randomUUID();
   const kind = remedy.webhook ? 'webhook' : 'job';
+  const timeout = parseDuration(remedy.webhook?.timeout ?? remedy.job?.timeout ?? '5m');
   await ctx.db.insert(remedyRuns).values({
     id,
     testId: test.id,
@@ -111,13 +120,18 @@ export async function claimRemedy(
     message: null,
     details: '{}',
     startedAt: now,
+    deadlineAt: now + timeout + REMEDY_REPORT_GRACE_MS,
     endedAt: null,
   });
   ctx.logger.info({ test: key, agent: agent.id, remedy: id, kind, attempt: row.count }, 'remedy granted');
   return { remedyId: id, kind, attempt: row.count, runsLimit: remedy.runsLimit ?? null };
 }
 
-/** The agent that ran a remedy reports how it went; reporting the same outcome again is a no-op. */
+/**
+ * The agent that ran a remedy reports how it went; reporting the same outcome again is a no-op. A
+ * report that arrives after the run was recorded as `unknown` still replaces it: it is what
+ * happened.
+ */
 export async function finishRemedy(
   ctx: ServiceContext,
   principal: Principal,
@@ -132,7 +146,7 @@ export async function finishRemedy(
   if (!row) throw notFound(`remedy run "${remedyId}" of agent "${agentId}" was not found`);
   const test = await ctx.db.query.tests.findFirst({ where: eq(tests.id, row.testId) });
   if (!test) throw notFound(`the test of remedy run "${remedyId}" was not found`);
-  if (row.status !== 'running') {
+  if (row.status !== 'running' && row.status !== 'unknown') {
     if (row.status === outcome.status && row.message === outcome.message) return view(row, test);
     throw conflict(`remedy run "${remedyId}" already ended as ${row.status}`);
   }
@@ -147,6 +161,21 @@ export async function finishRemedy(
     .where(eq(remedyRuns.id, remedyId))
     .returning();
   return view(done as RemedyRunRow, test);
+}
+
+/** A test's latest remedy runs, newest first (for a test row already loaded and authorised). */
+export async function remediesOf(
+  ctx: ServiceContext,
+  test: { id: number; cluster: string; namespace: string; name: string },
+  limit: number,
+): Promise<RemedyRunView[]> {
+  const rows = await ctx.db
+    .select()
+    .from(remedyRuns)
+    .where(eq(remedyRuns.testId, test.id))
+    .orderBy(desc(remedyRuns.startedAt), desc(remedyRuns.id))
+    .limit(limit);
+  return rows.map((r) => view(r, test));
 }
 
 /** A test's remedy runs, newest first. */
@@ -164,11 +193,37 @@ export async function listRemedies(
     where: and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name)),
   });
   if (!test) throw notFound(`${what} was not found`);
-  const rows = await ctx.db
-    .select()
+  return remediesOf(ctx, test, limit);
+}
+
+/**
+ * Records as `unknown` every remedy run still `running` past its deadline: its agent never said
+ * how it went (it died, or lost the API for longer than its retries). Part of the sweep.
+ */
+export async function expireRemedies(ctx: ServiceContext, now: number): Promise<number> {
+  const overdue = await ctx.db
+    .select({ id: remedyRuns.id })
     .from(remedyRuns)
-    .where(eq(remedyRuns.testId, test.id))
-    .orderBy(desc(remedyRuns.startedAt), desc(remedyRuns.id))
-    .limit(limit);
-  return rows.map((r) => view(r, test));
+    .where(and(eq(remedyRuns.status, 'running'), lt(remedyRuns.deadlineAt, now)))
+    .limit(1000);
+  if (overdue.length === 0) return 0;
+  const expired = await ctx.db
+    .update(remedyRuns)
+    .set({
+      status: 'unknown',
+      message: sql`'node ' || ${remedyRuns.node} || ' reported no outcome by the deadline (' || strftime('%Y-%m-%dT%H:%M:%SZ', ${remedyRuns.deadlineAt} / 1000, 'unixepoch') || '): the remedy may or may not have run; the agent may have stopped'`,
+      endedAt: now,
+    })
+    .where(
+      and(
+        inArray(
+          remedyRuns.id,
+          overdue.map((r) => r.id),
+        ),
+        eq(remedyRuns.status, 'running'),
+      ),
+    )
+    .returning({ id: remedyRuns.id, node: remedyRuns.node, cluster: remedyRuns.cluster });
+  if (expired.length > 0) ctx.logger.warn({ remedies: expired }, 'remedy runs without an outcome past their deadline');
+  return expired.length;
 }

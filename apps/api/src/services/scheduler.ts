@@ -6,6 +6,7 @@ import type { Wake } from '../hub/hub.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
 import { hashString } from '../lib/hash.ts';
 import type { ServiceContext } from './context.ts';
+import { expireRemedies } from './remedies.ts';
 import { rollupQuery } from './rollup.ts';
 
 type AgentLite = {
@@ -258,9 +259,17 @@ export function reconcileCluster(ctx: ServiceContext, cluster: string): Promise<
   return ctx.exclusive(cluster, () => reconcileLocked(ctx, cluster));
 }
 
-export type SweepResult = { staleAgents: number; clustersReconciled: number; runsDeleted: number };
+export type SweepResult = {
+  staleAgents: number;
+  clustersReconciled: number;
+  runsDeleted: number;
+  remediesUnknown: number;
+};
 
-/** The periodic sweep: mark agents stale past the deadline (moving their `$` tests), apply retention. */
+/**
+ * The periodic sweep: mark agents stale past the deadline (moving their `$` tests), record remedy
+ * runs without an outcome past theirs as `unknown`, apply retention.
+ */
 export async function sweep(ctx: ServiceContext): Promise<SweepResult> {
   const now = ctx.clock.now();
   const cutoff = now - ctx.config.agentDeadlineMs;
@@ -282,6 +291,7 @@ export async function sweep(ctx: ServiceContext): Promise<SweepResult> {
       'agents went stale',
     );
   }
+  const remediesUnknown = await expireRemedies(ctx, now);
   let runsDeleted = 0;
   const retentionCutoff = now - ctx.config.retentionMs;
   // Delete in bounded chunks so a large backlog never holds the write lock for long.
@@ -302,5 +312,5 @@ export async function sweep(ctx: ServiceContext): Promise<SweepResult> {
   }
   // Remedy runs are few (bounded by each test's runsLimit): one statement does.
   await ctx.db.delete(remedyRuns).where(lt(remedyRuns.startedAt, retentionCutoff));
-  return { staleAgents: stale.length, clustersReconciled: clusters.size, runsDeleted };
+  return { staleAgents: stale.length, clustersReconciled: clusters.size, runsDeleted, remediesUnknown };
 }

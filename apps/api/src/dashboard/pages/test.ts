@@ -1,4 +1,4 @@
-import type { RunView, TestDetail } from '@synthfleet/contracts';
+import type { RemedyRunView, RunView, TestDetail } from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import { HISTORY_WINDOWS, type HistoryWindow, type TestPageData } from '../../services/dashboard.ts';
@@ -62,8 +62,35 @@ ${d.cursor ? html`<a href="${withQuery(here, { window: d.window, agent: d.agent 
 ${d.runs.nextCursor ? html`<a href="${withQuery(here, { window: d.window, agent: d.agent, cursor: d.runs.nextCursor })}#runs">Older →</a>` : ''}
 </nav>
 
+${remediesSection(t, d.remedies, d.now)}
+
 <details><summary>Spec</summary><pre>${JSON.stringify(t.spec, null, 2)}</pre></details>`;
   return page({ title: t.displayName ?? t.name, principal, version, live });
+}
+
+/** The remedy as configured and its latest runs; nothing for a test that has neither. */
+function remediesSection(t: TestDetail, remedies: RemedyRunView[], now: number): Html | string {
+  const r = t.spec.remedy;
+  if (!r && remedies.length === 0) return '';
+  const what = r
+    ? html`<p class="muted">${r.webhook ? html`Webhook ${r.webhook.url}` : html`Job in ${r.job?.namespace ?? "the agent's namespace"}`}
+after every ${r.after} failed runs in a row on a node${r.runsLimit ? html` · at most ${r.runsLimit} runs${r.resetInterval ? html`, counted again ${r.resetInterval} after the last` : ''}` : ''}.</p>`
+    : html`<p class="muted">The test has no remedy now; these ran under an earlier revision.</p>`;
+  const rows =
+    remedies.length === 0
+      ? html`<p class="muted">No remedy has run.</p>`
+      : html`<div class="table-wrap"><table class="remedies"><thead><tr><th>Started</th><th>Status</th><th>Node</th><th>Attempt</th><th>Failures in a row</th><th>Outcome</th></tr></thead><tbody>
+${remedies.map(
+  (
+    x,
+  ) => html`<tr data-remedy="${x.id}"><td>${ago(x.startedAt, now)}<div class="small muted">${x.startedAt}</div></td><td>${badge(x.status)}</td>
+<td><a href="${agentHref(x.agentId)}">${x.node}</a></td><td>${x.attempt}${r?.runsLimit ? ` of ${r.runsLimit}` : ''}</td>
+<td><a href="${runHref(t, x.triggerRunId)}">${x.failures}</a></td><td class="small">${x.message ?? (x.status === 'running' ? `running; no outcome by ${x.deadline} is recorded as unknown` : '')}</td></tr>`,
+)}
+</tbody></table></div>`;
+  return html`<h2 id="remedies">Remedies</h2>
+${what}
+${rows}`;
 }
 
 function runsTable(t: TestDetail, runs: RunView[], now: number): Html {
