@@ -5,7 +5,7 @@ import { dnsProbe } from '../dns.ts';
 import type { Probe, ProbeContext, ProbeOutcome } from '../types.ts';
 import { errorMessage, seconds, timeoutSignal } from '../util.ts';
 import type { KubeClient } from './client.ts';
-import { cleanUp, probeLabels, RUN_LABEL, runId, StepFailed, Steps, Sweeper } from './steps.ts';
+import { probeLabels, RUN_LABEL, runId, StepFailed, Steps, Sweeper } from './steps.ts';
 
 /** The families a Helm value turns on; each needs its own RBAC. */
 export const K8S_FAMILIES = {
@@ -235,12 +235,13 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
       const path = `${base}/${name}`;
       const node = config.nodeName ?? (config.pinToNode ? ctx.self.node : undefined);
       const steps = new Steps(['create', 'scheduled', 'running', 'delete', 'gone'], ctx, config.stepTimeout);
-      let created = false;
+      const live: string[] = [];
       let gone = false;
-      try {
+      const cleanup = { client, leftovers: () => live, timeoutMs: config.cleanupTimeout };
+      await steps.run(async () => {
         await steps.step('create', async () => {
           await client.create(base, podManifest(name, ctx.self.node, run, config, node), ctx.signal);
-          created = true;
+          live.push(path);
         });
         await steps.step('scheduled', () =>
           steps.until(
@@ -277,14 +278,10 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
             () => 'pod is still terminating',
           ),
         );
+        live.length = 0;
         gone = true;
-        return steps.outcome({ details: { pod: `${ns}/${name}`, node: node ?? '' } });
-      } catch (err) {
-        if (!(err instanceof StepFailed)) throw err;
-        return steps.outcome({ details: { pod: `${ns}/${name}` } });
-      } finally {
-        if (created && !gone) await cleanUp(client, [path], steps.log, config.cleanupTimeout);
-      }
+      }, cleanup);
+      return steps.outcome({ details: { pod: `${ns}/${name}`, ...(gone ? { node: node ?? '' } : {}) } });
     },
   };
 
@@ -317,7 +314,7 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
       ];
       const steps = new Steps(plan, ctx, config.stepTimeout);
       const created: string[] = [];
-      let gone = false;
+      const cleanup = { client, leftovers: () => created, timeoutMs: config.cleanupTimeout };
       const deployment = async () => client.get<Deployment>(`${deployments}/${name}`, ctx.signal);
       const readyEndpoints = async () => {
         const slices = await client.list<EndpointSlice>(
@@ -346,7 +343,7 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
         }
         return undefined;
       };
-      try {
+      await steps.run(async () => {
         await steps.step('create deployment', async () => {
           await client.create(deployments, deploymentManifest(name, labels, selector, config), ctx.signal);
           created.push(`${deployments}/${name}`);
@@ -461,14 +458,9 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
             () => `the deployment or ${left} of its pods are still there`,
           ),
         );
-        gone = true;
-        return steps.outcome({ details: { deployment: `${ns}/${name}` } });
-      } catch (err) {
-        if (!(err instanceof StepFailed)) throw err;
-        return steps.outcome({ details: { deployment: `${ns}/${name}` } });
-      } finally {
-        if (created.length > 0 && !gone) await cleanUp(client, created, steps.log, config.cleanupTimeout);
-      }
+        created.length = 0;
+      }, cleanup);
+      return steps.outcome({ details: { deployment: `${ns}/${name}` } });
     },
   };
 
@@ -480,8 +472,8 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
       const serviceIP = async (ns: string, svc: string) =>
         (await client.get<Service>(`/api/v1/namespaces/${ns}/services/${svc}`, ctx.signal)).spec?.clusterIP;
       let server = config.server;
-      try {
-        await steps.step('resolver', async () => {
+      await steps.run(() =>
+        steps.step('resolver', async () => {
           if (server) return;
           const [ns, svc] = config.dnsService.split('/') as [string, string];
           const found = await client.get<Service>(`/api/v1/namespaces/${ns}/services/${svc}`, ctx.signal);
@@ -489,11 +481,9 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
           if (!ip || ip === 'None') throw new StepFailed(`service ${config.dnsService} has no ClusterIP`);
           const port = found.spec?.ports?.find((p) => (p.protocol ?? 'UDP') === 'UDP')?.port ?? 53;
           server = `${hostOf(ip)}:${port}`;
-        });
-      } catch (err) {
-        if (!(err instanceof StepFailed)) throw err;
-        return steps.outcome();
-      }
+        }),
+      );
+      if (server === undefined) return steps.outcome();
       const domain = config.clusterDomain.replace(/\.$/, '');
       const wanted = [...(config.kubernetesService ? [`kubernetes.default.svc.${domain}`] : []), ...config.names].map(
         (n) => (typeof n === 'string' ? { name: n } : n),
@@ -538,10 +528,10 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
       const name = `${config.prefix}-${run}`;
       const path = `/api/v1/namespaces/${name}`;
       const steps = new Steps(['create', 'active', 'empty', 'delete', 'gone'], ctx, config.stepTimeout);
-      let created = false;
-      let gone = false;
+      const live: string[] = [];
+      const cleanup = { client, leftovers: () => live, timeoutMs: config.cleanupTimeout };
       let phase = '';
-      try {
+      await steps.run(async () => {
         await steps.step('create', async () => {
           await client.create(
             '/api/v1/namespaces',
@@ -552,7 +542,7 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
             },
             ctx.signal,
           );
-          created = true;
+          live.push(path);
         });
         await steps.step('active', () =>
           steps.until(
@@ -586,14 +576,9 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
             () => `namespace is still there (${phase || 'no phase'})`,
           ),
         );
-        gone = true;
-        return steps.outcome({ details: { namespace: name } });
-      } catch (err) {
-        if (!(err instanceof StepFailed)) throw err;
-        return steps.outcome({ details: { namespace: name } });
-      } finally {
-        if (created && !gone) await cleanUp(client, [path], steps.log, config.cleanupTimeout);
-      }
+        live.length = 0;
+      }, cleanup);
+      return steps.outcome({ details: { namespace: name } });
     },
   };
 
@@ -625,12 +610,10 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
         if (limit !== undefined && max > limit)
           throw new StepFailed(`${verb} ${path} took ${max.toFixed(0)} ms, above maxLatency.${verb} (${limit} ms)`);
       };
-      try {
+      await steps.run(async () => {
         await steps.step('list', () => measure('list', config.list.replaceAll('{namespace}', ns)));
         await steps.step('get', () => measure('get', config.get.replaceAll('{namespace}', ns)));
-      } catch (err) {
-        if (!(err instanceof StepFailed)) throw err;
-      }
+      });
       return steps.outcome({ gauges });
     },
   };

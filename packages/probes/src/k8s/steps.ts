@@ -84,6 +84,25 @@ export class Steps {
     }
   }
 
+  /**
+   * Runs the steps in `body`: a failed step ends it (the outcome says which); anything else, a
+   * cancelled run, is rethrown. Whatever happened, then deletes what `leftovers()` still names
+   * (what the run created and did not see gone), within its own time bound.
+   */
+  async run(
+    body: () => Promise<void>,
+    cleanup?: { client: KubeClient; leftovers: () => readonly string[]; timeoutMs: number },
+  ): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      if (!(err instanceof StepFailed)) throw err;
+    } finally {
+      const left = cleanup?.leftovers() ?? [];
+      if (cleanup && left.length > 0) await cleanUp(cleanup.client, left, this.log, cleanup.timeoutMs);
+    }
+  }
+
   outcome(extra: { error?: string; details?: Record<string, string>; gauges?: Gauge[] } = {}): ProbeOutcome {
     const gauges: Gauge[] = this.done.map((s) => ({
       name: 'k8s_step_seconds',
