@@ -20,11 +20,16 @@ export type ApiProcess = {
   stop(): Promise<void>;
 };
 
-/** Starts the real Node entry on 127.0.0.1 with a temp `file:` database; resolves once it listens. */
+/**
+ * Starts the real Node entry on 127.0.0.1 with a temp `file:` database; resolves once it listens.
+ * `BENCH_API_NODE_ARGS` adds Node flags to the API process only (e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to profile it; Node refuses those in NODE_OPTIONS).
+ */
 export async function startApiProcess(env: Record<string, string> = {}): Promise<ApiProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-'));
   const admin = `bench-admin-${crypto.randomUUID()}`;
-  const child = spawn(process.execPath, [join(root, 'apps/api/src/entry/node.ts')], {
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'apps/api/src/entry/node.ts')], {
     cwd: root,
     env: {
       ...process.env,

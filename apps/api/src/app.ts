@@ -46,6 +46,7 @@ export function createApp(deps: AppDeps) {
     random: deps.random ?? Math.random,
     exclusive: deps.exclusive ?? createKeyedMutex(),
     assignmentCache: new Map(),
+    assignmentReads: new Map(),
   };
   const app = new Hono<AppEnv>();
 

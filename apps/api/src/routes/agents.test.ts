@@ -1,5 +1,5 @@
 import type { Assignment } from '@synthfleet/contracts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../../../../test/support/wait.ts';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.ts';
@@ -67,6 +67,23 @@ describe('agent registration and long-poll', () => {
     expect(assignment(woken).version).toBeGreaterThan(first.version);
     expect(testNames(woken)).toEqual(['web']);
     expect(api.hub.held()).toBe(0);
+  });
+
+  it('agents woken together by one change share one read of their assignment', async () => {
+    api = await createTestApi();
+    const t = await api.token('cluster', 'edge-1');
+    await api.putTest(t, 'edge-1', syntheticTest('web', { node: '*' }));
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => api.register(t, `node-${i}`)));
+    const firsts = await Promise.all(ids.map(async (id) => assignment(await api.poll(t, id))));
+    const held = ids.map((id, i) => api.poll(t, id, firsts[i]?.version, 30));
+    await waitFor(() => api.hub.held() === ids.length, 20_000, 'every poll to be held');
+    const reads = vi.spyOn(api.ctx.assignmentCache, 'set');
+    await api.putTest(t, 'edge-1', syntheticTest('web', { node: '*', repeat: '5s' }));
+    const woken = await Promise.all(held);
+    expect(woken.map((w) => w.status)).toEqual(ids.map(() => 200));
+    expect(new Set(woken.map((w) => JSON.stringify(assignment(w).tests)))).toHaveProperty('size', 1);
+    expect(assignment(woken[0] as { body: unknown }).tests[0]?.spec.repeat).toBe('5s');
+    expect(reads).toHaveBeenCalledTimes(1);
   });
 
   it('a config change reaches the agent with a new revision; a removed test disappears', async () => {

@@ -95,15 +95,43 @@ async function loadAgent(ctx: ServiceContext, principal: Principal, agentId: str
   return row;
 }
 
-/** Bodies are shared by every agent with the same fingerprint: 10,000 agents woken by one `*` change cost one query. */
+/**
+ * Bodies are shared by every agent with the same fingerprint, and so is a read under way: 10,000
+ * agents woken by one `*` change cost one query, not one each.
+ */
 const CACHE_LIMIT = 512;
 
 async function buildAssignment(ctx: ServiceContext, agent: AgentRow): Promise<Assignment> {
-  const cache = ctx.assignmentCache;
-  const cached = cache.get(agent.assignmentHash);
-  if (cached && agent.assignmentHash !== '') {
-    return { agentId: agent.id, version: agent.assignmentVersion, ...cached };
+  const key = agent.assignmentHash;
+  const answer = (body: AssignmentBody): Assignment => ({
+    agentId: agent.id,
+    version: agent.assignmentVersion,
+    ...body,
+  });
+  if (key !== '') {
+    const cached = ctx.assignmentCache.get(key);
+    if (cached) return answer(cached);
+    const pending = ctx.assignmentReads.get(key);
+    if (pending) {
+      const shared = await pending.catch(() => undefined);
+      // The read found what this agent expects: the same tests at the same revisions (and peers).
+      if (shared?.hash === key) return answer(shared.body);
+    }
   }
+  const read = readAssignment(ctx, agent);
+  if (key !== '' && !ctx.assignmentReads.has(key)) {
+    ctx.assignmentReads.set(key, read);
+    const forget = () => {
+      if (ctx.assignmentReads.get(key) === read) ctx.assignmentReads.delete(key);
+    };
+    read.then(forget, forget);
+  }
+  return answer((await read).body);
+}
+
+/** Reads an agent's assignment and caches the body under the fingerprint of what was read. */
+async function readAssignment(ctx: ServiceContext, agent: AgentRow): Promise<{ hash: string; body: AssignmentBody }> {
+  const cache = ctx.assignmentCache;
   const rows = await ctx.db
     .select({
       id: tests.id,
@@ -146,7 +174,7 @@ async function buildAssignment(ctx: ServiceContext, agent: AgentRow): Promise<As
   const hash = assignmentFingerprint(rows, mesh ? peersFingerprint(peers) : '');
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(hash, body);
-  return { agentId: agent.id, version: agent.assignmentVersion, ...body };
+  return { hash, body };
 }
 
 /** What an agent reports about itself on a poll. */

@@ -41,6 +41,11 @@ export type ServiceContext = {
   exclusive: KeyedMutex;
   /** Assignment bodies by fingerprint, shared by every agent that runs the same set. */
   assignmentCache: Map<string, AssignmentBody>;
+  /**
+   * Reads of an assignment under way, by the fingerprint the reading agent expects: agents woken
+   * together by one change wait for the one read instead of each making their own.
+   */
+  assignmentReads: Map<string, Promise<{ hash: string; body: AssignmentBody }>>;
 };
 
 export type AssignmentBody = { tests: AssignedTest[]; peers: Peer[] };
