@@ -24,8 +24,9 @@ const alive = new Set(NODES);
 beforeAll(async () => {
   fleet = await startFleet({
     clusters: { edge: NODES },
-    // A short deadline so a dead agent's `$` tests move within a test's time; the sweep looks every second.
-    apiEnv: { AGENT_DEADLINE_SECONDS: '6', SWEEP_INTERVAL_SECONDS: '1' },
+    // A short deadline so a dead agent's `$` tests move within a test's time, long enough that live
+    // agents (polling every 5 s) are not taken for dead on a loaded machine; the sweep looks every second.
+    apiEnv: { AGENT_DEADLINE_SECONDS: '10', SWEEP_INTERVAL_SECONDS: '1' },
   });
   edge = fleet.clusters.edge as Cluster;
 });
