@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { PLUGINS, SyntheticTest } from '@synthfleet/contracts';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { AgentEnv, parseEnv as parseAgentEnv } from '../apps/agent/src/env.ts';
+import { parseEnv as parseSyncerEnv, SyncerEnv } from '../apps/syncer/src/env.ts';
 import { renderChart } from './support/helm-template.ts';
 import { type Schema, structuralProblems, validateAgainst } from './support/openapi-validate.ts';
 import { ROOT } from './support/processes.ts';
@@ -381,6 +383,39 @@ describe('the Helm chart (rendered by test/support/helm-template.ts; no helm bin
     expect(() => renderChart(chart, { release: 'sf', namespace: 'ops', values: { apiUrl: 'https://x' } })).toThrow(
       /clusterToken or existingSecret/,
     );
+  });
+
+  it('sets only variables the agent and syncer know, with values their own parsers accept', () => {
+    const { objects } = renderChart(infra('helm', 'synthfleet'), {
+      release: 'sf',
+      namespace: 'ops',
+      values: {
+        apiUrl: 'https://api.example.com',
+        clusterToken: 'token',
+        pushgatewayUrl: 'http://pgw:9091',
+        k8sProbes: { pod: true, api: true },
+        remedies: { jobs: true },
+      },
+    });
+    // What the downward API and the Secret would fill in on a node.
+    const filled: Record<string, string> = {
+      NODE_NAME: 'node-1',
+      POD_NAME: 'sf-agent-x',
+      POD_NAMESPACE: 'ops',
+      POD_IP: '10.0.0.5',
+      SYNTHFLEET_TOKEN: 'token',
+    };
+    const envOf = (kind: string) => {
+      const w = objects.find((o) => o.kind === kind) as Workload;
+      const vars = (w.spec.template.spec.containers[0] as Container).env ?? [];
+      return Object.fromEntries(vars.map((e) => [e.name, e.value ?? filled[e.name] ?? `unfilled ${e.name}`]));
+    };
+    const agent = envOf('DaemonSet');
+    for (const name of Object.keys(agent)) expect(Object.keys(AgentEnv.shape), `agent ${name}`).toContain(name);
+    expect(parseAgentEnv(agent)).toMatchObject({ CHANGE_SPREAD_SECONDS: 30, K8S_PROBES: ['pod', 'api'] });
+    const syncer = envOf('Deployment');
+    for (const name of Object.keys(syncer)) expect(Object.keys(SyncerEnv.shape), `syncer ${name}`).toContain(name);
+    expect(() => parseSyncerEnv(syncer)).not.toThrow();
   });
 
   it('ships the same CRD in its crds/ directory', () => {

@@ -142,6 +142,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   const supervisor = new Supervisor({
     probes,
     limiter: new Semaphore(env.MAX_CONCURRENT_RUNS),
+    changeSpreadMs: env.CHANGE_SPREAD_SECONDS * 1000,
     self: () => ({ agentId: state.agentId ?? env.NODE_NAME, node: env.NODE_NAME }),
     random,
     logger,

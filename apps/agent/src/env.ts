@@ -31,6 +31,7 @@ export const AgentEnv = z
     SPOOL_DIR: z.string().min(1).default('.synthfleet/agent'),
     SPOOL_MAX_BYTES: int(64 * 1024, 1024 ** 3).default(64 * MiB),
     MAX_CONCURRENT_RUNS: int(1, 1000).default(16),
+    CHANGE_SPREAD_SECONDS: int(0, 86_400).default(30),
     /** Absolute paths (files or directories), separated by ":", that the exec probe may run. */
     EXEC_ALLOW: z
       .string()

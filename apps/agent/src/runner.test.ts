@@ -135,4 +135,36 @@ describe('supervisor', () => {
     expect(sup.tests().map((t) => t.revision)).toEqual([2]);
     await sup.stopAll(0);
   });
+
+  it('spreads the first assignment over each period, but runs tests that change or arrive later within the change spread', async () => {
+    const { probes, stats } = scriptedProbes();
+    const sup = new Supervisor({
+      probes,
+      limiter: new Semaphore(4),
+      self: () => ({ agentId: 'a1', node: 'n1' }),
+      onResult: () => {},
+      onRemoved: () => {},
+      logger: quietLogger,
+      // The latest point of every window: an hourly test's first run is 59 minutes away.
+      random: () => 0.99,
+      changeSpreadMs: 300,
+    });
+    const hourly = (name: string, ms: number, revision = 1) =>
+      assigned(name, { plugin: 'exec', repeat: '1h', config: { ms } }, revision);
+    await sup.apply({ agentId: 'a1', version: 1, tests: [hourly('kept', 1), hourly('edited', 1)], peers: [] });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(stats.started).toBe(0);
+    await sup.apply({
+      agentId: 'a1',
+      version: 2,
+      tests: [hourly('kept', 1), hourly('edited', 2, 2), hourly('added', 3)],
+      peers: [],
+    });
+    // The edited and the added test run within the spread; the unchanged one keeps its slot.
+    await expect.poll(() => stats.started, { timeout: 5000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stats.started).toBe(2);
+    expect((stats.configs as { ms: number }[]).map((c) => c.ms).sort()).toEqual([2, 3]);
+    await sup.stopAll(0);
+  });
 });

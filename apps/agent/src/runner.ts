@@ -68,10 +68,14 @@ export class TestRunner {
     return `${this.test.namespace}/${this.test.name}`;
   }
 
-  start(): void {
+  /**
+   * Schedules the first run at a random point within the period (within `spreadMs` when that is
+   * shorter), so a fleet's runs of one test spread out; cron tests wait for their next time.
+   */
+  start(spreadMs?: number): void {
     const now = Date.now();
-    this.due =
-      this.cadence.kind === 'every' ? now + Math.floor(this.deps.random() * this.cadence.ms) : this.nextCron(now);
+    const window = this.cadence.kind === 'every' ? Math.min(this.cadence.ms, spreadMs ?? this.cadence.ms) : 0;
+    this.due = this.cadence.kind === 'every' ? now + Math.floor(this.deps.random() * window) : this.nextCron(now);
     this.arm();
   }
 

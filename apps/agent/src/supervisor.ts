@@ -14,6 +14,12 @@ export type SupervisorDeps = {
   onRunEnd?: () => void;
   logger: Logger;
   random?: () => number;
+  /**
+   * Tests that arrive or change after the first assignment first run within this much (or their
+   * period, if shorter), so an edit shows its result soon; the first assignment spreads over each
+   * test's whole period, as after an agent restart nothing is new. Default 30 s.
+   */
+  changeSpreadMs?: number;
 };
 
 /** Holds the runners of the current assignment and moves them to the next one by diffing. */
@@ -22,6 +28,7 @@ export class Supervisor {
   private readonly statuses = new Map<string, RunStatus>();
   private peers: readonly Peer[] = [];
   private readonly deps: SupervisorDeps;
+  private applied = false;
   version: number | undefined;
 
   constructor(deps: SupervisorDeps) {
@@ -43,6 +50,8 @@ export class Supervisor {
   async apply(assignment: Assignment): Promise<{ started: number; restarted: number; stopped: number }> {
     this.peers = assignment.peers;
     this.version = assignment.version;
+    const spreadMs = this.applied ? (this.deps.changeSpreadMs ?? 30_000) : undefined;
+    this.applied = true;
     const next = new Map(assignment.tests.map((t) => [t.key, t]));
     const counts = { started: 0, restarted: 0, stopped: 0 };
     const stops: Promise<void>[] = [];
@@ -73,7 +82,7 @@ export class Supervisor {
         continue;
       }
       this.runners.set(key, runner);
-      runner.start();
+      runner.start(spreadMs);
       if (!restarted.has(key)) counts.started++;
     }
     return counts;
