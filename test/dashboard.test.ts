@@ -19,14 +19,28 @@ let page: Page;
 const tokens = new Map<string, string>();
 const agentIds = new Map<string, string[]>();
 
-type Seed = { name: string; plugin: string; importance: string; failingOn: number[]; displayName: string };
+type Seed = {
+  name: string;
+  plugin: string;
+  importance: string;
+  failingOn: number[];
+  displayName: string;
+  remedy?: Record<string, unknown>;
+};
 const CLUSTERS: Record<string, Seed[]> = {
   'edge-berlin': [
     { name: 'checkout', plugin: 'httpPing', importance: 'critical', failingOn: [1], displayName: 'Checkout API' },
     { name: 'dns-internal', plugin: 'dns', importance: 'medium', failingOn: [], displayName: 'Internal DNS' },
   ],
   'edge-tokyo': [
-    { name: 'payments', plugin: 'httpPing', importance: 'high', failingOn: [0, 2], displayName: 'Payments gateway' },
+    {
+      name: 'payments',
+      plugin: 'httpPing',
+      importance: 'high',
+      failingOn: [0, 2],
+      displayName: 'Payments gateway',
+      remedy: { after: 3, runsLimit: 2, webhook: { url: 'http://127.0.0.1:9/restart-payments' } },
+    },
     { name: 'mesh', plugin: 'heartbeat', importance: 'low', failingOn: [], displayName: 'Node mesh' },
   ],
   'edge-austin': [
@@ -96,6 +110,7 @@ beforeAll(async () => {
             displayName: t.displayName,
             labels: { team: cluster.slice(5) },
             config: t.plugin === 'heartbeat' ? { sizes: [1024] } : { address: '127.0.0.1:9' },
+            ...(t.remedy ? { remedy: t.remedy } : {}),
           },
         },
       });
@@ -111,6 +126,25 @@ beforeAll(async () => {
         }),
       );
       await post(cluster, agentId, runs);
+      // Each failing agent of a test with a remedy claimed a run of it on its last failure.
+      for (const t of tests.filter((x) => x.remedy && x.failingOn.includes(i))) {
+        const trigger = runs.filter((r) => r.name === t.name && r.status === 'fail').at(-1);
+        const claim = await api.call(`/api/v1/agents/${agentId}/remedies`, {
+          method: 'POST',
+          token,
+          body: { namespace: 'default', name: t.name, revision: 1, runId: trigger?.runId, failures: 3 },
+        });
+        if (claim.status !== 201) throw new Error(`remedy: ${claim.status} ${JSON.stringify(claim.json)}`);
+        // The first agent's remedy ran; the other's is still under way.
+        if (i === 0) {
+          const { remedyId } = claim.json as { remedyId: string };
+          await api.call(`/api/v1/agents/${agentId}/remedies/${remedyId}`, {
+            method: 'PUT',
+            token,
+            body: { status: 'succeeded', message: 'webhook answered 204', details: { status: '204' } },
+          });
+        }
+      }
     }
   }
   browser = await launchBrowser();
@@ -194,7 +228,17 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     expect(await page.locator('svg.chart polyline.lat').count()).toBe(1);
     expect(await page.locator('.grid .cell').count()).toBe(3);
     expect(await page.locator('.grid .cell.s-fail').count()).toBe(2);
+    const remedies = await page.$$eval('table.remedies tbody tr', (trs) =>
+      trs.map((tr) => tr.querySelector('.badge')?.textContent),
+    );
+    expect(remedies).toEqual(['running', 'succeeded']);
+    expect(await page.textContent('#remedies + p')).toContain('Webhook http://127.0.0.1:9/restart-payments');
     await page.screenshot({ path: join(SHOTS, 'test-page.png'), fullPage: true });
+    // A remedy's streak links to the failing run that triggered it.
+    await page.click('table.remedies tbody tr:last-child td:nth-child(5) a');
+    await page.waitForSelector('pre.run-error');
+    expect(await page.textContent('pre.run-error')).toContain('status 503');
+    await page.goBack();
     await page.click('table.runs tbody tr:first-child a');
     await page.waitForSelector('pre.run-log');
     expect(await page.textContent('h1')).toContain('Payments gateway');

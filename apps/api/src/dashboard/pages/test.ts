@@ -47,6 +47,8 @@ ${byNode.slice(0, TABLE_AGENTS).map(
 ${t.agents.length > TABLE_AGENTS ? html`<p class="small muted">The table shows the first ${TABLE_AGENTS} (failing first); the grid shows all ${t.agents.length}.</p>` : ''}`
 }
 
+${remediesSection(t, d.remedies, d.now)}
+
 <h2 id="history">History${agentName ? html` on ${agentName} <a class="small" href="${withQuery(here, { window: d.window })}">(all agents)</a>` : ''}</h2>
 <nav class="windows" aria-label="Window">${(Object.keys(HISTORY_WINDOWS) as HistoryWindow[]).map((w) =>
     w === d.window
@@ -61,8 +63,6 @@ ${runsTable(t, d.runs.runs, d.now)}
 ${d.cursor ? html`<a href="${withQuery(here, { window: d.window, agent: d.agent })}#runs">← Newest</a>` : ''}
 ${d.runs.nextCursor ? html`<a href="${withQuery(here, { window: d.window, agent: d.agent, cursor: d.runs.nextCursor })}#runs">Older →</a>` : ''}
 </nav>
-
-${remediesSection(t, d.remedies, d.now)}
 
 <details><summary>Spec</summary><pre>${JSON.stringify(t.spec, null, 2)}</pre></details>`;
   return page({ title: t.displayName ?? t.name, principal, version, live });
