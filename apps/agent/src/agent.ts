@@ -136,6 +136,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     cluster: () => state.cluster ?? 'unknown',
     logger,
     onRemedy: (kind, status) => metrics.remedies.inc({ kind, status }),
+    streakFile: join(env.SPOOL_DIR, 'remedy-streaks.json'),
   });
 
   let inFlight = 0;
@@ -299,6 +300,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
       }
       await loop;
       for (let i = 0; remedies.running > 0 && i < 20; i++) await sleep(100);
+      await remedies.saved();
       kube?.close();
       await server.close();
       logger.info({ spooled: spool.depth }, 'agent stopped');

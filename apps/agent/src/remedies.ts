@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import {
@@ -26,7 +28,11 @@ export type RemedyDeps = {
   cluster: () => string;
   logger: Logger;
   onRemedy?: (kind: string, status: string) => void;
+  /** Where the failure streaks are kept, so an agent restart does not start them from zero. */
+  streakFile?: string;
 };
+
+type Streak = { revision: number; failures: number };
 
 type Context = { test: AssignedTest; run: RunResult; failures: number; grant: RemedyGrant };
 
@@ -70,13 +76,63 @@ function postJson(url: string, body: unknown, headers: Record<string, string>, t
  * `resetInterval`), and its outcome is reported back: nothing runs that is not recorded.
  */
 export class Remedies {
-  private readonly streaks = new Map<string, { revision: number; failures: number }>();
+  private readonly streaks = new Map<string, Streak>();
   private readonly busy = new Set<string>();
   private readonly warned = new Set<string>();
   private readonly deps: RemedyDeps;
+  private saving: Promise<void> | undefined;
+  private dirty = false;
 
   constructor(deps: RemedyDeps) {
     this.deps = deps;
+    if (deps.streakFile) this.load(deps.streakFile);
+  }
+
+  /** Streaks saved by an earlier run of this agent; anything unreadable is ignored (start from zero). */
+  private load(file: string): void {
+    let saved: unknown;
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      return;
+    }
+    if (!saved || typeof saved !== 'object') return;
+    for (const [key, v] of Object.entries(saved as Record<string, unknown>)) {
+      const { revision, failures } = (v ?? {}) as Partial<Streak>;
+      if (Number.isInteger(revision) && Number.isInteger(failures) && (failures as number) > 0)
+        this.streaks.set(key, { revision: revision as number, failures: failures as number });
+    }
+  }
+
+  /** Writes the streaks (atomically, one write at a time; changes meanwhile make one more). */
+  private save(): void {
+    const file = this.deps.streakFile;
+    if (!file) return;
+    this.dirty = true;
+    if (this.saving) return;
+    this.saving = (async () => {
+      while (this.dirty) {
+        this.dirty = false;
+        const tmp = `${file}.tmp`;
+        try {
+          await writeFile(tmp, JSON.stringify(Object.fromEntries(this.streaks)));
+          await rename(tmp, file);
+        } catch (err) {
+          this.deps.logger.warn({ file, err: errorMessage(err) }, 'cannot save the remedy streaks');
+        }
+      }
+    })().finally(() => {
+      this.saving = undefined;
+    });
+  }
+
+  /** Resolves once the streaks on disk are the current ones (tests, shutdown). */
+  async saved(): Promise<void> {
+    while (this.saving) await this.saving;
+  }
+
+  private forget(key: string): void {
+    if (this.streaks.delete(key)) this.save();
   }
 
   /** Remedies still being carried out (for a graceful stop). */
@@ -88,17 +144,18 @@ export class Remedies {
     const key = `${test.namespace}/${test.name}`;
     const remedy = test.spec.remedy;
     if (!remedy) {
-      this.streaks.delete(key);
+      this.forget(key);
       return;
     }
     if (run.status === 'skipped') return; // neither a failure nor a pass
     if (!FAILED.has(run.status)) {
-      this.streaks.delete(key);
+      this.forget(key);
       return;
     }
     const last = this.streaks.get(key);
     const failures = (last?.revision === test.revision ? last.failures : 0) + 1;
     this.streaks.set(key, { revision: test.revision, failures });
+    this.save();
     if (failures % remedy.after !== 0 || this.busy.has(key)) return;
     if (remedy.job && !this.deps.kube) {
       if (!this.warned.has(key)) {
