@@ -155,7 +155,10 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
       pusher?.schedule();
       logger.debug({ test: test.key, status: run.status, runId: run.runId }, 'run finished');
     },
-    onRemoved: (test) => metrics.removeTest(labelsOf(test)),
+    onRemoved: (test) => {
+      metrics.removeTest(labelsOf(test));
+      remedies.onRemoved(test);
+    },
     onRunStart: () => metrics.runsInFlight.set(++inFlight),
     onRunEnd: () => metrics.runsInFlight.set(--inFlight),
   });

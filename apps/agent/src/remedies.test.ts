@@ -74,6 +74,11 @@ describe('remedy streaks', () => {
     await edited.r.saved();
     expect(edited.claims).toEqual([]);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ 'default/web': { revision: 2, failures: 1 } });
+
+    // A test no longer assigned here leaves no streak behind.
+    edited.r.onRemoved(web(2));
+    await edited.r.saved();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({});
   });
 
   it('starts from zero when the saved streaks are unreadable', async () => {

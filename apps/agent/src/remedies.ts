@@ -140,6 +140,11 @@ export class Remedies {
     return this.busy.size;
   }
 
+  /** A test no longer assigned here: its streak goes (it would start afresh if it came back). */
+  onRemoved(test: AssignedTest): void {
+    this.forget(`${test.namespace}/${test.name}`);
+  }
+
   onResult(test: AssignedTest, run: RunResult): void {
     const key = `${test.namespace}/${test.name}`;
     const remedy = test.spec.remedy;
