@@ -5,6 +5,7 @@ import https from 'node:https';
 import {
   type AssignedTest,
   createBackoff,
+  FAILING_STATUSES,
   parseDuration,
   type Remedy,
   type RemedyClaim,
@@ -15,8 +16,6 @@ import {
 import { errorMessage, type KubeClient, MANAGED_BY, MANAGER, sleep } from '@synthfleet/probes';
 import { ApiError } from './api-client.ts';
 import type { Logger } from './logger.ts';
-
-const FAILED = new Set(['fail', 'error', 'timeout']);
 
 export type RemedyDeps = {
   claim(claim: RemedyClaim): Promise<RemedyGrant>;
@@ -153,7 +152,7 @@ export class Remedies {
       return;
     }
     if (run.status === 'skipped') return; // neither a failure nor a pass
-    if (!FAILED.has(run.status)) {
+    if (!FAILING_STATUSES.has(run.status)) {
       this.forget(key);
       return;
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AssignedTest,
+  FAILING_STATUSES,
   type Gauge,
   type Peer,
   parseDuration,
@@ -30,8 +31,6 @@ export type RunnerDeps = {
 class Cancelled extends Error {
   override name = 'Cancelled';
 }
-
-const FAILING: ReadonlySet<RunStatus> = new Set(['fail', 'error', 'timeout']);
 
 /** When a test runs: every `repeat`, or on a cron `schedule` (`@every 30s` counts as a repeat). */
 export type Cadence = { kind: 'every'; ms: number } | { kind: 'cron'; cron: Cron };
@@ -112,7 +111,7 @@ export class TestRunner {
     const { test, deps } = this;
     const dependency = (test.spec.dependsOn ?? []).find((d) => {
       const s = deps.statusOf(test.namespace, d);
-      return s !== undefined && FAILING.has(s);
+      return s !== undefined && FAILING_STATUSES.has(s);
     });
     if (dependency !== undefined) {
       const now = new Date().toISOString();

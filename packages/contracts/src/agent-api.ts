@@ -59,6 +59,9 @@ export type Assignment = z.infer<typeof Assignment>;
 export const RunStatus = z.enum(['pass', 'fail', 'error', 'timeout', 'skipped']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
+/** The statuses that count as a failure (a failing streak, a failing test); `skipped` does not. */
+export const FAILING_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['fail', 'error', 'timeout']);
+
 export const Gauge = z.object({
   name: z
     .string()

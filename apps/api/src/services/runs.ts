@@ -1,4 +1,4 @@
-import type { RunBatch, RunBatchResponse, RunResult } from '@synthfleet/contracts';
+import { FAILING_STATUSES, type RunBatch, type RunBatchResponse, type RunResult } from '@synthfleet/contracts';
 import { agents, clusters, latest, runs, tests } from '@synthfleet/db';
 import { eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -8,7 +8,6 @@ import { assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { rollupQuery } from './rollup.ts';
 
-const FAILED = new Set(['fail', 'error', 'timeout']);
 const FAILED_SQL = sql.raw(`excluded.status IN ('fail', 'error', 'timeout')`);
 
 function passRatioOf(run: RunResult): number {
@@ -17,7 +16,7 @@ function passRatioOf(run: RunResult): number {
 }
 
 function failureMessage(run: RunResult): string | null {
-  if (!FAILED.has(run.status)) return null;
+  if (!FAILING_STATUSES.has(run.status)) return null;
   const text = run.details?._error ?? run.details?._log ?? `${run.status}: ${run.marks}/${run.maxMarks} marks`;
   return text.length > 500 ? `${text.slice(0, 497)}...` : text;
 }
@@ -102,7 +101,7 @@ export async function ingestRuns(
           .insert(latest)
           .values(
             part.map(({ run, testId, startedAt, endedAt }) => {
-              const failed = FAILED.has(run.status);
+              const failed = FAILING_STATUSES.has(run.status);
               return {
                 testId,
                 agentId: agent.id,
