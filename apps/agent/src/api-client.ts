@@ -12,6 +12,7 @@ import {
   RunBatchResponse,
 } from '@synthfleet/contracts';
 import type { z } from 'zod';
+import { type Answer, exchange } from './exchange.ts';
 
 /** A failed call: `status` 0 when the API could not be reached at all. */
 export class ApiError extends Error {
@@ -32,33 +33,6 @@ export class ApiError extends Error {
 export type PollResult = { kind: 'assignment'; assignment: Assignment } | { kind: 'not-modified' };
 
 export type ApiClient = ReturnType<typeof createApiClient>;
-
-type Answer = { status: number; statusText: string; text: string };
-
-/**
- * One HTTP exchange on node:http with keep-alive. Not fetch: undici costs the agent ~5 MB of heap
- * for two kinds of request, and every node counts.
- */
-function exchange(
-  url: URL,
-  init: { method: string; body?: string; headers: Record<string, string>; signal: AbortSignal },
-  agent: http.Agent,
-): Promise<Answer> {
-  const lib = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = lib.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        text += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
 
 export function createApiClient(opts: { baseUrl: string; token: string }) {
   const base = opts.baseUrl.replace(/\/+$/, '');

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
 import {
   type AssignedTest,
   createBackoff,
@@ -15,6 +13,7 @@ import {
 } from '@synthfleet/contracts';
 import { errorMessage, type KubeClient, MANAGED_BY, MANAGER, sleep } from '@synthfleet/probes';
 import { ApiError } from './api-client.ts';
+import { exchange } from './exchange.ts';
 import type { Logger } from './logger.ts';
 
 export type RemedyDeps = {
@@ -34,39 +33,6 @@ export type RemedyDeps = {
 type Streak = { revision: number; failures: number };
 
 type Context = { test: AssignedTest; run: RunResult; failures: number; grant: RemedyGrant };
-
-/** POSTs JSON on node:http(s) (no fetch: the agent keeps undici out of its memory). */
-function postJson(url: string, body: unknown, headers: Record<string, string>, timeoutMs: number) {
-  const text = JSON.stringify(body);
-  const target = new URL(url);
-  const send = target.protocol === 'https:' ? https.request : http.request;
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = send(
-      target,
-      {
-        method: 'POST',
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(text)),
-          'user-agent': 'synthfleet-agent',
-        },
-      },
-      (res) => {
-        let answer = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (answer.length < 2000) answer += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: answer.slice(0, 2000) }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
-}
 
 /**
  * Counts each assigned test's consecutive failures on this agent and, when a streak reaches the
@@ -239,13 +205,25 @@ export class Remedies {
   }
 
   private async webhook(hook: NonNullable<Remedy['webhook']>, ctx: Context): Promise<RemedyOutcome> {
-    const res = await postJson(hook.url, this.payload(ctx), hook.headers ?? {}, parseDuration(hook.timeout));
+    const body = JSON.stringify(this.payload(ctx));
+    const res = await exchange(new URL(hook.url), {
+      method: 'POST',
+      body,
+      headers: {
+        ...hook.headers,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'user-agent': 'synthfleet-agent',
+      },
+      signal: AbortSignal.timeout(parseDuration(hook.timeout)),
+      maxChars: 2000,
+    });
     const details = { url: hook.url, status: String(res.status) };
     if (res.status >= 200 && res.status < 300)
       return { status: 'succeeded', message: `webhook answered ${res.status}`, details };
     return {
       status: 'failed',
-      message: `webhook answered ${res.status}${res.body ? `: ${res.body.slice(0, 500)}` : ''}`,
+      message: `webhook answered ${res.status}${res.text ? `: ${res.text.slice(0, 500)}` : ''}`,
       details,
     };
   }

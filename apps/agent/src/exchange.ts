@@ -1,0 +1,33 @@
+import http from 'node:http';
+import https from 'node:https';
+
+export type Answer = { status: number; statusText: string; text: string };
+
+/**
+ * One HTTP exchange on node:http(s). Not fetch: undici costs the agent ~5 MB of heap for the few
+ * kinds of request it makes, and every node counts. The answer's text is kept up to `maxChars`
+ * (a webhook's answer is shown, not trusted to be small); without it, all of it.
+ */
+export function exchange(
+  url: URL,
+  init: { method: string; body?: string; headers: Record<string, string>; signal: AbortSignal; maxChars?: number },
+  agent?: http.Agent,
+): Promise<Answer> {
+  const lib = url.protocol === 'https:' ? https : http;
+  const max = init.maxChars ?? Number.POSITIVE_INFINITY;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        if (text.length < max) text += c;
+      });
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: text.slice(0, max) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
