@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AssignedTest, Assignment, createBackoff, type RunResult } from '@synthfleet/contracts';
 import { createProbeSet, errorMessage, KubeClient, kubeAccessFromEnv, type ProbeSet, sleep } from '@synthfleet/probes';
@@ -13,6 +13,7 @@ import { Reporter } from './reporter.ts';
 import { Semaphore } from './semaphore.ts';
 import { Spool } from './spool.ts';
 import { Supervisor } from './supervisor.ts';
+import { writeFileAtomic } from './write-file-atomic.ts';
 
 export const AGENT_VERSION: string = pkg.version;
 
@@ -186,10 +187,9 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     if (source === 'api') {
       state.haveAssignment = true;
       // Kept on disk so a restarted agent goes on testing while the API is away.
-      const tmp = `${assignmentFile}.tmp`;
-      await writeFile(tmp, JSON.stringify(a))
-        .then(() => rename(tmp, assignmentFile))
-        .catch((err) => logger.warn({ err: String(err) }, 'cannot save the assignment'));
+      await writeFileAtomic(assignmentFile, JSON.stringify(a)).catch((err) =>
+        logger.warn({ err: String(err) }, 'cannot save the assignment'),
+      );
     }
   }
 

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import {
   type AssignedTest,
   createBackoff,
@@ -15,6 +14,7 @@ import { errorMessage, type KubeClient, MANAGED_BY, MANAGER, sleep } from '@synt
 import { ApiError } from './api-client.ts';
 import { exchange } from './exchange.ts';
 import type { Logger } from './logger.ts';
+import { writeFileAtomic } from './write-file-atomic.ts';
 
 export type RemedyDeps = {
   claim(claim: RemedyClaim): Promise<RemedyGrant>;
@@ -78,10 +78,8 @@ export class Remedies {
     this.saving = (async () => {
       while (this.dirty) {
         this.dirty = false;
-        const tmp = `${file}.tmp`;
         try {
-          await writeFile(tmp, JSON.stringify(Object.fromEntries(this.streaks)));
-          await rename(tmp, file);
+          await writeFileAtomic(file, JSON.stringify(Object.fromEntries(this.streaks)));
         } catch (err) {
           this.deps.logger.warn({ file, err: errorMessage(err) }, 'cannot save the remedy streaks');
         }
