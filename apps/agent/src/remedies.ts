@@ -160,7 +160,10 @@ export class Remedies {
     const ctx = { test, run, failures, grant };
     let outcome: RemedyOutcome;
     try {
-      outcome = remedy.webhook ? await this.webhook(remedy.webhook, ctx) : await this.job(remedy, ctx);
+      // The spec holds exactly one of the two.
+      outcome = remedy.webhook
+        ? await this.webhook(remedy.webhook, ctx)
+        : await this.job(remedy.job as NonNullable<Remedy['job']>, ctx);
     } catch (err) {
       outcome = { status: 'failed', message: errorMessage(err).slice(0, 4000) };
     }
@@ -226,13 +229,13 @@ export class Remedies {
     };
   }
 
-  private async job(remedy: Remedy, ctx: Context): Promise<RemedyOutcome> {
+  private async job(job: NonNullable<Remedy['job']>, ctx: Context): Promise<RemedyOutcome> {
     const kube = this.deps.kube as KubeClient;
-    const spec = structuredClone(remedy.job?.spec ?? {}) as {
+    const spec = structuredClone(job.spec) as {
       template: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: { env?: unknown[] }[] } };
       ttlSecondsAfterFinished?: number;
     };
-    const ns = remedy.job?.namespace ?? this.deps.namespace;
+    const ns = job.namespace ?? this.deps.namespace;
     const env = [
       { name: 'SYNTHFLEET_CLUSTER', value: this.deps.cluster() },
       { name: 'SYNTHFLEET_TEST', value: `${ctx.test.namespace}/${ctx.test.name}` },
@@ -264,12 +267,12 @@ export class Remedies {
     });
     const name = created.metadata.name;
     const details = { job: `${ns}/${name}` };
-    const deadline = Date.now() + parseDuration(remedy.job?.timeout ?? '5m');
+    const deadline = Date.now() + parseDuration(job.timeout);
     while (Date.now() < deadline) {
-      const job = await kube.get<{
+      const current = await kube.get<{
         status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
       }>(`/apis/batch/v1/namespaces/${ns}/jobs/${name}`);
-      const done = job.status?.conditions?.find(
+      const done = current.status?.conditions?.find(
         (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
       );
       if (done?.type === 'Complete') return { status: 'succeeded', message: `Job ${ns}/${name} completed`, details };
@@ -283,7 +286,7 @@ export class Remedies {
     }
     return {
       status: 'failed',
-      message: `Job ${ns}/${name} did not finish within ${remedy.job?.timeout ?? '5m'}`,
+      message: `Job ${ns}/${name} did not finish within ${job.timeout}`,
       details,
     };
   }
