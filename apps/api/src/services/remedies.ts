@@ -5,13 +5,13 @@ import {
   type RemedyGrant,
   type RemedyOutcome,
   type RemedyRunView,
-  SyntheticTestSpec,
 } from '@synthfleet/contracts';
 import { agents, type RemedyRunRow, remedyRuns, tests } from '@synthfleet/db';
 import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../errors.ts';
 import { assertCanRead, assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
+import { specOf } from './test-objects.ts';
 
 function view(row: RemedyRunRow, test: { cluster: string; namespace: string; name: string }): RemedyRunView {
   return {
@@ -75,7 +75,8 @@ export async function claimRemedy(
     throw conflict(
       `the claim is for revision ${claim.revision} of test "${key}", which is now at revision ${test.revision}`,
     );
-  const remedy = SyntheticTestSpec.parse(JSON.parse(test.spec)).remedy;
+  // Stored as parsed on the way in, defaults applied.
+  const remedy = specOf(test.spec).remedy;
   if (!remedy) throw conflict(`test "${key}" has no remedy`);
   const now = ctx.clock.now();
   const limit = remedy.runsLimit ?? 0;
@@ -201,12 +202,12 @@ export async function listRemedies(
  * how it went (it died, or lost the API for longer than its retries). Part of the sweep.
  */
 export async function expireRemedies(ctx: ServiceContext, now: number): Promise<number> {
-  const overdue = await ctx.db
+  // One statement, at most 1,000 a sweep (the rest go on the next one).
+  const overdue = ctx.db
     .select({ id: remedyRuns.id })
     .from(remedyRuns)
     .where(and(eq(remedyRuns.status, 'running'), lt(remedyRuns.deadlineAt, now)))
     .limit(1000);
-  if (overdue.length === 0) return 0;
   const expired = await ctx.db
     .update(remedyRuns)
     .set({
@@ -214,15 +215,7 @@ export async function expireRemedies(ctx: ServiceContext, now: number): Promise<
       message: sql`'node ' || ${remedyRuns.node} || ' reported no outcome by the deadline (' || strftime('%Y-%m-%dT%H:%M:%SZ', ${remedyRuns.deadlineAt} / 1000, 'unixepoch') || '): the remedy may or may not have run; the agent may have stopped'`,
       endedAt: now,
     })
-    .where(
-      and(
-        inArray(
-          remedyRuns.id,
-          overdue.map((r) => r.id),
-        ),
-        eq(remedyRuns.status, 'running'),
-      ),
-    )
+    .where(inArray(remedyRuns.id, overdue))
     .returning({ id: remedyRuns.id, node: remedyRuns.node, cluster: remedyRuns.cluster });
   if (expired.length > 0) ctx.logger.warn({ remedies: expired }, 'remedy runs without an outcome past their deadline');
   return expired.length;
