@@ -186,10 +186,10 @@ export class KubeClient {
   }
 
   /** DELETE that counts a 404 as done (the object is already gone). */
-  async remove(path: string, signal?: AbortSignal, propagation: 'Background' | 'Foreground' = 'Background') {
+  async remove(path: string, signal?: AbortSignal) {
     try {
       await this.request('DELETE', path, {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: propagation },
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
         signal,
       });
       return true;

@@ -125,36 +125,18 @@ export class Steps {
 }
 
 /**
- * Deletes what a run created, even after a timeout or a cancel: its own time bound, never the run's
- * (aborted) signal. Waits until the objects are gone when asked; failures are logged, not thrown.
+ * Deletes what a run created, newest first, even after a timeout or a cancel: its own time bound,
+ * never the run's (aborted) signal. Failures are logged, not thrown.
  */
-export async function cleanUp(
-  client: KubeClient,
-  paths: readonly string[],
-  log: string[],
-  boundMs: number,
-  waitGone = false,
-): Promise<boolean> {
+export async function cleanUp(client: KubeClient, paths: readonly string[], log: string[], boundMs: number) {
   const signal = AbortSignal.timeout(boundMs);
-  let ok = true;
   for (const path of [...paths].reverse()) {
     try {
       await client.remove(path, signal);
     } catch (err) {
-      ok = false;
       log.push(`cleanup: deleting ${path} failed: ${errorMessage(err)}`);
     }
   }
-  if (!waitGone) return ok;
-  for (const path of paths) {
-    try {
-      while ((await client.find(path, signal)) !== undefined) await sleep(100, signal);
-    } catch (err) {
-      ok = false;
-      log.push(`cleanup: ${path} still there: ${errorMessage(err)}`);
-    }
-  }
-  return ok;
 }
 
 type Listed = { metadata: { name: string; namespace?: string; creationTimestamp?: string } };
