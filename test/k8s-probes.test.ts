@@ -212,9 +212,13 @@ describe('k8sDeployment', () => {
   it('creates, serves through the service and each pod, rolls a new image, scales to zero, deletes: 12 timed steps', async () => {
     const before = target.hits.get('/') ?? 0;
     const images: string[] = [];
+    const rest = new Set<string>();
     const stop = kube.onChange((resource, type, o) => {
-      if (resource === POD && type === 'ADDED')
-        images.push((o.spec as { containers: { image: string }[] }).containers[0]?.image as string);
+      if (resource === POD && type === 'ADDED') {
+        const { image, ...others } = (o.spec as { containers: { image: string }[] }).containers[0] ?? { image: '' };
+        images.push(image);
+        rest.add(JSON.stringify(others));
+      }
     });
     const r = await runProbe(
       probes,
@@ -247,6 +251,13 @@ describe('k8sDeployment', () => {
       ...Array(3).fill('registry.k8s.io/e2e-test-images/agnhost:2.53'),
       ...Array(3).fill('registry.k8s.io/e2e-test-images/agnhost:2.52'),
     ]);
+    // The rolled-out pods keep everything but the image: readiness probe, limits, security context.
+    expect(rest.size).toBe(1);
+    expect(JSON.parse([...rest][0] as string)).toMatchObject({
+      readinessProbe: {},
+      resources: {},
+      securityContext: {},
+    });
     await expectCleanedUp();
   });
 

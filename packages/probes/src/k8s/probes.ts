@@ -409,22 +409,7 @@ export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
         await steps.step('update image', () =>
           client.patch(
             `${deployments}/${name}`,
-            {
-              spec: {
-                template: {
-                  spec: {
-                    containers: [
-                      {
-                        name: 'app',
-                        image: config.updateImage,
-                        args: config.args,
-                        ports: [{ containerPort: config.port }],
-                      },
-                    ],
-                  },
-                },
-              },
-            },
+            { spec: { template: { spec: { containers: [appContainer(config, config.updateImage)] } } } },
             ctx.signal,
           ),
         );
@@ -663,6 +648,27 @@ function podManifest(name: string, agentNode: string, run: string, config: PodCo
   };
 }
 
+/**
+ * The deployment's one container. The image update sends it whole again: a merge patch replaces
+ * the containers list, so anything left out (the readiness probe, limits, security context) would
+ * be dropped from the rolled-out pods.
+ */
+function appContainer(config: DeploymentConfig, image: string) {
+  return {
+    name: 'app',
+    image,
+    args: config.args,
+    ports: [{ containerPort: config.port }],
+    readinessProbe: { httpGet: { path: config.path, port: config.port }, periodSeconds: 2 },
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+}
+
 function deploymentManifest(
   name: string,
   labels: Record<string, string>,
@@ -696,21 +702,7 @@ function deploymentManifest(
           ...(affinity ? { affinity } : {}),
           ...(config.tolerations ? { tolerations: config.tolerations } : {}),
           securityContext: { runAsNonRoot: true, runAsUser: 65535, seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: 'app',
-              image: config.image,
-              args: config.args,
-              ports: [{ containerPort: config.port }],
-              readinessProbe: { httpGet: { path: config.path, port: config.port }, periodSeconds: 2 },
-              resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
-            },
-          ],
+          containers: [appContainer(config, config.image)],
         },
       },
     },
