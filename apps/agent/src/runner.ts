@@ -73,8 +73,9 @@ export class TestRunner {
    */
   start(spreadMs?: number): void {
     const now = Date.now();
-    const window = this.cadence.kind === 'every' ? Math.min(this.cadence.ms, spreadMs ?? this.cadence.ms) : 0;
-    this.due = this.cadence.kind === 'every' ? now + Math.floor(this.deps.random() * window) : this.nextCron(now);
+    const c = this.cadence;
+    this.due =
+      c.kind === 'every' ? now + Math.floor(this.deps.random() * Math.min(c.ms, spreadMs ?? c.ms)) : this.nextCron(now);
     this.arm();
   }
 
