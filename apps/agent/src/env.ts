@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ClusterName, DnsSubdomain, parseEnvWith } from '@synthfleet/contracts';
+import { ClusterName, commaList, DnsSubdomain, parseEnvWith } from '@synthfleet/contracts';
 import { z } from 'zod';
 
 const K8S_FAMILY_NAMES = ['pod', 'deployment', 'dns', 'namespace', 'api'] as const;
@@ -42,16 +42,9 @@ export const AgentEnv = z
      * Kubernetes probe families this agent offers (`pod,deployment,dns,namespace,api`), each only
      * with its RBAC granted (the Helm chart's `k8sProbes` values); none by default.
      */
-    K8S_PROBES: z
-      .string()
-      .default('')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((f) => f.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.enum(K8S_FAMILY_NAMES, { error: `must list families among ${K8S_FAMILY_NAMES.join(', ')}` }))),
+    K8S_PROBES: commaList
+      .pipe(z.array(z.enum(K8S_FAMILY_NAMES, { error: `must list families among ${K8S_FAMILY_NAMES.join(', ')}` })))
+      .default([]),
     /** Whether this agent may create Jobs for `job` remedies (needs the chart's `remedies.jobs`). */
     K8S_REMEDY_JOBS: z.stringbool().default(false),
     /** Where k8s probes and remedy Jobs create objects when their config names no namespace. */

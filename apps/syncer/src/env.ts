@@ -1,13 +1,7 @@
-import { ClusterName, DnsLabel, EnvError, parseEnvWith } from '@synthfleet/contracts';
+import { ClusterName, commaList, DnsLabel, EnvError, parseEnvWith } from '@synthfleet/contracts';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const list = z.string().transform((s) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean),
-);
 
 /** The groups whose SyntheticTest objects the syncer understands. */
 export const KNOWN_GROUPS = ['synthfleet.dev', 'synheart.infra.webex.com'] as const;
@@ -23,9 +17,9 @@ export const SyncerEnv = z.object({
   /** A kubeconfig file; unset means in-cluster credentials (or ~/.kube/config outside a pod). */
   KUBECONFIG: z.string().min(1).optional(),
   /** Namespaces to watch, comma-separated; unset watches all. */
-  WATCH_NAMESPACES: list.pipe(z.array(DnsLabel)).default([]),
+  WATCH_NAMESPACES: commaList.pipe(z.array(DnsLabel)).default([]),
   /** API groups to watch, comma-separated. */
-  WATCH_GROUPS: list
+  WATCH_GROUPS: commaList
     .pipe(
       z
         .array(
@@ -43,15 +37,9 @@ export const SyncerEnv = z.object({
   /** Read SyntheticTest manifests from this directory instead of a cluster (`--dir` does the same). */
   SYNCER_DIR: z.string().min(1).optional(),
   /** Subdirectories of SYNCER_DIR to leave out (relative paths, comma-separated). */
-  SYNCER_EXCLUDE: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim().replace(/^\.\/|\/+$/g, ''))
-        .filter(Boolean),
-    ),
+  SYNCER_EXCLUDE: commaList
+    .transform((paths) => paths.map((p) => p.replace(/^\.\/|\/+$/g, '')).filter(Boolean))
+    .default([]),
   /** Port for /healthz and /readyz; 0 picks a free one, unset serves none. */
   HEALTH_PORT: int(0, 65535).optional(),
   HEALTH_HOST: z.string().default('0.0.0.0'),

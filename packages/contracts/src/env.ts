@@ -1,6 +1,14 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** A configuration problem the operator must fix; start-up stops with its message. */
+/** A comma-separated variable as its trimmed, non-empty items. */
+export const commaList = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
+
 export class EnvError extends Error {
   override name = 'EnvError';
 }
