@@ -63,6 +63,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     deps.probes ??
     createProbeSet({
       execAllow: env.EXEC_ALLOW,
+      execEnvAllow: env.EXEC_ENV_ALLOW,
       k8s:
         kube && env.K8S_PROBES.length > 0
           ? {

@@ -12,6 +12,7 @@ describe('agent env', () => {
       HEARTBEAT_MAX: 1024 * 1024,
       MAX_CONCURRENT_RUNS: 16,
       EXEC_ALLOW: [],
+      EXEC_ENV_ALLOW: [],
     });
   });
 
@@ -32,5 +33,17 @@ describe('agent env', () => {
       '/opt/probes',
       '/usr/local/bin/check',
     ]);
+  });
+
+  it('takes EXEC_ENV_ALLOW as names, and never a loader, shell or interpreter variable', () => {
+    expect(parseEnv({ ...base, EXEC_ENV_ALLOW: 'MODE, TARGET_REGION' }).EXEC_ENV_ALLOW).toEqual([
+      'MODE',
+      'TARGET_REGION',
+    ]);
+    expect(() => parseEnv({ ...base, EXEC_ENV_ALLOW: 'MODE,BASH_ENV' })).toThrow(
+      'EXEC_ENV_ALLOW.1: BASH_ENV changes how a program is found, loaded or interpreted and can never be set',
+    );
+    expect(() => parseEnv({ ...base, EXEC_ENV_ALLOW: 'LD_PRELOAD' })).toThrow('LD_PRELOAD (LD_*)');
+    expect(() => parseEnv({ ...base, EXEC_ENV_ALLOW: 'a-b' })).toThrow('must list variable names');
   });
 });

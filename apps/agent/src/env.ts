@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ClusterName, commaList, DnsSubdomain, parseEnvWith } from '@synthfleet/contracts';
+import { ClusterName, commaList, DnsSubdomain, forbiddenExecEnv, parseEnvWith } from '@synthfleet/contracts';
 import { z } from 'zod';
 
 const K8S_FAMILY_NAMES = ['pod', 'deployment', 'dns', 'namespace', 'api'] as const;
@@ -37,6 +37,22 @@ export const AgentEnv = z
       .string()
       .default('')
       .transform((s) => s.split(':').filter(Boolean)),
+    /**
+     * Environment variable names (comma-separated) an exec spec's `config.env` may set; none by
+     * default. Loader, shell and interpreter variables (BASH_ENV, LD_*, PATH, ...) are refused.
+     */
+    EXEC_ENV_ALLOW: commaList
+      .pipe(
+        z.array(
+          z
+            .string()
+            .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must list variable names')
+            .refine((name) => forbiddenExecEnv(name) === undefined, {
+              error: (i) => forbiddenExecEnv(String(i.input)),
+            }),
+        ),
+      )
+      .default([]),
     RESULT_FLUSH_MS: int(10, 60_000).default(1000),
     /**
      * Kubernetes probe families this agent offers (`pod,deployment,dns,namespace,api`), each only

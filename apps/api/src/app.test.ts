@@ -45,6 +45,29 @@ describe('the app as a whole', () => {
     }
   });
 
+  it('sends nosniff on every answer, and the reference page a CSP that runs no script and cannot be framed', async () => {
+    const api = await createTestApi();
+    try {
+      for (const path of [
+        '/healthz',
+        '/api/v1/openapi.json',
+        '/api/v1/docs',
+        '/api/v1/nothing-here',
+        '/api/v1/fleet',
+      ]) {
+        const res = await api.app.request(path);
+        expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      }
+      const docs = await api.app.request('/api/v1/docs');
+      const csp = docs.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toContain('script-src');
+    } finally {
+      await api.close();
+    }
+  });
+
   it('answers unknown routes, wrong media types and oversized bodies in the error envelope', async () => {
     const api = await createTestApi({ config: { maxBodyBytes: 2048, maxBatchBodyBytes: 4096 } });
     try {

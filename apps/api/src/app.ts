@@ -6,12 +6,13 @@ import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './app-env.ts';
 import { createPrincipalResolver, requireAuth } from './auth.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
-import { ApiError, statusFor } from './errors.ts';
+import { ApiError, RateLimitedError, statusFor } from './errors.ts';
 import type { AssignmentHub } from './hub/hub.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createKeyedMutex, type KeyedMutex } from './lib/keyed-mutex.ts';
 import { type Logger, silentLogger } from './lib/logger.ts';
-import { apiReferenceHtml, openApiDocument } from './openapi.ts';
+import { sameOrigin } from './lib/same-origin.ts';
+import { API_REFERENCE_HEADERS, apiReferenceHtml, openApiDocument } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
 import { readRoutes } from './routes/reads.ts';
@@ -55,8 +56,11 @@ export function createApp(deps: AppDeps) {
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
     c.header('x-request-id', requestId);
+    // No answer of ours (JSON, pages, assets, errors) is ever to be sniffed as another type.
+    c.header('x-content-type-options', 'nosniff');
     await next();
   });
+  app.use('*', sameOrigin());
 
   const tooLarge = (limit: number) =>
     bodyLimit({
@@ -68,7 +72,7 @@ export function createApp(deps: AppDeps) {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()));
-  app.get('/api/v1/docs', (c) => c.html(apiReferenceHtml()));
+  app.get('/api/v1/docs', (c) => c.html(apiReferenceHtml(), 200, API_REFERENCE_HEADERS));
 
   const resolvePrincipal = createPrincipalResolver(ctx);
   const api = new Hono<AppEnv>();
@@ -101,6 +105,7 @@ export function createApp(deps: AppDeps) {
     if (err instanceof ApiError) {
       const status = statusFor(err.code);
       if (status >= 500) ctx.logger.error({ requestId: c.var.requestId, err: err.message }, 'request failed');
+      if (err instanceof RateLimitedError) c.header('retry-after', String(err.retryAfterSeconds));
       return c.json(envelope(c, err.code, err.message, err.details), status);
     }
     if (err instanceof HTTPException && err.status < 500) {

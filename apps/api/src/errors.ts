@@ -20,8 +20,17 @@ export const forbidden = (message: string) => new ApiError(ErrorCode.Forbidden, 
 export const conflict = (message: string) => new ApiError(ErrorCode.Conflict, message);
 export const unauthorized = (message: string) => new ApiError(ErrorCode.Unauthorized, message);
 
+/** A writer over its quota: answered 429 with `Retry-After` (whole seconds, at least 1). */
+export class RateLimitedError extends ApiError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterMs: number) {
+    super(ErrorCode.RateLimited, message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  }
+}
+
 /** The one place that maps error codes to HTTP statuses; exhaustive over ErrorCode. */
-export function statusFor(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 500 | 503 {
+export function statusFor(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 429 | 500 | 503 {
   switch (code) {
     case ErrorCode.BadRequest:
       return 400;
@@ -39,6 +48,8 @@ export function statusFor(code: ErrorCode): 400 | 401 | 403 | 404 | 405 | 409 | 
       return 413;
     case ErrorCode.UnsupportedMediaType:
       return 415;
+    case ErrorCode.RateLimited:
+      return 429;
     case ErrorCode.Internal:
       return 500;
     case ErrorCode.Unavailable:

@@ -394,6 +394,14 @@ export function openApiDocument(): unknown {
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 /** A self-contained reference page (no external scripts: edge operators run air-gapped). */
+/** The reference page runs no script and loads nothing: its one inline style sheet is all it needs. */
+export const API_REFERENCE_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+};
+
 export function apiReferenceHtml(): string {
   const rows = ROUTES.map((r) => {
     const doc = (openApiDocument() as { paths: Record<string, Record<string, unknown>> }).paths[r.path]?.[r.method];

@@ -10,6 +10,7 @@ export const ErrorCode = {
   Conflict: 'CONFLICT',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  RateLimited: 'RATE_LIMITED',
   Internal: 'INTERNAL',
   Unavailable: 'UNAVAILABLE',
 } as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Duration, parseDuration } from './duration.ts';
+import { execEnvIssues } from './exec-env.ts';
 import { DnsLabel, DnsSubdomain } from './names.ts';
 import { NodeSelectorString } from './node-selector.ts';
 import { Remedy } from './remedy.ts';
@@ -122,6 +123,10 @@ export const SyntheticTestSpec = z
     remedy: Remedy.optional(),
   })
   .superRefine((spec, ctx) => {
+    // A YAML string config is checked where it is parsed (the API and the agent): zod alone here.
+    if (spec.plugin === 'exec') {
+      for (const issue of execEnvIssues(spec.config)) ctx.addIssue({ code: 'custom', ...issue });
+    }
     if (spec.repeat === undefined && spec.schedule === undefined) {
       ctx.addIssue({ code: 'custom', path: ['repeat'], message: 'repeat is required unless schedule is set' });
     }

@@ -34,7 +34,7 @@ async function until<T>(f: () => T | undefined): Promise<T> {
   throw new Error('condition not met within 30 s');
 }
 
-const probes = createProbeSet({ canPing: false, execAllow: [dir] });
+const probes = createProbeSet({ canPing: false, execAllow: [dir], execEnvAllow: ['GREETING'] });
 
 describe('exec', () => {
   it('hands the config to the program on stdin and reads its JSON result', async () => {
@@ -56,6 +56,60 @@ describe('exec', () => {
     expect(r.status).toBe('fail');
     expect(r.details).toMatchObject({ k: 'v', _error: 'one-hi' });
     expect(r.gauges).toEqual([{ name: 'my_gauge', value: 4 }]);
+  });
+
+  it('never hands a spec loader, shell or interpreter variables: a bash script is not made to run a command', async () => {
+    // The outside test's repro: BASH_ENV names a file bash sources, and bash expands the value first.
+    const marker = join(dir, 'pwned');
+    const file = join(dir, 'check.sh');
+    writeFileSync(file, `#!/bin/bash\necho '{"marks":1,"maxMarks":1}'\n`);
+    chmodSync(file, 0o755);
+    for (const [name, value] of [
+      ['BASH_ENV', `$(touch ${marker})`],
+      ['ENV', `$(touch ${marker})`],
+      ['LD_PRELOAD', `${dir}/evil.so`],
+      ['PATH', dir],
+      ['SHELLOPTS', 'xtrace'],
+      ['PS4', `$(touch ${marker})`],
+      ['NODE_OPTIONS', `--require ${dir}/evil.js`],
+      ['PYTHONSTARTUP', `${dir}/evil.py`],
+      ['PERL5OPT', '-Mevil'],
+      ['IFS', '/'],
+    ]) {
+      const everywhere = createProbeSet({ canPing: false, execAllow: [dir], execEnvAllow: ['GREETING', 'MODE'] });
+      const r = await runProbe(everywhere, 'exec', { command: file, env: { [name as string]: value } }, probeContext());
+      expect(r.status, name).toBe('error');
+      expect(r.details._error, name).toContain(`config.env.${name}`);
+      expect(r.details._error, name).toContain('can never be set');
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('refuses a variable the operator did not allow, and starts the program from a fixed minimal environment', async () => {
+    const notAllowed = await runProbe(
+      probes,
+      'exec',
+      { command: script('ok.sh', `echo '{"marks":1,"maxMarks":1}'`), env: { MODE: 'x' } },
+      probeContext(),
+    );
+    expect(notAllowed.status).toBe('error');
+    expect(notAllowed.details._error).toContain(
+      'config.env.MODE is not a variable this agent lets a spec set (EXEC_ENV_ALLOW: GREETING)',
+    );
+    process.env.SYNTHFLEET_TOKEN_FOR_EXEC_TEST = 'agent-secret';
+    try {
+      const file = script(
+        'env.sh',
+        `env | grep -v '^_=' | grep -v '^PWD=' | grep -v '^SHLVL=' | sort | tr '\n' ' ' > ${dir}/env.txt; echo '{"marks":1,"maxMarks":1}'`,
+      );
+      const r = await runProbe(probes, 'exec', { command: file, env: { GREETING: '$(id)' } }, probeContext());
+      expect(r.status).toBe('pass');
+      expect(readFileSync(join(dir, 'env.txt'), 'utf8').trim()).toBe(
+        'GREETING=$(id) LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      );
+    } finally {
+      delete process.env.SYNTHFLEET_TOKEN_FOR_EXEC_TEST;
+    }
   });
 
   it('reports output that is not a result, with stderr', async () => {

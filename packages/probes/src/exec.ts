@@ -1,5 +1,5 @@
 import { resolve, sep } from 'node:path';
-import { Gauge } from '@synthfleet/contracts';
+import { EXEC_BASE_ENV, forbiddenExecEnv, Gauge } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { findExecutable, runProcess } from './process.ts';
 import type { Probe, ProbeOutcome } from './types.ts';
@@ -33,7 +33,24 @@ export type ExecOptions = {
    * may create a SyntheticTest could otherwise run anything on every node.
    */
   allow: readonly string[];
+  /**
+   * Environment variable names a spec's `config.env` may set (the agent's EXEC_ENV_ALLOW); none by
+   * default. Loader, shell and interpreter variables are refused even when listed here.
+   */
+  envAllow?: readonly string[];
 };
+
+/** Why a spec's env cannot be handed to the program, or undefined when every name is allowed. */
+function envRefusal(env: Record<string, string>, allow: ReadonlySet<string>): string | undefined {
+  for (const name of Object.keys(env)) {
+    const forbidden = forbiddenExecEnv(name);
+    if (forbidden) return `exec: config.env.${forbidden}`;
+    if (!allow.has(name)) {
+      return `exec: config.env.${name} is not a variable this agent lets a spec set (EXEC_ENV_ALLOW${allow.size ? `: ${[...allow].join(', ')}` : ' is empty'})`;
+    }
+  }
+  return undefined;
+}
 
 function allowed(file: string, allow: readonly string[]): boolean {
   const abs = resolve(file);
@@ -44,6 +61,7 @@ function allowed(file: string, allow: readonly string[]): boolean {
 }
 
 export function createExecProbe(options: ExecOptions): Probe<ExecConfig> {
+  const envAllow = new Set(options.envAllow ?? []);
   return {
     plugin: 'exec',
     config: ExecConfig,
@@ -68,8 +86,11 @@ export function createExecProbe(options: ExecOptions): Probe<ExecConfig> {
           error: `exec: "${file}" is outside the agent's allowed programs (EXEC_ALLOW)`,
         };
       }
+      const refused = envRefusal(config.env, envAllow);
+      if (refused) return { marks: 0, maxMarks: 1, status: 'error', log: [], error: refused };
       const input = JSON.stringify({ config, self: ctx.self, peers: ctx.peers, timeoutMs: ctx.timeoutMs });
-      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...config.env };
+      // A fixed, minimal environment: nothing of the agent's own (its token, its PATH) reaches the program.
+      const env = { ...EXEC_BASE_ENV, ...config.env };
       const out = await runProcess(file, [...preArgs, ...config.args], { input, env, signal: ctx.signal });
       const stderrTail = out.stderr.trim().split('\n').slice(-5).join('\n');
       let parsed: z.infer<typeof ExecResult> | undefined;

@@ -12,6 +12,8 @@ import type { Probe, ProbeContext, ProbeOutcome } from './types.ts';
 export type ProbeSetOptions = {
   /** Programs the exec probe may run; without any, this agent does not offer exec. */
   execAllow?: readonly string[];
+  /** Environment variable names an exec spec may set (see ExecOptions.envAllow). */
+  execEnvAllow?: readonly string[];
   /** Whether the system can ping; detected when not given. */
   canPing?: boolean;
   /** Kubernetes access: the agent then offers the k8s probes of the families allowed. */
@@ -28,7 +30,8 @@ export function createProbeSet(options: ProbeSetOptions = {}): ProbeSet {
   const set = new Map<Plugin, AnyProbe>();
   for (const p of [httpPing, dnsProbe, netDial, heartbeat] as AnyProbe[]) set.set(p.plugin, p);
   if (options.canPing ?? pingBinary() !== undefined) set.set('ping', ping);
-  if (options.execAllow && options.execAllow.length > 0) set.set('exec', createExecProbe({ allow: options.execAllow }));
+  if (options.execAllow && options.execAllow.length > 0)
+    set.set('exec', createExecProbe({ allow: options.execAllow, envAllow: options.execEnvAllow }));
   if (options.k8s) for (const p of createK8sProbes(options.k8s)) set.set(p.plugin, p);
   return set;
 }

@@ -92,6 +92,75 @@ describe('dashboard sign-in', () => {
     }
   });
 
+  it('follows next only to a plain same-site path: no tab, CR, LF or backslash tricks, and never a 500', async () => {
+    for (const next of [
+      '/\t/evil.example',
+      '/%09/evil.example'.replace('%09', '\t'),
+      '/\r\nset-cookie: x=1',
+      '/a\nb',
+      '/ok\\evil',
+      '/\u00a0/x',
+    ]) {
+      const r = await api.app.request('/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: api.admin, next }).toString(),
+      });
+      expect(r.status, JSON.stringify(next)).toBe(303);
+      expect(r.headers.get('location'), JSON.stringify(next)).toBe('/');
+    }
+    const fine = await api.app.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: api.admin,
+        next: '/tests/edge-1/default/web?window=24h&agent=a%20b',
+      }).toString(),
+    });
+    expect(fine.headers.get('location')).toBe('/tests/edge-1/default/web?window=24h&agent=a%20b');
+    const form = await page('/login?next=%09%2Fevil.example');
+    expect(form.text).toContain('name="next" value="/"');
+  });
+
+  it('refuses cross-site sign-in and sign-out posts, and takes same-site ones', async () => {
+    const viewer = await api.token('viewer');
+    const cookie = await signIn(api.admin);
+    const post = (path: string, headers: Record<string, string>, body = '') =>
+      api.app.request(`http://synthfleet.test${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, host: 'synthfleet.test', ...headers },
+        body,
+      });
+    const login = new URLSearchParams({ token: viewer, next: '/' }).toString();
+    const crossSite: Record<string, string>[] = [
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+    ];
+    for (const headers of crossSite) {
+      for (const path of ['/login', '/logout']) {
+        const r = await post(path, headers, path === '/login' ? login : '');
+        expect(r.status, `${path} ${JSON.stringify(headers)}`).toBe(403);
+        expect(r.headers.get('set-cookie'), `${path} ${JSON.stringify(headers)}`).toBeNull();
+        expect(await r.text()).toContain('cross-site request refused');
+      }
+    }
+    // Any other unsafe method on any route, present or future, is refused the same way.
+    const put = await api.app.request('http://synthfleet.test/anything', {
+      method: 'PUT',
+      headers: { origin: 'https://evil.example', host: 'synthfleet.test' },
+    });
+    expect(put.status).toBe(403);
+    // The admin's session is still the admin's.
+    expect((await page('/', cookie)).text).toContain('admin token');
+    const same = await post('/login', { 'sec-fetch-site': 'same-origin', origin: 'http://synthfleet.test' }, login);
+    expect(same.status).toBe(303);
+    expect(same.headers.get('set-cookie')).toMatch(/^synthfleet_token=/);
+    const sameByOrigin = await post('/logout', { origin: 'http://synthfleet.test' });
+    expect(sameByOrigin.status).toBe(303);
+  });
+
   it('signs out, and a revoked token stops working', async () => {
     const cookie = await signIn(api.admin);
     const out = await page('/logout', cookie, { method: 'POST' });
@@ -359,7 +428,11 @@ describe('live updates', () => {
     const v2 = JSON.parse((await page('/ui/version', cookie)).text).version;
     expect(v2).not.toBe(v1);
     expect((await page('/', cookie)).text).toContain(`data-version="${v2}"`);
-    expect((await page('/ui/version')).status).toBe(401);
+    const unsigned = await page('/ui/version');
+    expect(unsigned.status).toBe(401);
+    expect(JSON.parse(unsigned.text)).toEqual({
+      error: { code: 'UNAUTHORIZED', message: 'sign in again', requestId: unsigned.headers.get('x-request-id') },
+    });
   });
 
   it('serves its stylesheet and script from the API, cacheable, and pages load nothing else', async () => {

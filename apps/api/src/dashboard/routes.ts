@@ -1,4 +1,4 @@
-import { ClusterName } from '@synthfleet/contracts';
+import { ClusterName, ErrorCode, type ErrorEnvelope, queryInt } from '@synthfleet/contracts';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
@@ -46,8 +46,8 @@ const OverviewQuery = z.object({
       .regex(/^[^=]+=.*$/, 'expected key=value')
       .optional(),
   ),
-  offset: z.preprocess(blank, z.coerce.number().int().min(0).max(1_000_000).default(0)),
-  limit: z.preprocess(blank, z.coerce.number().int().min(1).max(500).default(OVERVIEW_PAGE)),
+  offset: z.preprocess(blank, queryInt(0, 1_000_000).default(0)),
+  limit: z.preprocess(blank, queryInt(1, 500).default(OVERVIEW_PAGE)),
 });
 const TestPageQuery = z.object({
   window: z.preprocess(
@@ -144,7 +144,12 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get('/ui/version', async (c) => {
     const principal = await principalOf(c);
     c.header('cache-control', 'no-store');
-    if (!principal) return c.json({ error: { code: 'unauthorized', message: 'sign in again' } }, 401);
+    if (!principal) {
+      const body: ErrorEnvelope = {
+        error: { code: ErrorCode.Unauthorized, message: 'sign in again', requestId: c.var.requestId },
+      };
+      return c.json(body, 401);
+    }
     return c.json({ version: await dashboardVersion(ctx, principal) });
   });
 

@@ -26,9 +26,15 @@ export function endSession(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, { path: '/' });
 }
 
-/** Where to go after signing in: only a path on this site (no `//host` or `/\\host` tricks). */
+/**
+ * A plain path on this site: `/`, then only the printable characters a URL path and query may hold
+ * unescaped. No `//host` or `/\\host`, no backslash anywhere, no tab, CR or LF (browsers drop a tab,
+ * turning `/\t/evil.example` into `//evil.example`; CR or LF cannot go in a Location header).
+ */
+const SAME_SITE_PATH = /^\/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*$/;
+
+/** Where to go after signing in: a plain same-site path, anything else `/`. */
 export function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || next.length > 2000) return '/';
-  if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  if (typeof next !== 'string' || next.length > 2000 || !SAME_SITE_PATH.test(next)) return '/';
   return next;
 }

@@ -167,4 +167,33 @@ describe('syncer routes', () => {
     const detail = await api.request('GET', '/api/v1/tests/edge-1/synthetic-heart/ping-test', { token: t });
     expect(detail.body).toMatchObject({ apiVersion: 'synheart.infra.webex.com/v1', generation: 3 });
   });
+
+  it('refuses an exec spec that sets a loader, shell or interpreter variable, in object or YAML form, naming it', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    const exec = (config: unknown) => syntheticTest('run-check', { plugin: 'exec', config } as never);
+    expect((await api.putTest(t, 'edge-1', exec({ command: '/opt/probes/check.sh', env: { MODE: 'x' } }))).status).toBe(
+      201,
+    );
+    const object = await api.putTest(
+      t,
+      'edge-1',
+      exec({ command: '/opt/probes/check.sh', env: { BASH_ENV: '$(id>/tmp/x)' } }),
+    );
+    expect(object.status).toBe(400);
+    expect(JSON.stringify(object.body)).toContain('spec.config.env.BASH_ENV');
+    const yaml = await api.putTest(
+      t,
+      'edge-1',
+      exec('command: /opt/probes/check.sh\nenv:\n  MODE: fast\n  LD_PRELOAD: /tmp/evil.so\n'),
+    );
+    expect(yaml.status).toBe(400);
+    expect((yaml.body as { error: { message: string } }).error.message).toContain(
+      'spec.config.env.LD_PRELOAD: LD_PRELOAD (LD_*) changes how a program is loaded or interpreted and can never be set',
+    );
+    const flow = await api.putTest(t, 'edge-1', exec('{command: /opt/probes/check.sh, env: {PATH: /tmp}}'));
+    expect((flow.body as { error: { message: string } }).error.message).toContain('spec.config.env.PATH');
+    // The valid revision stored first is untouched.
+    const stored = await api.request('GET', '/api/v1/tests/edge-1/default/run-check', { token: t });
+    expect(stored.body).toMatchObject({ revision: 1, spec: { config: { env: { MODE: 'x' } } } });
+  });
 });

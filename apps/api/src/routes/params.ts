@@ -1,4 +1,4 @@
-import { ClusterName, DnsLabel, DnsSubdomain, TestState } from '@synthfleet/contracts';
+import { ClusterName, DnsLabel, DnsSubdomain, queryInt, TestState } from '@synthfleet/contracts';
 import { z } from 'zod';
 
 export const ClusterParams = z.object({ cluster: ClusterName });
@@ -6,11 +6,11 @@ export const TestParams = z.object({ cluster: ClusterName, namespace: DnsLabel, 
 export const AgentParams = z.object({ agentId: z.string().min(1).max(128) });
 
 export const PollQuery = z.object({
-  version: z.coerce.number().int().nonnegative().optional(),
-  wait: z.coerce.number().int().min(0).max(300).default(0),
+  version: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
+  wait: queryInt(0, 300).default(0),
   /** The agent's undelivered results and dropped count, shown on the dashboard. */
-  spool: z.coerce.number().int().min(0).max(1_000_000_000).optional(),
-  dropped: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  spool: queryInt(0, 1_000_000_000).optional(),
+  dropped: queryInt(0, Number.MAX_SAFE_INTEGER).optional(),
 });
 
 export const TestListQuery = z.object({
@@ -19,16 +19,16 @@ export const TestListQuery = z.object({
   label: z.string().max(200).optional(),
   plugin: z.string().max(64).optional(),
   importance: z.enum(['critical', 'high', 'medium', 'low']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt(1, 500).default(100),
   cursor: z.string().max(200).optional(),
 });
 
 export const RunListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: queryInt(1, 500).default(50),
   cursor: z.string().max(400).optional(),
   agent: z.string().max(128).optional(),
 });
 
-export const RemedyListQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+export const RemedyListQuery = z.object({ limit: queryInt(1, 500).default(50) });
 
 export const ClusterQuery = z.object({ cluster: ClusterName.optional() });

@@ -113,4 +113,21 @@ describe('dashboard reads', () => {
       2,
     );
   });
+
+  it('takes query integers in decimal digits only', async () => {
+    const runs = '/api/v1/tests/alpha/default/web/runs';
+    expect((await api.request('GET', `${runs}?limit=16`)).status).toBe(200);
+    for (const bad of ['0x10', '1e1', '+5', '%2016', '16.0', '0b1', '', '-1']) {
+      const r = await api.request('GET', `${runs}?limit=${bad}`);
+      expect(r.status, bad).toBe(400);
+      expect((r.body as { error: { message: string } }).error.message, bad).toContain('limit');
+    }
+    const poll = await api.request('GET', `/api/v1/agents/${agents.alpha}/assignments?version=0x1&wait=0`, {
+      token: tokens.alpha,
+    });
+    expect(poll.status).toBe(400);
+    expect((poll.body as { error: { message: string } }).error.message).toContain(
+      'version: must be a whole number in decimal digits',
+    );
+  });
 });

@@ -67,7 +67,7 @@ ${
   silent.length || o.staleAgents.length
     ? html`<div class="error-box" role="alert">
 ${silent.length ? html`<p><strong>Silent clusters</strong> (no result within the threshold): ${silent.map((c, i) => html`${i ? ', ' : ''}<a href="${clusterHref(c.name)}">${c.name}</a>`)}</p>` : ''}
-${o.staleAgents.length ? html`<p><strong>${o.staleAgents.length} stale agents</strong> (no poll within the deadline): see below.</p>` : ''}
+${o.staleAgents.length ? html`<p><strong>${o.staleAgents.length} stale ${o.staleAgents.length === 1 ? 'agent' : 'agents'}</strong> (no poll within the deadline): see below.</p>` : ''}
 </div>`
     : ''
 }
