@@ -1,5 +1,6 @@
 import { isHeartbeatBody } from '@synthfleet/probes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { slowHeaders } from '../../../test/support/slow-client.ts';
 import { createHeartbeatServer } from './heartbeat-server.ts';
 
 let ready = false;
@@ -44,6 +45,31 @@ describe('heartbeat server', () => {
     const res = await fetch(`${base}/heartbeat/100000`, { method: 'POST', body: Buffer.alloc(100_000, 'a') });
     expect(await res.json()).toEqual({ bytes: 100_000 });
   });
+
+  it('applies the size rules of a download to an upload: its path names a size within [min, max], and no more is read', async () => {
+    for (const path of [
+      '/heartbeat/-5',
+      '/heartbeat/0',
+      '/heartbeat/12abc',
+      '/heartbeat',
+      `/heartbeat/${8 * 1024 * 1024 + 1}`,
+    ]) {
+      const res = await fetch(`${base}${path}`, { method: 'POST', body: 'x' });
+      expect(res.status, path).toBe(400);
+      expect(await res.text(), path).toMatch(/outside \[1, 8388608\] bytes|not a whole number/);
+    }
+    const over = await fetch(`${base}/heartbeat/10`, { method: 'POST', body: Buffer.alloc(100_000, 'a') });
+    expect(over.status).toBe(413);
+    expect(await over.text()).toContain('upload is larger than 10 bytes');
+  });
+
+  it('closes a connection whose header block never ends (slowloris) instead of holding it', async () => {
+    const port = Number(new URL(base).port);
+    const clients = await Promise.all(Array.from({ length: 20 }, () => slowHeaders(port)));
+    // Closed by the server (this one drops a client error without an answer), not by our give-up.
+    for (const c of clients) expect(c.closed).toBe(true);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  }, 60_000);
 
   it('reports health, readiness and version, and never the environment', async () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { KEEP_ALIVE_TIMEOUT_MS, SERVER_TIMEOUTS } from '@synthfleet/contracts';
 import { heartbeatBytes } from '@synthfleet/probes';
 
 /** Payloads up to this size come from one precomputed buffer; larger ones stream in 64 KiB chunks. */
@@ -67,15 +68,16 @@ export function createHeartbeatServer(o: HeartbeatServerOptions) {
     pump();
   }
 
-  function drain(req: http.IncomingMessage, res: http.ServerResponse): void {
+  /** Reads and discards an upload of at most `limit` bytes (the size its path names). */
+  function drain(req: http.IncomingMessage, res: http.ServerResponse, limit: number): void {
     let bytes = 0;
     let over = false;
     req.on('data', (c: Buffer) => {
       bytes += c.length;
-      if (bytes > o.max && !over) {
+      if (bytes > limit && !over) {
         over = true;
         res.setHeader('connection', 'close');
-        text(res, 413, `upload is larger than ${o.max} bytes\n`);
+        text(res, 413, `upload is larger than ${limit} bytes\n`);
         req.destroy();
       }
     });
@@ -85,16 +87,20 @@ export function createHeartbeatServer(o: HeartbeatServerOptions) {
     req.on('error', () => {});
   }
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ ...SERVER_TIMEOUTS }, (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path.startsWith('/heartbeat/') || path === '/heartbeat') {
-      if (req.method === 'POST' || req.method === 'PUT') return drain(req, res);
-      if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'use GET, HEAD or POST\n');
+      const upload = req.method === 'POST' || req.method === 'PUT';
+      if (!upload && req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'use GET, HEAD or POST\n');
+      // An upload names its size as a download does, under the same rules.
       const n = sizeOf(path);
-      if (typeof n === 'string') return text(res, 400, `${n}\n`);
-      return serveBytes(req, res, n);
+      if (typeof n === 'string') {
+        if (upload) res.setHeader('connection', 'close');
+        return text(res, 400, `${n}\n`);
+      }
+      return upload ? drain(req, res, n) : serveBytes(req, res, n);
     }
     switch (path) {
       case '/healthz':
@@ -115,7 +121,7 @@ export function createHeartbeatServer(o: HeartbeatServerOptions) {
         return text(res, 404, 'not found; try /heartbeat/1024, /healthz, /readyz, /version or /metrics\n');
     }
   });
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.on('clientError', (_err, socket) => socket.destroy());
 
   return {

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SERVER_TIMEOUTS } from '@synthfleet/contracts';
 import type { SyncerHealth } from './syncer.ts';
 
 /** `/healthz` (the process answers) and `/readyz` (the source is listed and a snapshot landed). */
@@ -8,7 +9,7 @@ export async function startHealthServer(
   port: number,
   health: () => SyncerHealth,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ ...SERVER_TIMEOUTS }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const body = (code: number, value: unknown) => {
       const text = JSON.stringify(value);

@@ -9,4 +9,5 @@ export * from './names.ts';
 export * from './node-selector.ts';
 export * from './query.ts';
 export * from './remedy.ts';
+export * from './server-timeouts.ts';
 export * from './synthetic-test.ts';

@@ -6,6 +6,7 @@ import { heartbeatBytes, isHeartbeatBody, parseByteSize } from './heartbeat-payl
 import { createProbeSet, runProbe } from './registry.ts';
 import { pickRendezvous } from './rendezvous.ts';
 import { probeContext } from './testing/context.ts';
+import { startHostileTarget } from './testing/hostile-target.ts';
 
 /** Peers: three honest heartbeat servers and one that serves the wrong bytes. */
 const servers: http.Server[] = [];
@@ -157,5 +158,26 @@ describe('heartbeat probe', () => {
     );
     expect([r.marks, r.maxMarks]).toEqual([1, 2]);
     expect(r.details._error).toContain('ECONNREFUSED');
+  });
+
+  it('reads a target that never stops sending only one byte past the size, then cancels it', async () => {
+    const hostile = await startHostileTarget();
+    try {
+      const r = await runProbe(
+        createProbeSet({ canPing: false }),
+        'heartbeat',
+        { targets: [`${hostile.url}/endless`], sizes: [1024, '64KiB'], methods: ['GET', 'POST'], timeout: '20s' },
+        probeContext({ timeoutMs: 30_000 }),
+      );
+      expect(r.status).toBe('fail');
+      expect(r.details._error).toContain('GET http://127.0.0.1:');
+      expect(r.details._error).toContain('got more than 1024 bytes');
+      expect(r.details._error).toContain('peer read no bytes');
+      await expect.poll(() => hostile.open(), { timeout: 10_000 }).toBe(0);
+      expect(hostile.sent).toHaveLength(4);
+      for (const bytes of hostile.sent) expect(bytes).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      await hostile.close();
+    }
   });
 });

@@ -42,15 +42,42 @@ export type HeartbeatConfig = z.infer<typeof HeartbeatConfig>;
 
 type Target = { id: string; label: string; base: string };
 
+/** A POST's answer is a short JSON line (`{"bytes":N}`); anything longer is not a heartbeat peer. */
+const MAX_POST_ANSWER = 4096;
+
+/**
+ * One heartbeat request. The body is read up to one byte past what a heartbeat peer sends (the
+ * size asked for, or a short JSON answer), then the request is cancelled: a target (`targets` is
+ * spec-chosen) that sends more cannot grow the agent's memory or hold the run.
+ */
 function exchange(url: URL, method: 'GET' | 'POST', size: number, signal: AbortSignal) {
   const lib = url.protocol === 'https:' ? https : http;
+  const limit = (method === 'GET' ? size : MAX_POST_ANSWER) + 1;
   return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
     const req = lib.request(url, { method, signal, headers: method === 'POST' ? { 'content-length': size } : {} });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
+      let read = 0;
+      let done = false;
+      const end = () => {
+        if (done) return;
+        done = true;
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) });
+      };
+      res.on('data', (c: Buffer) => {
+        if (done) return;
+        const part = c.subarray(0, limit - read);
+        chunks.push(part);
+        read += part.length;
+        if (read >= limit) {
+          end();
+          req.destroy();
+        }
+      });
+      res.on('end', end);
+      res.on('error', (err) => {
+        if (!done) reject(err);
+      });
     });
     req.on('error', reject);
     req.end(method === 'POST' ? heartbeatBytes(size) : undefined);
@@ -66,10 +93,16 @@ async function probeOne(t: Target, method: 'GET' | 'POST', size: number, config:
     const ms = performance.now() - started;
     let problem: string | undefined;
     if (res.status !== 200) problem = `status ${res.status}`;
+    else if (method === 'GET' && res.body.length > size) problem = `got more than ${size} bytes`;
     else if (method === 'GET' && res.body.length !== size) problem = `got ${res.body.length} bytes`;
     else if (method === 'GET' && !isHeartbeatBody(res.body)) problem = 'body is not the heartbeat pattern';
     else if (method === 'POST') {
-      const read = (JSON.parse(res.body.toString('utf8') || '{}') as { bytes?: number }).bytes;
+      let read: number | undefined;
+      try {
+        read = (JSON.parse(res.body.toString('utf8') || '{}') as { bytes?: number }).bytes;
+      } catch {
+        read = undefined;
+      }
       if (read !== size) problem = `peer read ${read ?? 'no'} bytes`;
     }
     if (!problem && config.maxLatency !== undefined && ms > config.maxLatency) {

@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProbeSet, runProbe } from './registry.ts';
 import { probeContext } from './testing/context.ts';
+import { type HostileTarget, startHostileTarget } from './testing/hostile-target.ts';
 
 let server: http.Server;
 let base: string;
+let hostile: HostileTarget;
 const hits = new Map<string, number>();
 
 beforeAll(async () => {
@@ -29,8 +31,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  hostile = await startHostileTarget();
 });
 afterAll(async () => {
+  await hostile.close();
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
 });
@@ -124,5 +128,28 @@ describe('runProbe', () => {
     const r = await runProbe(probes, 'httpPing', 'address: [unclosed', probeContext());
     expect(r.status).toBe('error');
     expect(r.details._error).toContain('not valid YAML');
+  });
+
+  it('stops reading an endless body once what it keeps or matches is in, and cancels the request', async () => {
+    const plain = await run({ address: `${hostile.url}/endless` }, 20_000);
+    expect(plain.status).toBe('pass');
+    expect(plain.details._log).toContain('status 200 (stopped reading the body after');
+    const matched = await run({ address: `${hostile.url}/endless/match`, bodyRegex: '^x+$' }, 20_000);
+    expect(matched.status).toBe('pass');
+    const missed = await run({ address: `${hostile.url}/endless/miss`, bodyRegex: 'never-there' }, 20_000);
+    expect(missed.status).toBe('fail');
+    expect(missed.details._error).toContain('body does not match never-there (stopped reading the body after');
+    // Each answer ended when the probe went away, having written about what the probe keeps plus
+    // what socket buffers hold: never gigabytes, and nothing is still being written.
+    await expect.poll(() => hostile.open(), { timeout: 10_000 }).toBe(0);
+    expect(hostile.sent).toHaveLength(3);
+    for (const bytes of hostile.sent) expect(bytes).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('gives up on a header block that never ends at the request timeout', async () => {
+    const r = await run({ address: `${hostile.url}/slow-headers`, timeout: '500ms' }, 20_000);
+    expect(r.status).toBe('fail');
+    expect(r.details._error).toContain('timed out');
+    await expect.poll(() => hostile.open(), { timeout: 10_000 }).toBe(0);
   });
 });

@@ -7,7 +7,13 @@ import { Span } from './config.ts';
 import type { Probe, ProbeContext, ProbeOutcome } from './types.ts';
 import { errorMessage, isTimeout, seconds, sleep, timeoutSignal } from './util.ts';
 
+/** What a body regex is matched against: the first MiB of the body. */
 const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Without a body regex nothing of the body is kept: it is read (and timed) up to this much, then
+ * the request is cancelled, so an endless or huge body holds neither memory nor the run slot.
+ */
+const DRAIN_BYTES = 64 * 1024;
 
 const Endpoint = z.object({
   address: z.string().min(1, 'address is required'),
@@ -105,33 +111,47 @@ function requestOnce(endpoint: Endpoint, url: URL, signal: AbortSignal): Promise
     });
     req.on('response', (res) => {
       firstByteMs = performance.now() - started;
+      const keep = endpoint.bodyRegex === undefined ? 0 : MAX_BODY_BYTES;
+      const readAtMost = Math.max(keep, DRAIN_BYTES);
       const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        if (size < MAX_BODY_BYTES) chunks.push(chunk);
-        size += chunk.length;
-      });
-      res.on('error', (err) => finish({ ok: false, timedOut: isTimeout(signal.reason), message: errorMessage(err) }));
-      res.on('end', () => {
+      let kept = 0;
+      let read = 0;
+      const judge = (cutAt?: number) => {
         const code = res.statusCode ?? 0;
+        const cut = cutAt === undefined ? '' : ` (stopped reading the body after ${cutAt} bytes)`;
         if (!new RegExp(endpoint.expectedCodeRegex).test(String(code))) {
           finish({
             ok: false,
             timedOut: false,
             code,
-            message: `status ${code} does not match ${endpoint.expectedCodeRegex}`,
+            message: `status ${code} does not match ${endpoint.expectedCodeRegex}${cut}`,
           });
           return;
         }
         if (endpoint.bodyRegex !== undefined) {
           const text = Buffer.concat(chunks).toString('utf8');
           if (!new RegExp(endpoint.bodyRegex).test(text)) {
-            finish({ ok: false, timedOut: false, code, message: `body does not match ${endpoint.bodyRegex}` });
+            finish({ ok: false, timedOut: false, code, message: `body does not match ${endpoint.bodyRegex}${cut}` });
             return;
           }
         }
-        finish({ ok: true, timedOut: false, code, message: `status ${code}` });
+        finish({ ok: true, timedOut: false, code, message: `status ${code}${cut}` });
+      };
+      res.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        if (kept < keep) {
+          const part = chunk.subarray(0, keep - kept);
+          chunks.push(part);
+          kept += part.length;
+        }
+        read += chunk.length;
+        if (read >= readAtMost) {
+          judge(read);
+          req.destroy();
+        }
       });
+      res.on('error', (err) => finish({ ok: false, timedOut: isTimeout(signal.reason), message: errorMessage(err) }));
+      res.on('end', () => judge());
     });
     req.on('error', (err) => {
       const timedOut = signal.aborted && isTimeout(signal.reason);

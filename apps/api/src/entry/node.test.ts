@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { slowHeaders } from '../../../../test/support/slow-client.ts';
 import { parseEnv } from '../env.ts';
 import { startNodeServer } from './node.ts';
 
@@ -58,4 +59,53 @@ describe('the Node entry on the embedded default', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/AGENT_DEADLINE_SECONDS/);
   });
+
+  it('closes connections whose headers never finish (408), while a long-poll held meanwhile still ends with its answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'synthfleet-entry-'));
+    dirs.push(dir);
+    const admin = `admin-${crypto.randomUUID()}`;
+    const server = await startNodeServer({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SYNTHFLEET_DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      SYNTHFLEET_ADMIN_TOKEN: admin,
+    });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const call = (path: string, body?: unknown) =>
+        fetch(`${base}${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const { token } = (await (await call('/api/v1/tokens', { role: 'cluster', cluster: 'edge-1' })).json()) as {
+        token: string;
+      };
+      const reg = await fetch(`${base}/api/v1/agents`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ node: 'node-a', version: '1.0.0' }),
+      });
+      const { agentId } = (await reg.json()) as { agentId: string };
+      const first = await fetch(`${base}/api/v1/agents/${agentId}/assignments`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { version } = (await first.json()) as { version: number };
+      // Held for 15 s: longer than the header timeout the slow clients are cut at. A cut poll would
+      // reject; the 304 is the held poll ending by itself.
+      const held = fetch(`${base}/api/v1/agents/${agentId}/assignments?version=${version}&wait=15`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const clients = await Promise.all(Array.from({ length: 50 }, () => slowHeaders(server.port)));
+      for (const c of clients) {
+        expect(c.closed).toBe(true);
+        expect(c.answer).toContain('408');
+      }
+      const poll = await held;
+      expect(poll.status).toBe(304);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
+import { KEEP_ALIVE_TIMEOUT_MS, SERVER_TIMEOUTS } from '@synthfleet/contracts';
 import { createDatabase, redactUrl } from '@synthfleet/db';
 import { migrateDatabase } from '@synthfleet/db/node';
 import pino from 'pino';
@@ -43,10 +44,8 @@ export async function startNodeServer(source: Record<string, string | undefined>
     );
   }
   // Our own server so the listen backlog can be raised: 10,000 agents reconnecting at once.
-  const server = createServer(getRequestListener(app.fetch));
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 0; // long-polls are bounded by the app, not by the socket
+  const server = createServer({ ...SERVER_TIMEOUTS }, getRequestListener(app.fetch));
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.listen({ port: env.PORT, host: env.HOST, backlog: 4096 }, () => done());

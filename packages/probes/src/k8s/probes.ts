@@ -2,9 +2,10 @@ import type { Plugin } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { Span } from '../config.ts';
 import { dnsProbe } from '../dns.ts';
-import type { Probe, ProbeContext, ProbeOutcome } from '../types.ts';
-import { errorMessage, seconds, timeoutSignal } from '../util.ts';
+import type { Probe, ProbeOutcome } from '../types.ts';
+import { errorMessage, seconds } from '../util.ts';
 import type { KubeClient } from './client.ts';
+import { httpCheck } from './http-check.ts';
 import { probeLabels, RUN_LABEL, runId, StepFailed, Steps, Sweeper } from './steps.ts';
 
 /** The families a Helm value turns on; each needs its own RBAC. */
@@ -203,18 +204,6 @@ function pendingWhy(pod: Pod | undefined): string {
 }
 
 const hostOf = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
-
-async function httpCheck(url: string, expected: number, timeoutMs: number, ctx: ProbeContext) {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: timeoutSignal(ctx.signal, timeoutMs), redirect: 'manual' });
-    await res.arrayBuffer();
-  } catch (err) {
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    throw new StepFailed(`GET ${url}: ${errorMessage((err as Error).cause ?? err)}`);
-  }
-  if (res.status !== expected) throw new StepFailed(`GET ${url}: status ${res.status}, expected ${expected}`);
-}
 
 /** The Kubernetes probes this agent offers, sharing one client and one leftover sweep. */
 export function createK8sProbes(options: K8sProbeOptions): Probe<unknown>[] {
