@@ -120,6 +120,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
       if (e.delivered) metrics.deliveredRuns.inc({ outcome: 'accepted' }, e.delivered);
       if (e.duplicates) metrics.deliveredRuns.inc({ outcome: 'duplicate' }, e.duplicates);
       if (e.rejected) metrics.deliveredRuns.inc({ outcome: 'rejected' }, e.rejected);
+      if (e.rateLimited) metrics.rateLimitedRuns.inc(e.rateLimited);
       updateSpoolGauges();
     },
   });

@@ -19,15 +19,25 @@ export class ApiError extends Error {
   override name = 'ApiError';
   readonly status: number;
   readonly code: string | undefined;
-  constructor(status: number, message: string, code?: string) {
+  /** How long the API asked us to wait (`Retry-After`, on a 429 or 503), if it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(status: number, message: string, code?: string, retryAfterMs?: number) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
   /** Worth trying again later: the API is down, overloaded or restarting. */
   get retryable(): boolean {
     return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
   }
+}
+
+/** `Retry-After` in seconds (the API's form; an HTTP date is taken too), capped at 10 minutes. */
+export function retryAfterMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const ms = /^\d{1,6}$/.test(value.trim()) ? Number(value.trim()) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, 600_000) : undefined;
 }
 
 export type PollResult = { kind: 'assignment'; assignment: Assignment } | { kind: 'not-modified' };
@@ -78,7 +88,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
       } catch {
         // not our envelope (a proxy's page): keep the status line
       }
-      throw new ApiError(res.status, message, code);
+      throw new ApiError(res.status, message, code, retryAfterMs(res.headers['retry-after']));
     }
     return res;
   }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
-export type Answer = { status: number; statusText: string; text: string };
+export type Answer = { status: number; statusText: string; text: string; headers: http.IncomingHttpHeaders };
 
 /**
  * One HTTP exchange on node:http(s). Not fetch: undici costs the agent ~5 MB of heap for the few
@@ -23,7 +23,12 @@ export function exchange(
         if (text.length < max) text += c;
       });
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', text: text.slice(0, max) }),
+        resolve({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          text: text.slice(0, max),
+          headers: res.headers,
+        }),
       );
       res.on('error', reject);
     });

@@ -33,6 +33,7 @@ export class AgentMetrics {
   readonly spoolBytes: Gauge;
   readonly droppedRuns: Counter;
   readonly deliveredRuns: Counter<'outcome'>;
+  readonly rateLimitedRuns: Counter;
   readonly remedies: Counter<'kind' | 'status'>;
   readonly assignedTests: Gauge;
   readonly runsInFlight: Gauge;
@@ -72,6 +73,11 @@ export class AgentMetrics {
       name: 'synthfleet_agent_delivered_runs_total',
       help: 'results sent to the API, by outcome (accepted, duplicate, rejected)',
       labelNames: ['outcome'],
+      registers: r,
+    });
+    this.rateLimitedRuns = new Counter({
+      name: 'synthfleet_agent_rate_limited_runs_total',
+      help: 'results the API refused for now (429, over a quota): kept in the spool and sent again after its Retry-After',
       registers: r,
     });
     this.remedies = new Counter({

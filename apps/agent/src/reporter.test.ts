@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { RunResult } from '@synthfleet/contracts';
 import { createBackoff } from '@synthfleet/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError } from './api-client.ts';
+import { ApiError, retryAfterMs } from './api-client.ts';
 import { Reporter } from './reporter.ts';
 import { Spool } from './spool.ts';
 import { numberedRun, quietLogger } from './testing/fixtures.ts';
@@ -87,5 +87,52 @@ describe('reporter', () => {
     await reporter.flush();
     expect(sizes.filter((s) => s <= 10).reduce((a, b) => a + b, 0)).toBe(40);
     expect(spool.empty).toBe(true);
+  });
+
+  it('keeps what a 429 refused in the spool, waits the Retry-After, then delivers it all once', async () => {
+    const attempts: number[] = [];
+    const got: string[] = [];
+    let refusals = 2;
+    const dir = mkdtempSync(join(tmpdir(), 'synthfleet-reporter-'));
+    dirs.push(dir);
+    const spool = new Spool(dir, 1024 * 1024);
+    await spool.open();
+    let rateLimited = 0;
+    const reporter = new Reporter({
+      spool,
+      logger: quietLogger,
+      flushMs: 20,
+      batchMax: 50,
+      backoff: createBackoff({ baseMs: 20, maxMs: 40 }),
+      send: async (runs) => {
+        attempts.push(Date.now());
+        if (refusals-- > 0) throw new ApiError(429, 'over its runs per minute', 'RATE_LIMITED', 400);
+        got.push(...runs.map((r) => r.runId));
+        return { accepted: runs.length, duplicates: 0, rejected: 0 };
+      },
+      onDelivery: (e) => {
+        rateLimited += e.rateLimited ?? 0;
+      },
+    });
+    for (let i = 0; i < 10; i++) reporter.submit(run(i));
+    await expect.poll(() => got.length, { timeout: 15_000 }).toBe(10);
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => run(i).runId));
+    expect(rateLimited).toBe(20);
+    // Each retry came no sooner than the API asked, not at the 20-40 ms backoff.
+    expect(attempts).toHaveLength(3);
+    expect((attempts[1] as number) - (attempts[0] as number)).toBeGreaterThanOrEqual(390);
+    expect((attempts[2] as number) - (attempts[1] as number)).toBeGreaterThanOrEqual(390);
+    expect(spool.empty).toBe(true);
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads seconds or an HTTP date, and ignores nonsense', () => {
+    expect(retryAfterMs('18')).toBe(18_000);
+    expect(retryAfterMs(undefined)).toBeUndefined();
+    expect(retryAfterMs('soon')).toBeUndefined();
+    expect(retryAfterMs('99999')).toBe(600_000);
+    const date = new Date(Date.now() + 30_000).toUTCString();
+    expect(retryAfterMs(date)).toBeGreaterThan(25_000);
   });
 });

@@ -12,8 +12,17 @@ export type ReporterOptions = {
   logger: Logger;
   flushMs: number;
   batchMax?: number;
-  /** Called after every delivery attempt with what happened, for metrics. */
-  onDelivery?: (e: { delivered: number; duplicates: number; rejected: number; ok: boolean }) => void;
+  /**
+   * Called after every delivery attempt with what happened, for metrics. `rateLimited` counts runs
+   * the API refused for now (429): they stay in the spool and go again after its Retry-After.
+   */
+  onDelivery?: (e: {
+    delivered: number;
+    duplicates: number;
+    rejected: number;
+    rateLimited?: number;
+    ok: boolean;
+  }) => void;
 };
 
 /**
@@ -100,11 +109,15 @@ export class Reporter {
       // Keep order and survive a restart: everything still in memory goes behind the spool.
       const held = this.queue.splice(0);
       await this.o.spool.append(held).catch((e) => this.o.logger.error({ err: String(e) }, 'cannot write the spool'));
-      const delay = this.o.backoff.next();
+      // The API's own word on when to come back (a quota's Retry-After) wins over a shorter backoff.
+      const asked = err instanceof ApiError ? (err.retryAfterMs ?? 0) : 0;
+      const delay = Math.max(this.o.backoff.next(), asked);
       this.retryAt = Date.now() + delay;
       this.o.logger.warn(
         { err: (err as Error).message, spooled: this.o.spool.depth, retryInMs: delay },
-        'results not delivered; spooled',
+        err instanceof ApiError && err.status === 429
+          ? 'results refused for now by the API (rate limited); spooled'
+          : 'results not delivered; spooled',
       );
     }
   }
@@ -128,7 +141,8 @@ export class Reporter {
         this.o.logger.error({ err: err.message, runs: runs.length }, 'the API refused a batch of runs; dropped');
         return;
       }
-      this.o.onDelivery?.({ delivered: 0, duplicates: 0, rejected: 0, ok: false });
+      const rateLimited = err instanceof ApiError && err.status === 429 ? runs.length : 0;
+      this.o.onDelivery?.({ delivered: 0, duplicates: 0, rejected: 0, rateLimited, ok: false });
       throw err;
     }
   }

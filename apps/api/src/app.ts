@@ -1,6 +1,6 @@
 import { ErrorCode, type ErrorEnvelope } from '@synthfleet/contracts';
 import type { Database } from '@synthfleet/db';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './app-env.ts';
@@ -11,6 +11,7 @@ import type { AssignmentHub } from './hub/hub.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createKeyedMutex, type KeyedMutex } from './lib/keyed-mutex.ts';
 import { type Logger, silentLogger } from './lib/logger.ts';
+import { RateLimiter } from './lib/rate-limit.ts';
 import { sameOrigin } from './lib/same-origin.ts';
 import { API_REFERENCE_HEADERS, apiReferenceHtml, openApiDocument } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
@@ -22,6 +23,7 @@ import { statsRoutes } from './routes/stats.ts';
 import { syntheticHeartRoutes } from './routes/synthetic-heart.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { type ApiConfig, defaultApiConfig, type ServiceContext } from './services/context.ts';
+import { chargeWrite } from './services/quotas.ts';
 
 export type AppDeps = {
   db: Database;
@@ -32,9 +34,12 @@ export type AppDeps = {
   random?: () => number;
   /** Serialises work per cluster within the process (a keyed mutex by default; see noMutex). */
   exclusive?: KeyedMutex;
+  /** The client's address, for per-address quotas (the entry knows: the socket, or a CDN header). */
+  clientAddress?: (c: Context<AppEnv>) => string | undefined;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Builds the API from its dependencies; only the entry points touch the runtime. */
 export function createApp(deps: AppDeps) {
@@ -46,6 +51,7 @@ export function createApp(deps: AppDeps) {
     config: { ...defaultApiConfig, ...deps.config },
     random: deps.random ?? Math.random,
     exclusive: deps.exclusive ?? createKeyedMutex(),
+    limiter: new RateLimiter(deps.clock ?? systemClock),
     assignmentCache: new Map(),
     assignmentReads: new Map(),
   };
@@ -77,6 +83,10 @@ export function createApp(deps: AppDeps) {
   const resolvePrincipal = createPrincipalResolver(ctx);
   const api = new Hono<AppEnv>();
   api.use('*', requireAuth(resolvePrincipal));
+  api.use('*', async (c, next) => {
+    if (!SAFE_METHODS.has(c.req.method)) chargeWrite(ctx, c.var.principal);
+    await next();
+  });
   // Result batches and snapshots may be large; every other body gets the ordinary limit.
   const batchLimit = tooLarge(ctx.config.maxBatchBodyBytes);
   const bodyLimitDefault = tooLarge(ctx.config.maxBodyBytes);
@@ -91,7 +101,7 @@ export function createApp(deps: AppDeps) {
   api.route('/', syntheticHeartRoutes(ctx));
   api.route('/', statsRoutes(ctx));
   app.route('/api/v1', api);
-  app.route('/', dashboardRoutes(ctx, resolvePrincipal));
+  app.route('/', dashboardRoutes(ctx, resolvePrincipal, deps.clientAddress ?? (() => undefined)));
 
   const envelope = (c: { var: { requestId?: string } }, code: ErrorCode, message: string, details?: unknown) => {
     const body: ErrorEnvelope = { error: { code, message, requestId: c.var.requestId ?? 'unknown' } };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ApiConfig, defaultApiConfig } from './services/context.ts';
 
 // 0 asks the OS for a free port (tests and benchmarks).
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -21,6 +22,32 @@ export const ApiEnv = z.object({
     .default(300),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(10),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  // Writer quotas (0 turns one off); the defaults are sized for a 5,000-node cluster on one token.
+  RATE_TOKEN_WRITES_PER_SECOND: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(defaultApiConfig.tokenWritesPerSecond),
+  RATE_AGENT_RUNS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000_000)
+    .default(defaultApiConfig.agentRunsPerMinute),
+  RATE_TOKEN_RUNS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000_000)
+    .default(defaultApiConfig.tokenRunsPerMinute),
+  RATE_SIGNINS_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(defaultApiConfig.signInsPerMinute),
+  RUN_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(4096)
+    .max(8 * 1024 * 1024)
+    .default(defaultApiConfig.maxRunBytes),
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
@@ -37,4 +64,21 @@ export function parseEnv(source: Record<string, string | undefined>): ApiEnv {
     throw new EnvError(`invalid environment: ${lines.join('; ')}`);
   }
   return result.data;
+}
+
+/** The app's configuration from the environment, the same on Node and on Workers. */
+export function apiConfigFromEnv(env: ApiEnv): Partial<ApiConfig> {
+  const agentDeadlineMs = env.AGENT_DEADLINE_SECONDS * 1000;
+  return {
+    agentDeadlineMs,
+    // A held poll must end well inside the deadline, or a waiting agent would look dead.
+    maxPollWaitMs: Math.min(env.POLL_WAIT_MAX_SECONDS * 1000, Math.floor(agentDeadlineMs / 2)),
+    retentionMs: env.RETENTION_DAYS * 24 * 3_600_000,
+    staleResultMs: env.STALE_RESULT_SECONDS * 1000,
+    tokenWritesPerSecond: env.RATE_TOKEN_WRITES_PER_SECOND,
+    agentRunsPerMinute: env.RATE_AGENT_RUNS_PER_MINUTE,
+    tokenRunsPerMinute: env.RATE_TOKEN_RUNS_PER_MINUTE,
+    signInsPerMinute: env.RATE_SIGNINS_PER_MINUTE,
+    maxRunBytes: env.RUN_MAX_BYTES,
+  };
 }

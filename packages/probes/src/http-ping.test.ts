@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProbeSet, runProbe } from './registry.ts';
+import { createProbeSet, runProbe, toReport } from './registry.ts';
 import { probeContext } from './testing/context.ts';
 import { type HostileTarget, startHostileTarget } from './testing/hostile-target.ts';
 
@@ -118,6 +118,23 @@ describe('httpPing', () => {
 });
 
 describe('runProbe', () => {
+  it("keeps a run's details within 64 KiB in all, the error first, so the API never refuses it as too large", () => {
+    const r = toReport({
+      marks: 0,
+      maxMarks: 1,
+      log: ['l'.repeat(50_000)],
+      error: 'e'.repeat(100_000),
+      details: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, 'v'.repeat(60_000)])),
+    });
+    const size = Object.entries(r.details).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    expect(size).toBeLessThanOrEqual(64 * 1024 + 100);
+    expect(r.details._error?.startsWith('eeee')).toBe(true);
+    expect(r.details._error).toContain('(truncated)');
+    expect(r.details._truncated).toBeDefined();
+    const small = toReport({ marks: 1, maxMarks: 1, log: ['ok'], details: { a: 'b' } });
+    expect(small.details).toEqual({ _log: 'ok', a: 'b' });
+  });
+
   it('answers a plugin the agent lacks with an error that says so', async () => {
     const r = await runProbe(probes, 'k8sPod', undefined, probeContext());
     expect(r.status).toBe('error');

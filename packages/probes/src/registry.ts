@@ -44,10 +44,31 @@ export type ProbeReport = {
   gauges: Gauge[];
 };
 
-const MAX_DETAIL = 60 * 1024;
+/**
+ * All of a run's details together stay within this many characters (the API refuses a run over
+ * its RUN_MAX_BYTES, 128 KiB by default): `_error` first, then `_log`, then the probe's own keys
+ * in order; what does not fit is cut, and a key with no room left is dropped.
+ */
+const DETAILS_BUDGET = 64 * 1024;
+const CUT = '\n… (truncated)';
 
-function clip(text: string): string {
-  return text.length <= MAX_DETAIL ? text : `${text.slice(0, MAX_DETAIL - 20)}\n… (truncated)`;
+function clip(text: string, room: number): string {
+  return text.length <= room ? text : `${text.slice(0, Math.max(0, room - CUT.length))}${CUT}`;
+}
+
+function boundDetails(entries: [string, string][]): Record<string, string> {
+  const details: Record<string, string> = {};
+  let left = DETAILS_BUDGET;
+  for (const [k, v] of entries) {
+    const room = left - k.length;
+    if (room < CUT.length + 1) {
+      details._truncated = 'details over the size a run may carry were dropped';
+      break;
+    }
+    details[k] = clip(v, room);
+    left -= k.length + (details[k] as string).length;
+  }
+  return details;
 }
 
 export function toReport(outcome: ProbeOutcome): ProbeReport {
@@ -58,10 +79,15 @@ export function toReport(outcome: ProbeOutcome): ProbeReport {
     status = 'error';
     error ??= 'the probe awarded no marks at all';
   } else status = outcome.marks >= outcome.maxMarks ? 'pass' : 'fail';
-  const details: Record<string, string> = {};
-  for (const [k, v] of Object.entries(outcome.details ?? {})) details[k] = clip(v);
-  if (outcome.log.length) details._log = clip(outcome.log.join('\n'));
-  if (error) details._error = clip(error);
+  const merged: Record<string, string> = { ...outcome.details };
+  if (outcome.log.length) merged._log = outcome.log.join('\n');
+  if (error) merged._error = error;
+  const { _error, _log, ...own } = merged;
+  const details = boundDetails([
+    ...(_error !== undefined ? [['_error', _error] as [string, string]] : []),
+    ...(_log !== undefined ? [['_log', _log] as [string, string]] : []),
+    ...Object.entries(own),
+  ]);
   return {
     status,
     marks: Math.min(outcome.marks, outcome.maxMarks),

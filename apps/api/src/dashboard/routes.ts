@@ -19,6 +19,7 @@ import {
   HISTORY_WINDOWS,
   type HistoryWindow,
 } from '../services/dashboard.ts';
+import { chargeSignIn } from '../services/quotas.ts';
 import { SCRIPT, STYLESHEET } from './assets.ts';
 import { CSS_PATH, errorPage, type Html, JS_PATH, PAGE_HEADERS } from './layout.ts';
 import { agentPage } from './pages/agent.ts';
@@ -67,7 +68,11 @@ type DashContext = Context<AppEnv>;
  * API runs (Node and Workers) with nothing else to deploy. Pages need a signed-in session; a
  * cluster token sees its cluster only, exactly as through the API.
  */
-export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver) {
+export function dashboardRoutes(
+  ctx: ServiceContext,
+  resolve: PrincipalResolver,
+  clientAddress: (c: DashContext) => string | undefined,
+) {
   const app = new Hono<AppEnv>();
 
   const asset = (body: string, type: string) => (c: DashContext) =>
@@ -75,7 +80,7 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
   app.get(CSS_PATH, asset(STYLESHEET, 'text/css; charset=utf-8'));
   app.get(JS_PATH, asset(SCRIPT, 'text/javascript; charset=utf-8'));
 
-  const send = (c: DashContext, body: Html, status: 200 | 400 | 401 | 404 | 500 = 200) => {
+  const send = (c: DashContext, body: Html, status: 200 | 400 | 401 | 404 | 429 | 500 = 200) => {
     for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
     return c.html(body, status);
   };
@@ -125,6 +130,12 @@ export function dashboardRoutes(ctx: ServiceContext, resolve: PrincipalResolver)
     async (c) => {
       const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
       const next = safeNext(form.next);
+      const wait = chargeSignIn(ctx, clientAddress(c));
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000);
+        c.header('retry-after', String(seconds));
+        return send(c, loginPage(next, `Too many sign-in attempts from your address: try again in ${seconds} s.`), 429);
+      }
       const token = typeof form.token === 'string' ? form.token.trim() : '';
       if (!/^\S{8,512}$/.test(token)) return send(c, loginPage(next, 'That does not look like a token.'), 400);
       try {

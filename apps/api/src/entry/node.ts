@@ -2,12 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { KEEP_ALIVE_TIMEOUT_MS, SERVER_TIMEOUTS } from '@synthfleet/contracts';
 import { createDatabase, redactUrl } from '@synthfleet/db';
 import { migrateDatabase } from '@synthfleet/db/node';
 import pino from 'pino';
 import { createApp } from '../app.ts';
-import { EnvError, parseEnv } from '../env.ts';
+import { apiConfigFromEnv, EnvError, parseEnv } from '../env.ts';
 import { createInProcessHub } from '../hub/in-process-hub.ts';
 import { sweep } from '../services/scheduler.ts';
 import { bootstrapAdmin } from '../services/tokens.ts';
@@ -28,13 +29,9 @@ export async function startNodeServer(source: Record<string, string | undefined>
     db: handle.db,
     hub: createInProcessHub(),
     logger,
-    config: {
-      agentDeadlineMs: env.AGENT_DEADLINE_SECONDS * 1000,
-      // A held poll must end well inside the deadline, or a waiting agent would look dead.
-      maxPollWaitMs: Math.min(env.POLL_WAIT_MAX_SECONDS * 1000, Math.floor((env.AGENT_DEADLINE_SECONDS * 1000) / 2)),
-      retentionMs: env.RETENTION_DAYS * 24 * 3_600_000,
-      staleResultMs: env.STALE_RESULT_SECONDS * 1000,
-    },
+    config: apiConfigFromEnv(env),
+    // The socket's peer: behind a proxy that is the proxy, so its sign-ins share one bucket.
+    clientAddress: (c) => getConnInfo(c).remote.address,
   });
   const boot = await bootstrapAdmin(ctx, env.SYNTHFLEET_ADMIN_TOKEN);
   if (boot.secret) {

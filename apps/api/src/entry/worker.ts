@@ -8,7 +8,7 @@
 import { ErrorCode } from '@synthfleet/contracts';
 import { createDatabase, type DatabaseHandle } from '@synthfleet/db';
 import { createApp } from '../app.ts';
-import { EnvError, parseEnv } from '../env.ts';
+import { apiConfigFromEnv, EnvError, parseEnv } from '../env.ts';
 import { createDurableObjectHub, type DurableObjectNamespace } from '../hub/durable-object-hub.ts';
 import { noMutex } from '../lib/keyed-mutex.ts';
 import { createConsoleLogger, silentLogger } from '../lib/logger.ts';
@@ -27,6 +27,11 @@ export type WorkerEnv = {
   RETENTION_DAYS?: string;
   STALE_RESULT_SECONDS?: string;
   LOG_LEVEL?: string;
+  RATE_TOKEN_WRITES_PER_SECOND?: string;
+  RATE_AGENT_RUNS_PER_MINUTE?: string;
+  RATE_TOKEN_RUNS_PER_MINUTE?: string;
+  RATE_SIGNINS_PER_MINUTE?: string;
+  RUN_MAX_BYTES?: string;
 };
 
 type ExecutionContext = { waitUntil(promise: Promise<unknown>): void };
@@ -66,12 +71,9 @@ async function buildApp(env: WorkerEnv): Promise<Built> {
     hub: createDurableObjectHub(env.CLUSTER_HUB),
     exclusive: noMutex,
     logger: vars.LOG_LEVEL === 'silent' ? silentLogger : createConsoleLogger(vars.LOG_LEVEL, { app: 'api' }),
-    config: {
-      agentDeadlineMs: vars.AGENT_DEADLINE_SECONDS * 1000,
-      maxPollWaitMs: Math.min(vars.POLL_WAIT_MAX_SECONDS * 1000, Math.floor((vars.AGENT_DEADLINE_SECONDS * 1000) / 2)),
-      retentionMs: vars.RETENTION_DAYS * 24 * 3_600_000,
-      staleResultMs: vars.STALE_RESULT_SECONDS * 1000,
-    },
+    config: apiConfigFromEnv(vars),
+    // Cloudflare names the client's address; counters are per isolate (see services/quotas.ts).
+    clientAddress: (c) => c.req.header('cf-connecting-ip'),
   });
   // With SYNTHFLEET_ADMIN_TOKEN set (a secret), that token is the admin; without it nothing is
   // printed anywhere on Workers, so the first admin token must come from the secret.

@@ -4,6 +4,7 @@ import type { AssignmentHub } from '../hub/hub.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { RateLimiter } from '../lib/rate-limit.ts';
 
 export type ApiConfig = {
   /** An agent that has not polled for this long is stale and loses its `$` tests. */
@@ -19,6 +20,16 @@ export type ApiConfig = {
    * periods plus a run timeout, if longer): kube-e2etestapp's TIME_TO_REPORT_PROBLEM.
    */
   staleResultMs: number;
+  /** Write requests per second per token (burst: two seconds' worth); 0 turns the quota off. */
+  tokenWritesPerSecond: number;
+  /** Runs per minute one agent may send (burst: a minute's worth); 0: off. */
+  agentRunsPerMinute: number;
+  /** Runs per minute all agents of one token may send together; 0: off. */
+  tokenRunsPerMinute: number;
+  /** Dashboard sign-in attempts per minute per client address; 0: off. */
+  signInsPerMinute: number;
+  /** A run larger than this (as JSON) is rejected, not stored. */
+  maxRunBytes: number;
 };
 
 export const defaultApiConfig: ApiConfig = {
@@ -28,6 +39,14 @@ export const defaultApiConfig: ApiConfig = {
   maxBodyBytes: 1024 * 1024,
   maxBatchBodyBytes: 8 * 1024 * 1024,
   staleResultMs: 5 * 60_000,
+  // Sized for a 5,000-node cluster on one token: each node sends about a batch a second and
+  // 2 runs a second (20 tests every 10 s), so the token needs ~5,000 writes/s and ~600,000
+  // runs/min, while one agent stays 10x under its own bound.
+  tokenWritesPerSecond: 6_000,
+  agentRunsPerMinute: 1_200,
+  tokenRunsPerMinute: 900_000,
+  signInsPerMinute: 10,
+  maxRunBytes: 128 * 1024,
 };
 
 /** Everything a service needs; built once by createApp. */
@@ -39,6 +58,8 @@ export type ServiceContext = {
   config: ApiConfig;
   random: () => number;
   exclusive: KeyedMutex;
+  /** The writers' quotas' counters (see services/quotas.ts). */
+  limiter: RateLimiter;
   /** Assignment bodies by fingerprint, shared by every agent that runs the same set. */
   assignmentCache: Map<string, AssignmentBody>;
   /**

@@ -6,6 +6,7 @@ import { notFound } from '../errors.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
 import { assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
+import { chargeRuns } from './quotas.ts';
 import { rollupQuery } from './rollup.ts';
 
 const FAILED_SQL = sql.raw(`excluded.status IN ('fail', 'error', 'timeout')`);
@@ -34,6 +35,7 @@ export async function ingestRuns(
   const agent = await ctx.db.query.agents.findFirst({ where: eq(agents.id, batch.agentId) });
   if (!agent) throw notFound(`agent "${batch.agentId}" was not found`);
   assertCanWrite(principal, agent.cluster, `agent "${batch.agentId}"`);
+  chargeRuns(ctx, principal, agent.id, batch.runs.length);
   const cluster = agent.cluster;
   const now = ctx.clock.now();
 
@@ -47,6 +49,14 @@ export async function ingestRuns(
   const inBatch = new Set<string>();
   let duplicates = 0;
   for (const run of batch.runs) {
+    const bytes = JSON.stringify(run).length;
+    if (bytes > ctx.config.maxRunBytes) {
+      rejected.push({
+        runId: run.runId,
+        reason: `run is ${bytes} bytes, over the limit of ${ctx.config.maxRunBytes} (RUN_MAX_BYTES)`,
+      });
+      continue;
+    }
     const testId = testIds.get(`${run.namespace}/${run.name}`);
     if (testId === undefined) {
       rejected.push({ runId: run.runId, reason: `test "${cluster}/${run.namespace}/${run.name}" is not known` });
