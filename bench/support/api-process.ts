@@ -38,6 +38,11 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
       SYNTHFLEET_DATA_DIR: dir,
       SYNTHFLEET_ADMIN_TOKEN: admin,
       LOG_LEVEL: 'info',
+      // Benchmarks measure capacity, not the writer quotas (one bench agent sends far more than a
+      // node would): off unless a benchmark sets them.
+      RATE_TOKEN_WRITES_PER_SECOND: '0',
+      RATE_AGENT_RUNS_PER_MINUTE: '0',
+      RATE_TOKEN_RUNS_PER_MINUTE: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
