@@ -463,3 +463,12 @@ describe('the alert rules', () => {
       expect(readme, metric).toContain(`\`${metric}\``);
   });
 });
+
+describe('the checkout', () => {
+  it('ignores every local secret file the docs mention (.dev.vars, .env), so `git add .` cannot commit one', () => {
+    for (const file of ['.dev.vars', '.dev.vars.production', '.env', '.env.local', '.synthfleet/worker-dev/dev.env']) {
+      // git check-ignore exits 0 when the path is ignored, 1 when not.
+      expect(() => execFileSync('git', ['check-ignore', '-q', file], { cwd: ROOT }), file).not.toThrow();
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sweep } from '../services/scheduler.ts';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
 
 let api: TestApi;
@@ -247,6 +248,20 @@ describe('fleet overview', () => {
     expect(r.text).toMatch(/no result for 6m/);
     expect(r.text).toContain('Silent clusters');
     expect(rowKeys((await page('/?status=stale', cookie)).text)).toEqual(['stale:alpha/default/a-ok']);
+  });
+
+  it('counts stale agents in words that agree with the number', async () => {
+    await seedCluster('alpha', [{ name: 'a-ok', status: 'pass' }]);
+    const cookie = await signIn(api.admin);
+    api.clock.advance(2 * 60_000);
+    await sweep(api.ctx);
+    const one = (await page('/', cookie)).text;
+    expect(one).toContain('<strong>1 stale agent</strong>');
+    expect(one).not.toContain('1 stale agents');
+    await seedCluster('beta', [{ name: 'b-ok', status: 'pass' }]);
+    api.clock.advance(2 * 60_000);
+    await sweep(api.ctx);
+    expect((await page('/', cookie)).text).toContain('<strong>2 stale agents</strong>');
   });
 
   it('escapes whatever tests and probes report', async () => {
