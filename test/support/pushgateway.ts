@@ -5,13 +5,21 @@ export const PUSHGATEWAY_BIN = '/usr/bin/prometheus-pushgateway';
 
 export type Pushgateway = { url: string; metrics(): Promise<string>; stop(): Promise<void> };
 
-/** Starts Debian's prometheus-pushgateway on 127.0.0.1 (no persistence) and waits until it answers. */
+/**
+ * Starts Debian's prometheus-pushgateway on 127.0.0.1 and waits until it answers. Debian builds it
+ * with `--persistence.file=/var/lib/prometheus/pushgateway.data` by default, so every gateway
+ * started without the flag would load (and write) groups of every other: persistence is off here.
+ */
 export async function startPushgateway(): Promise<Pushgateway> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(PUSHGATEWAY_BIN, [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    PUSHGATEWAY_BIN,
+    [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += String(d);

@@ -103,6 +103,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
         grouping: () => ({ cluster: state.cluster ?? 'unknown', instance: env.NODE_NAME }),
         logger,
         minIntervalMs: Math.min(env.RESULT_FLUSH_MS, 5000),
+        keepAliveMs: env.PUSH_KEEPALIVE_SECONDS * 1000,
       })
     : undefined;
 
@@ -182,6 +183,9 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   async function applyAssignment(a: Assignment, source: 'api' | 'disk'): Promise<void> {
     const counts = await supervisor.apply(a);
     metrics.assignedTests.set(supervisor.size);
+    // A removed test's series are gone from the registry: push now so they leave the gateway too
+    // (an agent whose last test was deleted would otherwise never push again).
+    if (state.registered) pusher?.schedule();
     logger.info(
       { version: a.version, tests: a.tests.length, peers: a.peers.length, source, ...counts },
       'assignment applied',
@@ -237,6 +241,9 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
           state.registered = true;
           waitSeconds = Math.max(1, reg.pollWaitSeconds);
           metrics.registered.set(1);
+          // The group is {cluster, instance} from here on: push it now and then keep it alive.
+          pusher?.keepAlive();
+          pusher?.schedule();
           logger.info({ agentId: reg.agentId, cluster: reg.cluster }, 'registered');
           void reporter.flush();
         }

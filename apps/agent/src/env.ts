@@ -22,6 +22,8 @@ export const AgentEnv = z
     /** The pod's address (downward API status.podIP): peers reach this agent's heartbeats there. */
     POD_IP: z.string().max(64).optional(),
     PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** The agent pushes at least this often, results or not: the gateway's push time says it lives. */
+    PUSH_KEEPALIVE_SECONDS: int(5, 3600).default(60),
     HEARTBEAT_HOST: z.string().default('0.0.0.0'),
     HEARTBEAT_PORT: int(0, 65535).default(8080),
     /** The URL peers use for this agent's heartbeats; derived from POD_IP and the port when unset. */

@@ -58,6 +58,7 @@ describe('agent metrics', () => {
       grouping: () => ({ cluster: 'edge-7', instance: 'node-b' }),
       logger: quietLogger,
       minIntervalMs: 10,
+      keepAliveMs: 60_000,
     });
     m.recordRun(t, result('pass', 2), []);
     await pusher.flush();
@@ -70,5 +71,34 @@ describe('agent metrics', () => {
     await pusher.flush();
     text = await gw.metrics();
     expect(text).not.toMatch(/synthfleet_test_success\{[^}]*instance="node-b"/);
+  });
+
+  it('keeps pushing on its keep-alive with nothing new to say, so push_time_seconds means alive', async () => {
+    const m = new AgentMetrics({ node: 'node-k', version: '1.2.3', logger: quietLogger });
+    const pusher = createPusher({
+      url: gw.url,
+      registry: m.registry,
+      job: 'synthfleet',
+      grouping: () => ({ cluster: 'edge-k', instance: 'node-k' }),
+      logger: quietLogger,
+      minIntervalMs: 10,
+      keepAliveMs: 200,
+    });
+    const pushedAt = async () =>
+      Number(
+        /push_time_seconds\{cluster="edge-k",instance="node-k",job="synthfleet"\} (\S+)/.exec(
+          await gw.metrics(),
+        )?.[1] ?? 0,
+      );
+    try {
+      expect(await pushedAt()).toBe(0);
+      pusher.keepAlive();
+      await expect.poll(pushedAt, { timeout: 10_000 }).toBeGreaterThan(0);
+      const first = await pushedAt();
+      // No run, no result, no schedule(): the keep-alive alone pushes again.
+      await expect.poll(pushedAt, { timeout: 10_000 }).toBeGreaterThan(first);
+    } finally {
+      pusher.stop();
+    }
   });
 });

@@ -175,7 +175,10 @@ export class AgentMetrics {
 
 /**
  * Pushes the registry to the Pushgateway under {job, cluster, instance = node} with PUT, so series
- * of removed tests vanish there too. Pushes coalesce: at most one in flight, one more queued.
+ * of removed tests vanish there too. Pushes coalesce: at most one in flight, one more queued. Once
+ * `keepAlive()` is called it also pushes every `keepAliveMs` whatever happens, so the gateway's
+ * `push_time_seconds` of this group means "this agent is alive", not "it ran something lately":
+ * an agent with no tests never looks dead to the silence alerts.
  */
 export function createPusher(opts: {
   url: string;
@@ -184,12 +187,14 @@ export function createPusher(opts: {
   grouping: () => Record<string, string>;
   logger: Logger;
   minIntervalMs: number;
+  keepAliveMs: number;
 }) {
   const gateway = new Pushgateway(opts.url, { timeout: 10_000 }, opts.registry);
   let inFlight: Promise<void> | undefined;
   let again = false;
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
+  let keepAlive: NodeJS.Timeout | undefined;
   let failures = 0;
 
   async function pushNow(): Promise<void> {
@@ -230,6 +235,14 @@ export function createPusher(opts: {
 
   return {
     schedule,
+    /** Starts the keep-alive pushes (idempotent): call once the group's labels are known. */
+    keepAlive(): void {
+      if (keepAlive) return;
+      keepAlive = setInterval(() => {
+        if (Date.now() - last >= opts.keepAliveMs * 0.9) schedule();
+      }, opts.keepAliveMs);
+      keepAlive.unref();
+    },
     async flush(): Promise<void> {
       clearTimeout(timer);
       timer = undefined;
@@ -238,6 +251,7 @@ export function createPusher(opts: {
     },
     stop(): void {
       clearTimeout(timer);
+      clearInterval(keepAlive);
     },
   };
 }

@@ -40,6 +40,12 @@ export const SyncerEnv = z.object({
   SYNCER_EXCLUDE: commaList
     .transform((paths) => paths.map((p) => p.replace(/^\.\/|\/+$/g, '')).filter(Boolean))
     .default([]),
+  /**
+   * The Pushgateway the cluster's agents push to: with it (cluster source only), groups of nodes
+   * that left the cluster are removed from it every PUSHGATEWAY_CLEANUP_SECONDS (RBAC: list nodes).
+   */
+  PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PUSHGATEWAY_CLEANUP_SECONDS: int(10, 86_400).default(300),
   /** Port for /healthz and /readyz; 0 picks a free one, unset serves none. */
   HEALTH_PORT: int(0, 65535).optional(),
   HEALTH_HOST: z.string().default('0.0.0.0'),

@@ -1,5 +1,6 @@
 import { EnvError } from '@synthfleet/contracts';
 import { createApiClient } from './api-client.ts';
+import { createDepartedNodesJanitor } from './departed-nodes.ts';
 import { parseEnv, type SyncerEnv } from './env.ts';
 import { startHealthServer } from './health-server.ts';
 import { createLogger } from './logger.ts';
@@ -19,6 +20,7 @@ try {
 const logger = createLogger(env.LOG_LEVEL);
 const apiVersions = env.WATCH_GROUPS.map((g) => `${g}/v1`);
 let source: Source;
+let janitor: ReturnType<typeof createDepartedNodesJanitor> | undefined;
 if (env.SYNCER_DIR) {
   source = createFileSource({ dir: env.SYNCER_DIR, exclude: env.SYNCER_EXCLUDE, apiVersions, logger });
 } else {
@@ -37,6 +39,27 @@ if (env.SYNCER_DIR) {
     process.exit(1);
   }
   source = createKubeSource({ kubeConfig, groups: env.WATCH_GROUPS, namespaces: env.WATCH_NAMESPACES, logger });
+  if (env.PUSHGATEWAY_URL) {
+    const { CoreV1Api } = await import('@kubernetes/client-node');
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    janitor = createDepartedNodesJanitor({
+      gatewayUrl: env.PUSHGATEWAY_URL,
+      cluster: () => syncer.health().cluster,
+      listNodes: async () => {
+        try {
+          return (await core.listNode()).items.flatMap((n) => (n.metadata?.name ? [n.metadata.name] : []));
+        } catch (err) {
+          logger.warn(
+            { err: (err as Error).message },
+            'cannot list nodes (RBAC: list nodes); departed nodes stay in the Pushgateway',
+          );
+          return undefined;
+        }
+      },
+      logger,
+      everyMs: env.PUSHGATEWAY_CLEANUP_SECONDS * 1000,
+    });
+  }
 }
 
 const syncer = createSyncer({
@@ -52,6 +75,7 @@ const health =
   env.HEALTH_PORT === undefined ? undefined : await startHealthServer(env.HEALTH_HOST, env.HEALTH_PORT, syncer.health);
 logger.info({ source: source.describe, healthPort: health?.port }, 'syncer starting');
 syncer.start();
+janitor?.start();
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -59,6 +83,7 @@ async function shutdown(signal: string) {
   stopping = true;
   logger.info({ signal }, 'stopping');
   setTimeout(() => process.exit(1), 10_000).unref();
+  janitor?.stop();
   await syncer.stop();
   await health?.close();
   process.exit(0);
