@@ -11,6 +11,11 @@ export const NEEDS: readonly Need[] = [
   { binary: '/usr/bin/prometheus-pushgateway', pkg: 'prometheus-pushgateway', why: 'agent metrics tests push to it' },
   { binary: '/usr/bin/ping', pkg: 'iputils-ping', why: 'the ping probe runs the system ping' },
   { binary: '/usr/bin/promtool', pkg: 'prometheus', why: 'the alert rules are checked and unit-tested with promtool' },
+  {
+    binary: '/usr/bin/prometheus-alertmanager',
+    pkg: 'prometheus-alertmanager',
+    why: 'the alert rules are run for real through Prometheus and Alertmanager',
+  },
   { binary: '/usr/bin/kubectl', pkg: 'kubectl', why: 'the kustomize base is built with kubectl kustomize' },
   { binary: '/usr/bin/chromium', pkg: 'chromium', why: 'the dashboard is tested in a real headless browser' },
 ];

@@ -1,0 +1,215 @@
+/**
+ * Pushgateway alerting run for real on 127.0.0.1: agents → Debian's prometheus-pushgateway
+ * (persistence off) → Debian's prometheus (the shipped prometheus.example.yaml and
+ * synthfleet.rules.yaml) → Debian's prometheus-alertmanager (the shipped alertmanager.example.yaml)
+ * → a webhook receiver in this test.
+ *
+ * The one test-only substitution (scaleRules below): every duration in the rules is divided by
+ * 30 (a `for: 5m` becomes `for: 10s`, the 300 s freshness and silence thresholds 10 s, 600 s 20 s),
+ * the example configs' intervals become 1 s and Alertmanager's waits 2 s; expressions, labels,
+ * annotations and inhibit rules are the shipped ones. Agents keep alive every 5 s.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { freePort } from './support/free-port.ts';
+import { type AgentProcess, type Api, ROOT, startAgent, startApi } from './support/processes.ts';
+import { type Pushgateway, startPushgateway } from './support/pushgateway.ts';
+
+const SCALE = 30;
+const CLUSTER = 'edge-alerts';
+const dir = mkdtempSync(join(tmpdir(), 'synthfleet-alerting-'));
+const infra = (f: string) => readFileSync(join(ROOT, 'infra/prometheus', f), 'utf8');
+
+type Notified = { status: string; labels: Record<string, string> };
+const notifications: Notified[] = [];
+const children: ChildProcess[] = [];
+const agents: Record<string, AgentProcess> = {};
+let api: Api;
+let token = '';
+let gateway: Pushgateway;
+let promUrl = '';
+let webhook: http.Server;
+
+/** The shipped rules with every duration divided by SCALE (see the header). */
+function scaleRules(text: string): string {
+  const seconds = (n: number, unit: string) => n * (unit === 'h' ? 3600 : unit === 'm' ? 60 : 1);
+  return text
+    .replace(/for: (\d+)([smh])/g, (_, n, u) => `for: ${Math.max(1, seconds(Number(n), u) / SCALE)}s`)
+    .replace(/\[(\d+)([smh])\]/g, (_, n, u) => `[${Math.max(1, seconds(Number(n), u) / SCALE)}s]`)
+    .replace(/(time\(\) - [^\n]*?[<>]) (\d+)/g, (_, head, n) => `${head} ${Number(n) / SCALE}`);
+}
+
+function spawnDaemon(bin: string, args: string[]): ChildProcess {
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err = (err + String(d)).slice(-4000);
+  });
+  child.once('exit', (code) => {
+    if (code !== null && code !== 0) process.stderr.write(`${bin} exited ${code}: ${err}\n`);
+  });
+  children.push(child);
+  return child;
+}
+
+async function ready(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within 30 s`);
+}
+
+beforeAll(async () => {
+  webhook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      for (const a of (JSON.parse(body) as { alerts: Notified[] }).alerts) notifications.push(a);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`;
+
+  gateway = await startPushgateway();
+
+  const am = parseYaml(infra('alertmanager.example.yaml'));
+  am.route.group_wait = '2s';
+  am.route.group_interval = '2s';
+  am.receivers[0].webhook_configs[0].url = hook;
+  writeFileSync(join(dir, 'alertmanager.yaml'), toYaml(am));
+  const amPort = await freePort();
+  mkdirSync(join(dir, 'am'));
+  spawnDaemon('/usr/bin/prometheus-alertmanager', [
+    `--config.file=${join(dir, 'alertmanager.yaml')}`,
+    `--storage.path=${join(dir, 'am')}`,
+    `--web.listen-address=127.0.0.1:${amPort}`,
+    '--cluster.listen-address=',
+  ]);
+  await ready(`http://127.0.0.1:${amPort}/-/ready`);
+
+  writeFileSync(join(dir, 'synthfleet.rules.yaml'), scaleRules(infra('synthfleet.rules.yaml')));
+  const prom = parseYaml(infra('prometheus.example.yaml'));
+  prom.global = { scrape_interval: '1s', evaluation_interval: '1s' };
+  prom.scrape_configs[0].static_configs[0].targets = [gateway.url.replace('http://', '')];
+  prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
+  writeFileSync(join(dir, 'prometheus.yaml'), toYaml(prom));
+  const promPort = await freePort();
+  mkdirSync(join(dir, 'tsdb'));
+  spawnDaemon('/usr/bin/prometheus', [
+    `--config.file=${join(dir, 'prometheus.yaml')}`,
+    `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+    `--web.listen-address=127.0.0.1:${promPort}`,
+  ]);
+  promUrl = `http://127.0.0.1:${promPort}`;
+  await ready(`${promUrl}/-/ready`);
+
+  api = await startApi({ dataDir: join(dir, 'api') });
+  token = await api.clusterToken(CLUSTER);
+  for (const node of ['node-a', 'node-b', 'node-c']) {
+    agents[node] = await startAgent({
+      apiUrl: api.url,
+      token,
+      node,
+      spoolDir: join(dir, `spool-${node}`),
+      env: { PUSHGATEWAY_URL: gateway.url, PUSH_KEEPALIVE_SECONDS: '5' },
+    });
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(Object.values(agents).map((a) => a.stop('SIGKILL')));
+  await api?.stop();
+  for (const c of children) c.kill('SIGTERM');
+  await gateway?.stop();
+  webhook?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+type PromAlert = { labels: Record<string, string>; state: string };
+
+async function firing(): Promise<PromAlert[]> {
+  const r = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } };
+  return r.data.alerts.filter((a) => a.state === 'firing');
+}
+
+const named = (alerts: { labels: Record<string, string> }[], name: string, extra: Record<string, string> = {}) =>
+  alerts.filter((a) => a.labels.alertname === name && Object.entries(extra).every(([k, v]) => a.labels[k] === v));
+
+const slow = { timeout: 90_000, interval: 500 };
+
+describe('alerting through a real Pushgateway, Prometheus and Alertmanager', () => {
+  it('pages once for a test failing on every node (the warning is inhibited)', async () => {
+    const closed = await freePort();
+    const put = await api.putTest(CLUSTER, token, 'down', {
+      plugin: 'netDial',
+      repeat: '1s',
+      node: '*',
+      config: { addresses: [{ addr: `127.0.0.1:${closed}`, net: 'tcp', timeout: '500ms' }] },
+    });
+    expect(put.status).toBe(201);
+    await expect
+      .poll(async () => named(await firing(), 'SynthfleetTestFailing', { test: 'down' }).length, slow)
+      .toBe(1);
+    await expect
+      .poll(() => named(notifications, 'SynthfleetTestFailingEverywhere', { test: 'down' }).length, slow)
+      .toBeGreaterThanOrEqual(1);
+    // Both fire in Prometheus; Alertmanager delivers only the critical one.
+    expect(named(await firing(), 'SynthfleetTestFailingEverywhere', { test: 'down' })).toHaveLength(1);
+    expect(named(notifications, 'SynthfleetTestFailing', { test: 'down' })).toEqual([]);
+  }, 120_000);
+
+  it("resolves a deleted test's alerts, and its idle agents stay alive to the silence alerts", async () => {
+    expect((await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/down`, { method: 'DELETE', token })).status).toBe(
+      204,
+    );
+    await expect.poll(async () => (await firing()).filter((a) => a.labels.test === 'down').length, slow).toBe(0);
+    await expect
+      .poll(
+        () =>
+          notifications.some(
+            (n) => n.status === 'resolved' && n.labels.alertname === 'SynthfleetTestFailingEverywhere',
+          ),
+        slow,
+      )
+      .toBe(true);
+    // Longer than the freshness window plus AgentSilent's hold: agents with no tests still push.
+    const until = Date.now() + (300 / SCALE + 120 / SCALE + 6) * 1000;
+    while (Date.now() < until) {
+      expect(named(await firing(), 'SynthfleetAgentSilent')).toEqual([]);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(named(notifications, 'SynthfleetAgentSilent')).toEqual([]);
+    expect(named(notifications, 'SynthfleetClusterSilent')).toEqual([]);
+  }, 120_000);
+
+  it('fires AgentSilent for a killed agent alone', async () => {
+    await (agents['node-c'] as AgentProcess).stop('SIGKILL');
+    await expect
+      .poll(() => named(notifications, 'SynthfleetAgentSilent', { instance: 'node-c' }).length, slow)
+      .toBeGreaterThanOrEqual(1);
+    const silent = named(await firing(), 'SynthfleetAgentSilent');
+    expect(silent.map((a) => a.labels.instance)).toEqual(['node-c']);
+    expect(named(notifications, 'SynthfleetAgentSilent').map((n) => n.labels.instance)).toEqual(
+      expect.not.arrayContaining(['node-a', 'node-b']),
+    );
+  }, 120_000);
+
+  it('fires SynthfleetPushgatewayDown when the gateway stops', async () => {
+    await gateway.stop();
+    await expect.poll(() => named(notifications, 'SynthfleetPushgatewayDown').length, slow).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+});
