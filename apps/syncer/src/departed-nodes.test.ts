@@ -1,7 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKubeApi } from '../../../test/support/kube-api.ts';
 import { type Pushgateway, startPushgateway } from '../../../test/support/pushgateway.ts';
 import { createDepartedNodesJanitor } from './departed-nodes.ts';
 import { createLogger } from './logger.ts';
+import { createNodeLister } from './sources/nodes.ts';
 
 let gw: Pushgateway;
 beforeAll(async () => {
@@ -42,5 +48,22 @@ describe('departed nodes janitor', () => {
     nodes = [];
     expect(await janitor.sweep()).toEqual([]);
     expect(await groups()).toEqual(['edge-1/node-a', 'edge-1/node-b', 'edge-2/node-old']);
+  });
+
+  it("lists the cluster's Nodes through the Kubernetes API, and nothing when it may not", async () => {
+    const kube = await startKubeApi({ resources: ['core/v1/nodes'] });
+    const dir = mkdtempSync(join(tmpdir(), 'synthfleet-nodes-'));
+    try {
+      for (const name of ['node-a', 'node-b']) kube.apply('core/v1/nodes', { metadata: { name }, spec: {} });
+      const config = new KubeConfig();
+      config.loadFromFile(kube.writeKubeconfig(dir));
+      const list = createNodeLister(config, createLogger('silent'));
+      expect((await list())?.sort()).toEqual(['node-a', 'node-b']);
+      kube.forbid('core/v1/nodes');
+      expect(await list()).toBeUndefined();
+    } finally {
+      await kube.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

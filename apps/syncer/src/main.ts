@@ -40,22 +40,11 @@ if (env.SYNCER_DIR) {
   }
   source = createKubeSource({ kubeConfig, groups: env.WATCH_GROUPS, namespaces: env.WATCH_NAMESPACES, logger });
   if (env.PUSHGATEWAY_URL) {
-    const { CoreV1Api } = await import('@kubernetes/client-node');
-    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const { createNodeLister } = await import('./sources/nodes.ts');
     janitor = createDepartedNodesJanitor({
       gatewayUrl: env.PUSHGATEWAY_URL,
       cluster: () => syncer.health().cluster,
-      listNodes: async () => {
-        try {
-          return (await core.listNode()).items.flatMap((n) => (n.metadata?.name ? [n.metadata.name] : []));
-        } catch (err) {
-          logger.warn(
-            { err: (err as Error).message },
-            'cannot list nodes (RBAC: list nodes); departed nodes stay in the Pushgateway',
-          );
-          return undefined;
-        }
-      },
+      listNodes: createNodeLister(kubeConfig, logger),
       logger,
       everyMs: env.PUSHGATEWAY_CLEANUP_SECONDS * 1000,
     });
