@@ -186,8 +186,8 @@ describe('faults on the whole fleet', { timeout: 240_000 }, () => {
                     {
                       exp_labels: { severity: 'warning', job: 'synthfleet', cluster: 'edge', instance: owner },
                       exp_annotations: {
-                        summary: `Agent on ${owner} in edge has not pushed for over 5 minutes`,
-                        description: `The synthfleet agent on node ${owner} (cluster edge) last pushed 8m 0s ago. Its test results in Prometheus are stale.`,
+                        summary: `Agent on ${owner} in edge has stopped pushing`,
+                        description: `The synthfleet agent on node ${owner} (cluster edge) last pushed 8m 0s ago. Its test results in Prometheus are stale. If the node is gone for good, delete its group (see the runbook).`,
                       },
                     },
                   ],
