@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser: the real API (Node entry, temp libSQL file) on 127.0.0.1,
  * seeded over HTTP the way agents and syncers write, and Debian's headless Chromium driving it.
- * Writes the screenshots the README links to.
+ * Takes the screenshots the README links to: into docs/screenshots with UPDATE_SCREENSHOTS=1,
+ * elsewhere into this run's temp dir (so `npm test` leaves the checkout as it found it).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,10 @@ import { type Browser, launchBrowser } from './support/browser.ts';
 import { type Api, startApi } from './support/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'synthfleet-dashboard-'));
-const SHOTS = join(import.meta.dirname, '..', 'docs', 'screenshots');
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(import.meta.dirname, '..', 'docs', 'screenshots')
+    : join(dir, 'screenshots');
 let api: Api;
 let browser: Browser;
 let page: Page;
