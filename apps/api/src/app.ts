@@ -1,6 +1,7 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { ErrorCode, type ErrorEnvelope } from '@synthfleet/contracts';
 import type { Database } from '@synthfleet/db';
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './app-env.ts';
@@ -12,8 +13,9 @@ import { type Clock, systemClock } from './lib/clock.ts';
 import { createKeyedMutex, type KeyedMutex } from './lib/keyed-mutex.ts';
 import { type Logger, silentLogger } from './lib/logger.ts';
 import { RateLimiter } from './lib/rate-limit.ts';
+import { mountRoutes, type Route } from './lib/route.ts';
 import { sameOrigin } from './lib/same-origin.ts';
-import { API_REFERENCE_HEADERS, apiReferenceHtml, openApiDocument } from './openapi.ts';
+import { createOpenApiDocument, publicRoutes } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
 import { readRoutes } from './routes/reads.ts';
@@ -55,7 +57,7 @@ export function createApp(deps: AppDeps) {
     assignmentCache: new Map(),
     assignmentReads: new Map(),
   };
-  const app = new Hono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', async (c, next) => {
     const given = c.req.header('x-request-id');
@@ -76,12 +78,12 @@ export function createApp(deps: AppDeps) {
       },
     });
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument()));
-  app.get('/api/v1/docs', (c) => c.html(apiReferenceHtml(), 200, API_REFERENCE_HEADERS));
+  const document = createOpenApiDocument(app);
+  const open = publicRoutes(document);
+  mountRoutes(app, open);
 
   const resolvePrincipal = createPrincipalResolver(ctx);
-  const api = new Hono<AppEnv>();
+  const api = new OpenAPIHono<AppEnv>();
   api.use('*', requireAuth(resolvePrincipal));
   api.use('*', async (c, next) => {
     if (!SAFE_METHODS.has(c.req.method)) chargeWrite(ctx, c.var.principal);
@@ -92,14 +94,17 @@ export function createApp(deps: AppDeps) {
   const bodyLimitDefault = tooLarge(ctx.config.maxBodyBytes);
   const BATCH_PATH = /\/(runs|clusters\/[^/]+\/tests)$/;
   api.use('*', (c, next) => (BATCH_PATH.test(c.req.path) ? batchLimit : bodyLimitDefault)(c, next));
-  api.route('/', tokenRoutes(ctx));
-  api.route('/', clusterTestRoutes(ctx));
-  api.route('/', agentRoutes(ctx));
-  api.route('/', runRoutes(ctx));
-  api.route('/', remedyRoutes(ctx));
-  api.route('/', readRoutes(ctx));
-  api.route('/', syntheticHeartRoutes(ctx));
-  api.route('/', statsRoutes(ctx));
+  const apiRoutes: Route[] = [
+    ...tokenRoutes(ctx),
+    ...clusterTestRoutes(ctx),
+    ...agentRoutes(ctx),
+    ...runRoutes(ctx),
+    ...remedyRoutes(ctx),
+    ...readRoutes(ctx),
+    ...syntheticHeartRoutes(ctx),
+    ...statsRoutes(ctx),
+  ];
+  mountRoutes(api, apiRoutes);
   app.route('/api/v1', api);
   app.route('/', dashboardRoutes(ctx, resolvePrincipal, deps.clientAddress ?? (() => undefined)));
 
@@ -142,5 +147,7 @@ export function createApp(deps: AppDeps) {
     return c.json(envelope(c, ErrorCode.Internal, 'internal error; the request id is in the server log'), 500);
   });
 
-  return { app, ctx };
+  /** Every declared route with its full path, for the tests generated from the declarations. */
+  const routes: Route[] = [...open, ...apiRoutes.map((r) => ({ ...r, path: `/api/v1${r.path}` }))];
+  return { app, ctx, routes, document };
 }

@@ -1,34 +1,86 @@
-import { SnapshotRequest } from '@synthfleet/contracts';
-import { Hono } from 'hono';
+import {
+  RollupList,
+  SnapshotRequest,
+  SnapshotResponse,
+  SyntheticTest,
+  UpsertTestResponse,
+} from '@synthfleet/contracts';
 import { z } from 'zod';
-import type { AppEnv } from '../app-env.ts';
-import { parseParams, readJson } from '../lib/validate.ts';
+import { defineRoute } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { listRollups } from '../services/test-views.ts';
 import { applySnapshot, deleteTest, upsertTest } from '../services/tests.ts';
 import { ClusterParams, TestParams } from './params.ts';
 
+/**
+ * The test object is documented as a SyntheticTest but read as any JSON: the service validates it
+ * (and keeps the last valid revision of an invalid edit), naming every field that is wrong.
+ */
+const { $schema: _, ...testObjectSchema } = z.toJSONSchema(SyntheticTest, { io: 'input', unrepresentable: 'any' });
+const AnyTestObject = z.unknown().meta(testObjectSchema);
+
 /** The syncer's side: mirror SyntheticTest objects into the control plane. */
 export function clusterTestRoutes(ctx: ServiceContext) {
-  return new Hono<AppEnv>()
-    .put('/clusters/:cluster/tests/:namespace/:name', async (c) => {
-      const p = parseParams(c, TestParams);
-      const body = await readJson(c, z.unknown());
-      const result = await upsertTest(ctx, c.var.principal, p.cluster, p.namespace, p.name, body);
-      return c.json(result, result.created ? 201 : 200);
-    })
-    .delete('/clusters/:cluster/tests/:namespace/:name', async (c) => {
-      const p = parseParams(c, TestParams);
-      await deleteTest(ctx, c.var.principal, p.cluster, p.namespace, p.name);
-      return c.body(null, 204);
-    })
-    .put('/clusters/:cluster/tests', async (c) => {
-      const { cluster } = parseParams(c, ClusterParams);
-      const body = await readJson(c, SnapshotRequest);
-      return c.json(await applySnapshot(ctx, c.var.principal, cluster, body.items));
-    })
-    .get('/clusters/:cluster/rollups', async (c) => {
-      const { cluster } = parseParams(c, ClusterParams);
-      return c.json(await listRollups(ctx, c.var.principal, cluster));
-    });
+  return [
+    defineRoute({
+      method: 'put',
+      path: '/clusters/{cluster}/tests/{namespace}/{name}',
+      operationId: 'upsertTest',
+      summary: 'Create (201) or update (200) a test',
+      tag: 'syncer',
+      roles: ['admin', 'cluster'],
+      params: TestParams,
+      body: AnyTestObject,
+      responses: {
+        200: { description: 'Updated (the revision moves only when the spec changed)', schema: UpsertTestResponse },
+        201: { description: 'Created', schema: UpsertTestResponse },
+      },
+      errors: [403, 404],
+      handler: async (c, { params: p, body }) => {
+        const result = await upsertTest(ctx, c.var.principal, p.cluster, p.namespace, p.name, body);
+        return c.json(result, result.created ? 201 : 200);
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/clusters/{cluster}/tests/{namespace}/{name}',
+      operationId: 'deleteTest',
+      summary: 'Delete a test',
+      tag: 'syncer',
+      roles: ['admin', 'cluster'],
+      params: TestParams,
+      responses: { 204: { description: 'Deleted (or was not there)' } },
+      errors: [403, 404],
+      handler: async (c, { params: p }) => {
+        await deleteTest(ctx, c.var.principal, p.cluster, p.namespace, p.name);
+        return c.body(null, 204);
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/clusters/{cluster}/tests',
+      operationId: 'putSnapshot',
+      summary: "Full snapshot of a cluster's tests (removes missing ones this source owns)",
+      tag: 'syncer',
+      roles: ['admin', 'cluster'],
+      params: ClusterParams,
+      body: SnapshotRequest,
+      responses: { 200: { description: 'What changed', schema: SnapshotResponse } },
+      errors: [403, 404],
+      handler: async (c, { params, body }) =>
+        c.json(await applySnapshot(ctx, c.var.principal, params.cluster, body.items)),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/clusters/{cluster}/rollups',
+      operationId: 'listRollups',
+      summary: "Every test's roll-up and nodes, for status write-back",
+      tag: 'syncer',
+      roles: ['admin', 'viewer', 'cluster'],
+      params: ClusterParams,
+      responses: { 200: { description: 'Roll-ups', schema: RollupList } },
+      errors: [404],
+      handler: async (c, { params }) => c.json(await listRollups(ctx, c.var.principal, params.cluster)),
+    }),
+  ];
 }

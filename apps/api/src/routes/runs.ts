@@ -1,13 +1,23 @@
-import { RunBatch } from '@synthfleet/contracts';
-import { Hono } from 'hono';
-import type { AppEnv } from '../app-env.ts';
-import { readJson } from '../lib/validate.ts';
+import { RunBatch, RunBatchResponse } from '@synthfleet/contracts';
+import { defineRoute } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { ingestRuns } from '../services/runs.ts';
 
 export function runRoutes(ctx: ServiceContext) {
-  return new Hono<AppEnv>().post('/runs', async (c) => {
-    const batch = await readJson(c, RunBatch);
-    return c.json(await ingestRuns(ctx, c.var.principal, batch));
-  });
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/runs',
+      operationId: 'sendRuns',
+      summary: 'Send a batch of results (idempotent by runId)',
+      tag: 'agent',
+      roles: ['admin', 'cluster'],
+      body: RunBatch,
+      responses: {
+        200: { description: 'What was stored, already there, or rejected (with why)', schema: RunBatchResponse },
+      },
+      errors: [403, 404],
+      handler: async (c, { body }) => c.json(await ingestRuns(ctx, c.var.principal, body)),
+    }),
+  ];
 }

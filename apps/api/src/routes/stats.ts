@@ -1,12 +1,19 @@
-import { Hono } from 'hono';
-import type { AppEnv } from '../app-env.ts';
-import { assertAdmin } from '../services/access.ts';
+import { z } from 'zod';
+import { defineRoute } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
 
 /** Process-level numbers for operators and benchmarks: how many long-polls this instance holds. */
 export function statsRoutes(ctx: ServiceContext) {
-  return new Hono<AppEnv>().get('/stats', (c) => {
-    assertAdmin(c.var.principal);
-    return c.json({ heldPolls: ctx.hub.held() });
-  });
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/stats',
+      operationId: 'getStats',
+      summary: 'Long-polls held by this instance',
+      tag: 'meta',
+      roles: ['admin'],
+      responses: { 200: { description: 'Counters', schema: z.object({ heldPolls: z.number().int() }) } },
+      handler: (c) => c.json({ heldPolls: ctx.hub.held() }),
+    }),
+  ];
 }

@@ -1,8 +1,8 @@
 import { DnsLabel, DnsSubdomain } from '@synthfleet/contracts';
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
-import { parseParams, parseQuery } from '../lib/validate.ts';
+import { defineRoute, type Role, type Route } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
 import {
   shAgents,
@@ -14,33 +14,90 @@ import {
 } from '../services/synthetic-heart.ts';
 import { ClusterQuery } from './params.ts';
 
+const READERS: readonly Role[] = ['admin', 'viewer', 'cluster'];
+const Json = z.record(z.string(), z.unknown());
+const TestConfigParams = z.object({ name: DnsSubdomain, namespace: DnsLabel });
+const RunIdParams = z.object({ id: z.string().min(1).max(1000) });
+
+const fourParts = (c: Context<AppEnv>) =>
+  [c.req.param('a'), c.req.param('b'), c.req.param('c'), c.req.param('d')].join('/');
+
 /** synthetic-heart's REST API, same paths and shapes, `?cluster=` to scope. */
-export function syntheticHeartRoutes(ctx: ServiceContext) {
-  const app = new Hono<AppEnv>();
-  const cluster = (c: Context<AppEnv>) => parseQuery(c, ClusterQuery).cluster;
-
-  app.get('/ping', async (c) => c.json(await shPing(ctx, c.var.principal, cluster(c))));
-  app.get('/agents', async (c) => c.json(await shAgents(ctx, c.var.principal, cluster(c))));
-  app.get('/testconfigs/summary', async (c) => c.json(await shTestConfigSummary(ctx, c.var.principal, cluster(c))));
-  app.get('/testconfig/:name/:namespace', async (c) => {
-    const p = parseParams(c, z.object({ name: DnsSubdomain, namespace: DnsLabel }));
-    return c.json(await shTestConfig(ctx, c.var.principal, p.name, p.namespace, cluster(c)));
-  });
-  app.get('/testruns/status', async (c) => c.json(await shTestRunStatus(ctx, c.var.principal, cluster(c))));
-
-  const run = async (c: Context<AppEnv>, id: string, which: 'latest' | 'lastFailed', logs: boolean) => {
-    const result = await shTestRun(ctx, c.var.principal, id, which, cluster(c));
-    if (logs) return c.text(result.details._log ?? '');
-    return c.json(result);
-  };
-  const fourParts = (c: Context<AppEnv>) =>
-    [c.req.param('a'), c.req.param('b'), c.req.param('c'), c.req.param('d')].join('/');
+export function syntheticHeartRoutes(ctx: ServiceContext): Route[] {
+  const simple = (
+    path: string,
+    operationId: string,
+    summary: string,
+    schema: z.ZodType,
+    read: (principal: Parameters<typeof shPing>[1], cluster: string | undefined) => Promise<unknown>,
+  ) =>
+    defineRoute({
+      method: 'get',
+      path,
+      operationId,
+      summary: `synthetic-heart: ${summary}`,
+      tag: 'synthetic-heart',
+      roles: READERS,
+      query: ClusterQuery,
+      responses: { 200: { description: "synthetic-heart's shape", schema } },
+      errors: [404],
+      handler: async (c, { query }) => c.json((await read(c.var.principal, query.cluster)) as never),
+    });
+  const routes: Route[] = [
+    simple('/ping', 'shPing', 'overall health', Json, (p, cl) => shPing(ctx, p, cl)),
+    simple('/agents', 'shAgents', 'agents by agentId', Json, (p, cl) => shAgents(ctx, p, cl)),
+    simple('/testconfigs/summary', 'shTestConfigSummary', 'test configs', Json, (p, cl) =>
+      shTestConfigSummary(ctx, p, cl),
+    ),
+    simple(
+      '/testruns/status',
+      'shTestRunStatus',
+      'pass ratio per plugin instance',
+      z.record(z.string(), z.string()),
+      (p, cl) => shTestRunStatus(ctx, p, cl),
+    ),
+    defineRoute({
+      method: 'get',
+      path: '/testconfig/{name}/{namespace}',
+      operationId: 'shTestConfig',
+      summary: 'synthetic-heart: one test config',
+      tag: 'synthetic-heart',
+      roles: READERS,
+      params: TestConfigParams,
+      query: ClusterQuery,
+      responses: { 200: { description: "synthetic-heart's shape", schema: Json } },
+      errors: [404],
+      handler: async (c, { params: p, query }) =>
+        c.json((await shTestConfig(ctx, c.var.principal, p.name, p.namespace, query.cluster)) as never),
+    }),
+  ];
   // The plugin id holds slashes: accept it URL-encoded as one segment or as four plain segments.
   for (const which of ['latest', 'lastFailed'] as const) {
-    app.get(`/testrun/:a/:b/:c/:d/${which}`, (c) => run(c, fourParts(c), which, false));
-    app.get(`/testrun/:a/:b/:c/:d/${which}/logs`, (c) => run(c, fourParts(c), which, true));
-    app.get(`/testrun/:id/${which}`, (c) => run(c, c.req.param('id') ?? '', which, false));
-    app.get(`/testrun/:id/${which}/logs`, (c) => run(c, c.req.param('id') ?? '', which, true));
+    for (const logs of [false, true]) {
+      const suffix = `${which}${logs ? '/logs' : ''}`;
+      routes.push(
+        defineRoute({
+          method: 'get',
+          path: `/testrun/{id}/${suffix}`,
+          operationId: `shTestRun${which === 'latest' ? 'Latest' : 'LastFailed'}${logs ? 'Logs' : ''}`,
+          summary: `synthetic-heart: ${which === 'latest' ? 'latest' : 'last failed'} run of a plugin instance${logs ? ', its _log as text' : ''} (id URL-encoded, or as its four segments)`,
+          tag: 'synthetic-heart',
+          roles: READERS,
+          params: RunIdParams,
+          query: ClusterQuery,
+          responses: logs
+            ? { 200: { description: "The run's `_log`", contentType: 'text/plain' } }
+            : { 200: { description: "synthetic-heart's shape", schema: Json } },
+          errors: [404],
+          aliases: [`/testrun/:a/:b/:c/:d/${suffix}`],
+          handler: async (c, { query }) => {
+            const id = c.req.param('id') ?? fourParts(c);
+            const result = await shTestRun(ctx, c.var.principal, id, which, query.cluster);
+            return logs ? c.text(result.details._log ?? '') : c.json(result as never);
+          },
+        }),
+      );
+    }
   }
-  return app;
+  return routes;
 }

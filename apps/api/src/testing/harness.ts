@@ -75,7 +75,13 @@ export async function createTestApi(
   const { handle, stop } = await openTestDatabase();
   const clock = createManualClock(Date.now());
   const hub = opts.hub ?? createInProcessHub();
-  const { app, ctx } = createApp({ db: handle.db, hub, clock, config: opts.config, random: opts.random });
+  const { app, ctx, routes, document } = createApp({
+    db: handle.db,
+    hub,
+    clock,
+    config: opts.config,
+    random: opts.random,
+  });
   const admin = (await createToken(ctx, { role: 'admin', name: 'test-admin' })).token;
 
   async function request(
@@ -140,6 +146,9 @@ export async function createTestApi(
   return {
     app,
     ctx,
+    /** Every declared route (full paths), and the OpenAPI document generated from them. */
+    routes,
+    document,
     clock,
     hub,
     db: handle.db,
