@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
+import { contractProblem } from './testing/contract.ts';
 import { createTestApi, runResult, syntheticTest } from './testing/harness.ts';
 
 describe('the app as a whole', () => {
@@ -56,6 +57,30 @@ describe('the app as a whole', () => {
       expect((await api.request('GET', '/healthz', { token: null })).body).toEqual({ status: 'ok' });
     } finally {
       api.close();
+    }
+  });
+
+  it('checks every answer the suite receives against the document: its status is listed, its body matches', async () => {
+    const api = await createTestApi();
+    try {
+      const doc = api.document() as never;
+      const check = (method: string, path: string, status: number, body: unknown) =>
+        contractProblem(api.routes, doc, method, path, status, 'application/json', body);
+      const me = (await api.request('GET', '/api/v1/whoami')).body;
+      expect(check('GET', '/api/v1/whoami', 200, me)).toBeUndefined();
+      expect(check('GET', '/api/v1/whoami', 418, me)).toContain(
+        'GET /api/v1/whoami answered 418, which the document does not list',
+      );
+      expect(check('GET', '/api/v1/whoami', 200, { role: 'root' })).toContain('does not match its schema');
+      expect(
+        check('GET', '/api/v1/tests/a/b/c?x=1', 404, { error: { code: 'NOT_FOUND', message: 'm', requestId: 'r' } }),
+      ).toBeUndefined();
+      expect(check('GET', '/api/v1/tests/a/b/c', 404, { message: 'not our envelope' })).toContain('does not match');
+      expect(check('PUT', '/api/v1/clusters/e/tests/default/t', 304, undefined)).toContain('does not list');
+      // Paths that are not API routes (the dashboard) are not the document's business.
+      expect(check('GET', '/clusters/edge-1', 200, {})).toBeUndefined();
+    } finally {
+      await api.close();
     }
   });
 

@@ -90,6 +90,9 @@ export function openApiRoute(r: Route) {
   }
   const errors = new Set<ErrorStatus>(r.errors ?? []);
   if (r.roles !== 'public') errors.add(401);
+  // Refused by the role check: a viewer is told (403), a cluster token is not (404).
+  if (r.roles !== 'public' && !r.roles.includes('viewer')) errors.add(403);
+  if (r.roles !== 'public' && !r.roles.includes('cluster')) errors.add(404);
   if (r.params || r.query || r.body) errors.add(400);
   if (r.body) {
     errors.add(413);

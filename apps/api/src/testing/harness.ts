@@ -7,6 +7,7 @@ import { createInProcessHub } from '../hub/in-process-hub.ts';
 import { createManualClock } from '../lib/clock.ts';
 import type { ApiConfig } from '../services/context.ts';
 import { createToken } from '../services/tokens.ts';
+import { contractProblem } from './contract.ts';
 
 export type Reply = { status: number; body: unknown; text: string; headers: Headers };
 
@@ -110,6 +111,17 @@ export async function createTestApi(
     } catch {
       // not JSON: keep the text
     }
+    // The contract: every answer is one the OpenAPI document lists, with a body its schema takes.
+    const problem = contractProblem(
+      routes,
+      document() as never,
+      method,
+      path,
+      res.status,
+      res.headers.get('content-type') ?? '',
+      parsed,
+    );
+    if (problem) throw new Error(`API contract broken: ${problem}`);
     return { status: res.status, body: parsed, text, headers: res.headers };
   }
 
