@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AssignedTest, Assignment, createBackoff, type RunResult } from '@synthfleet/contracts';
+import { ApiCallError, type AssignedTest, Assignment, createBackoff, type RunResult } from '@synthfleet/contracts';
 import { createProbeSet, errorMessage, KubeClient, kubeAccessFromEnv, type ProbeSet, sleep } from '@synthfleet/probes';
 import pkg from '../package.json' with { type: 'json' };
-import { ApiError, createApiClient } from './api-client.ts';
+import { createApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';
 import { createHeartbeatServer } from './heartbeat-server.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -113,7 +113,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     logger,
     flushMs: env.RESULT_FLUSH_MS,
     send: async (runs: RunResult[]) => {
-      if (state.agentId === undefined) throw new ApiError(0, 'not registered yet');
+      if (state.agentId === undefined) throw new ApiCallError(0, 'not registered yet');
       const r = await api.sendRuns({ agentId: state.agentId, runs });
       return { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected.length };
     },
@@ -258,7 +258,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
         if (!spool.empty) void reporter.flush();
       } catch (err) {
         if (state.stopping) break;
-        const e = err instanceof ApiError ? err : new ApiError(0, (err as Error).message);
+        const e = err instanceof ApiCallError ? err : new ApiCallError(0, (err as Error).message);
         if (e.status === 404) {
           // The API no longer knows this agent (its database was reset): register afresh.
           state.registered = false;

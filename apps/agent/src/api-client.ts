@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import {
+  ApiCallError,
   Assignment,
   ErrorEnvelope,
   type RegisterAgentRequest,
@@ -13,25 +14,6 @@ import {
 } from '@synthfleet/contracts';
 import type { z } from 'zod';
 import { type Answer, exchange } from './exchange.ts';
-
-/** A failed call: `status` 0 when the API could not be reached at all. */
-export class ApiError extends Error {
-  override name = 'ApiError';
-  readonly status: number;
-  readonly code: string | undefined;
-  /** How long the API asked us to wait (`Retry-After`, on a 429 or 503), if it said. */
-  readonly retryAfterMs: number | undefined;
-  constructor(status: number, message: string, code?: string, retryAfterMs?: number) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.retryAfterMs = retryAfterMs;
-  }
-  /** Worth trying again later: the API is down, overloaded or restarting. */
-  get retryable(): boolean {
-    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
-  }
-}
 
 /** `Retry-After` in seconds (the API's form; an HTTP date is taken too), capped at 10 minutes. */
 export function retryAfterMs(value: string | undefined): number | undefined {
@@ -76,7 +58,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
       );
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ApiError(0, `API unreachable at ${base}: ${code ?? (err as Error).message}`);
+      throw new ApiCallError(0, `API unreachable at ${base}: ${code ?? (err as Error).message}`);
     }
     if (res.status >= 400) {
       let message = `${res.status} ${res.statusText}`;
@@ -88,7 +70,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
       } catch {
         // not our envelope (a proxy's page): keep the status line
       }
-      throw new ApiError(res.status, message, code, retryAfterMs(res.headers['retry-after']));
+      throw new ApiCallError(res.status, message, code, retryAfterMs(res.headers['retry-after']));
     }
     return res;
   }
@@ -98,12 +80,12 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
     try {
       body = JSON.parse(res.text);
     } catch {
-      throw new ApiError(502, `${what}: the API answered with something that is not JSON`);
+      throw new ApiCallError(502, `${what}: the API answered with something that is not JSON`);
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ApiError(502, `${what}: unexpected answer (${issue?.path.join('.')}: ${issue?.message})`);
+      throw new ApiCallError(502, `${what}: unexpected answer (${issue?.path.join('.')}: ${issue?.message})`);
     }
     return parsed.data;
   }
@@ -146,7 +128,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
       return { kind: 'assignment', assignment: await json(res, Assignment, 'assignment') };
     },
 
-    /** Asks to run a test's remedy: a grant, or an ApiError 409 when its limit is reached. */
+    /** Asks to run a test's remedy: a grant, or an ApiCallError 409 when its limit is reached. */
     async claimRemedy(agentId: string, claim: RemedyClaim, signal?: AbortSignal): Promise<RemedyGrant> {
       const res = await call(`/api/v1/agents/${encodeURIComponent(agentId)}/remedies`, {
         method: 'POST',

@@ -1,8 +1,13 @@
 import { hostname } from 'node:os';
-import { ClusterName, commaList, DnsSubdomain, forbiddenExecEnv, parseEnvWith } from '@synthfleet/contracts';
+import {
+  ClusterName,
+  commaList,
+  DnsSubdomain,
+  forbiddenExecEnv,
+  K8S_FAMILY_NAMES,
+  parseEnvWith,
+} from '@synthfleet/contracts';
 import { z } from 'zod';
-
-const K8S_FAMILY_NAMES = ['pod', 'deployment', 'dns', 'namespace', 'api'] as const;
 
 const MiB = 1024 * 1024;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

@@ -1,4 +1,4 @@
-import type { Gauge as PluginGauge, RunResult } from '@synthfleet/contracts';
+import { type Gauge as PluginGauge, type RunResult, RunStatus } from '@synthfleet/contracts';
 import { Counter, Gauge, Pushgateway, Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
 
@@ -166,7 +166,7 @@ export class AgentMetrics {
     const sh = { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node };
     for (const m of [this.success, this.passRatio, this.duration, this.lastRun]) m.remove(t);
     for (const m of [this.shMarks, this.shMaxMarks, this.shRuntime]) m.remove(sh);
-    for (const status of ['pass', 'fail', 'error', 'timeout', 'skipped']) this.runs.remove({ ...t, status });
+    for (const status of RunStatus.options) this.runs.remove({ ...t, status });
     const key = `${t.namespace}/${t.test}`;
     for (const s of this.pluginSeries.get(key) ?? []) s.gauge.remove(s.labels);
     this.pluginSeries.delete(key);

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RemedyClaim, RunResult } from '@synthfleet/contracts';
+import { ApiCallError } from '@synthfleet/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError } from './api-client.ts';
 import { Remedies } from './remedies.ts';
 import { assigned, numberedRun, quietLogger } from './testing/fixtures.ts';
 
@@ -18,7 +18,7 @@ function remedies(streakFile?: string) {
     // Refused, as past runsLimit: the test is about when the agent asks, not what runs.
     claim: async (c) => {
       claims.push(c);
-      throw new ApiError(409, 'reached its remedy runsLimit');
+      throw new ApiCallError(409, 'reached its remedy runsLimit');
     },
     finish: async () => {},
     namespace: 'default',

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import {
+  ApiCallError,
   type AssignedTest,
   createBackoff,
   FAILING_STATUSES,
@@ -11,7 +12,6 @@ import {
   type RunResult,
 } from '@synthfleet/contracts';
 import { errorMessage, type KubeClient, MANAGED_BY, MANAGER, sleep } from '@synthfleet/probes';
-import { ApiError } from './api-client.ts';
 import { exchange } from './exchange.ts';
 import type { Logger } from './logger.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
@@ -152,7 +152,7 @@ export class Remedies {
         failures,
       });
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409)
+      if (err instanceof ApiCallError && err.status === 409)
         logger.info({ test: key, why: err.message }, 'remedy not granted');
       else logger.warn({ test: key, err: errorMessage(err) }, 'cannot claim a remedy run: not run');
       return;
@@ -175,7 +175,7 @@ export class Remedies {
         await this.deps.finish(grant.remedyId, outcome);
         return;
       } catch (err) {
-        const retry = err instanceof ApiError && err.retryable && attempt < 8;
+        const retry = err instanceof ApiCallError && err.retryable && attempt < 8;
         if (!retry) {
           logger.warn({ remedy: grant.remedyId, err: errorMessage(err) }, 'cannot report the remedy outcome');
           return;

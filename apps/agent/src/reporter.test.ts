@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult } from '@synthfleet/contracts';
-import { createBackoff } from '@synthfleet/contracts';
+import { ApiCallError, createBackoff } from '@synthfleet/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiError, retryAfterMs } from './api-client.ts';
+import { retryAfterMs } from './api-client.ts';
 import { Reporter } from './reporter.ts';
 import { Spool } from './spool.ts';
 import { numberedRun, quietLogger } from './testing/fixtures.ts';
@@ -50,7 +50,7 @@ describe('reporter', () => {
     let up = false;
     const got: string[] = [];
     const { reporter, spool } = await setup(async (runs) => {
-      if (!up) throw new ApiError(0, 'API unreachable');
+      if (!up) throw new ApiCallError(0, 'API unreachable');
       got.push(...runs.map((r) => r.runId));
     });
     for (let i = 0; i < 30; i++) {
@@ -67,7 +67,7 @@ describe('reporter', () => {
 
   it('keeps undelivered runs on disk across a restart', async () => {
     const { reporter, dir } = await setup(async () => {
-      throw new ApiError(503, 'unavailable');
+      throw new ApiCallError(503, 'unavailable');
     });
     for (let i = 0; i < 5; i++) reporter.submit(run(i));
     await reporter.close(200);
@@ -80,8 +80,8 @@ describe('reporter', () => {
     const sizes: number[] = [];
     const { reporter, spool } = await setup(async (runs) => {
       sizes.push(runs.length);
-      if (runs.length > 10) throw new ApiError(413, 'too large');
-      if (runs.some((r) => r.runId === run(3).runId)) throw new ApiError(400, 'bad');
+      if (runs.length > 10) throw new ApiCallError(413, 'too large');
+      if (runs.some((r) => r.runId === run(3).runId)) throw new ApiCallError(400, 'bad');
     });
     for (let i = 0; i < 40; i++) reporter.submit(run(i));
     await reporter.flush();
@@ -106,7 +106,7 @@ describe('reporter', () => {
       backoff: createBackoff({ baseMs: 20, maxMs: 40 }),
       send: async (runs) => {
         attempts.push(Date.now());
-        if (refusals-- > 0) throw new ApiError(429, 'over its runs per minute', 'RATE_LIMITED', 400);
+        if (refusals-- > 0) throw new ApiCallError(429, 'over its runs per minute', 'RATE_LIMITED', 400);
         got.push(...runs.map((r) => r.runId));
         return { accepted: runs.length, duplicates: 0, rejected: 0 };
       },

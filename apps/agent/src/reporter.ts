@@ -1,5 +1,5 @@
 import type { Backoff, RunResult } from '@synthfleet/contracts';
-import { ApiError } from './api-client.ts';
+import { ApiCallError } from '@synthfleet/contracts';
 import type { Logger } from './logger.ts';
 import type { Spool } from './spool.ts';
 
@@ -110,12 +110,12 @@ export class Reporter {
       const held = this.queue.splice(0);
       await this.o.spool.append(held).catch((e) => this.o.logger.error({ err: String(e) }, 'cannot write the spool'));
       // The API's own word on when to come back (a quota's Retry-After) wins over a shorter backoff.
-      const asked = err instanceof ApiError ? (err.retryAfterMs ?? 0) : 0;
+      const asked = err instanceof ApiCallError ? (err.retryAfterMs ?? 0) : 0;
       const delay = Math.max(this.o.backoff.next(), asked);
       this.retryAt = Date.now() + delay;
       this.o.logger.warn(
         { err: (err as Error).message, spooled: this.o.spool.depth, retryInMs: delay },
-        err instanceof ApiError && err.status === 429
+        err instanceof ApiCallError && err.status === 429
           ? 'results refused for now by the API (rate limited); spooled'
           : 'results not delivered; spooled',
       );
@@ -129,7 +129,13 @@ export class Reporter {
       if (r.rejected > 0)
         this.o.logger.warn({ rejected: r.rejected }, 'the API rejected some runs (tests it no longer has)');
     } catch (err) {
-      if (err instanceof ApiError && !err.retryable && err.status !== 401 && err.status !== 403 && err.status !== 404) {
+      if (
+        err instanceof ApiCallError &&
+        !err.retryable &&
+        err.status !== 401 &&
+        err.status !== 403 &&
+        err.status !== 404
+      ) {
         if (err.status === 413 && runs.length > 1) {
           const half = Math.ceil(runs.length / 2);
           await this.sendChunk(runs.slice(0, half));
@@ -141,7 +147,7 @@ export class Reporter {
         this.o.logger.error({ err: err.message, runs: runs.length }, 'the API refused a batch of runs; dropped');
         return;
       }
-      const rateLimited = err instanceof ApiError && err.status === 429 ? runs.length : 0;
+      const rateLimited = err instanceof ApiCallError && err.status === 429 ? runs.length : 0;
       this.o.onDelivery?.({ delivered: 0, duplicates: 0, rejected: 0, rateLimited, ok: false });
       throw err;
     }

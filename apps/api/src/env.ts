@@ -1,3 +1,4 @@
+import { parseEnvWith } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { type ApiConfig, defaultApiConfig } from './services/context.ts';
 
@@ -51,19 +52,11 @@ export const ApiEnv = z.object({
 });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
-export class EnvError extends Error {
-  override name = 'EnvError';
-}
+export { EnvError } from '@synthfleet/contracts';
 
 /** Validates the environment; a bad value stops start-up with a message naming the variable. */
 export function parseEnv(source: Record<string, string | undefined>): ApiEnv {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const result = ApiEnv.safeParse(cleaned);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new EnvError(`invalid environment: ${lines.join('; ')}`);
-  }
-  return result.data;
+  return parseEnvWith(ApiEnv, source, 'API configuration');
 }
 
 /** The app's configuration from the environment, the same on Node and on Workers. */

@@ -1,4 +1,5 @@
 import {
+  ApiCallError,
   RollupList,
   type RollupList as RollupListType,
   SnapshotResponse,
@@ -8,18 +9,7 @@ import {
 import type { z } from 'zod';
 
 /** An answer from the API that was not a success; `status` 0 means it could not be reached. */
-export class ApiCallError extends Error {
-  override name = 'ApiCallError';
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-  /** A 4xx other than 408/429 will not succeed by trying again. */
-  get permanent(): boolean {
-    return this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
-  }
-}
+export { ApiCallError };
 
 export type ApiClientOptions = { baseUrl: string; token: string; timeoutMs?: number; fetch?: typeof fetch };
 

@@ -1,5 +1,6 @@
 export * from './agent-api.ts';
 export * from './api.ts';
+export * from './api-call-error.ts';
 export * from './backoff.ts';
 export * from './duration.ts';
 export * from './env.ts';

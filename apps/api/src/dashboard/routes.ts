@@ -1,4 +1,4 @@
-import { ClusterName, ErrorCode, type ErrorEnvelope, queryInt } from '@synthfleet/contracts';
+import { ClusterName, ErrorCode, type ErrorEnvelope, Importance, queryInt } from '@synthfleet/contracts';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
@@ -37,7 +37,7 @@ const blank = (v: unknown) => (v === '' ? undefined : v);
 const OverviewQuery = z.object({
   cluster: z.preprocess(blank, ClusterName.optional()),
   status: z.preprocess(blank, z.enum(DISPLAY_STATUSES as [string, ...string[]]).optional()),
-  importance: z.preprocess(blank, z.enum(['critical', 'high', 'medium', 'low']).optional()),
+  importance: z.preprocess(blank, Importance.optional()),
   plugin: z.preprocess(blank, z.string().max(64).optional()),
   label: z.preprocess(
     blank,

@@ -8,7 +8,7 @@
 import { ErrorCode } from '@synthfleet/contracts';
 import { createDatabase, type DatabaseHandle } from '@synthfleet/db';
 import { createApp } from '../app.ts';
-import { apiConfigFromEnv, EnvError, parseEnv } from '../env.ts';
+import { type ApiEnv, apiConfigFromEnv, EnvError, parseEnv } from '../env.ts';
 import { createDurableObjectHub, type DurableObjectNamespace } from '../hub/durable-object-hub.ts';
 import { noMutex } from '../lib/keyed-mutex.ts';
 import { createConsoleLogger, silentLogger } from '../lib/logger.ts';
@@ -17,22 +17,8 @@ import { bootstrapAdmin } from '../services/tokens.ts';
 
 export { ClusterHub } from '../hub/durable-object-hub.ts';
 
-export type WorkerEnv = {
-  CLUSTER_HUB: DurableObjectNamespace;
-  DATABASE_URL?: string;
-  DATABASE_AUTH_TOKEN?: string;
-  SYNTHFLEET_ADMIN_TOKEN?: string;
-  AGENT_DEADLINE_SECONDS?: string;
-  POLL_WAIT_MAX_SECONDS?: string;
-  RETENTION_DAYS?: string;
-  STALE_RESULT_SECONDS?: string;
-  LOG_LEVEL?: string;
-  RATE_TOKEN_WRITES_PER_SECOND?: string;
-  RATE_AGENT_RUNS_PER_MINUTE?: string;
-  RATE_TOKEN_RUNS_PER_MINUTE?: string;
-  RATE_SIGNINS_PER_MINUTE?: string;
-  RUN_MAX_BYTES?: string;
-};
+/** The Worker's bindings: the Durable Object namespace, and the API's variables as strings. */
+export type WorkerEnv = { CLUSTER_HUB: DurableObjectNamespace } & { [K in keyof ApiEnv]?: string };
 
 type ExecutionContext = { waitUntil(promise: Promise<unknown>): void };
 

@@ -1,4 +1,4 @@
-import { ClusterName, DnsLabel, DnsSubdomain, queryInt, TestState } from '@synthfleet/contracts';
+import { ClusterName, DnsLabel, DnsSubdomain, Importance, queryInt, TestState } from '@synthfleet/contracts';
 import { z } from 'zod';
 
 export const ClusterParams = z.object({ cluster: ClusterName });
@@ -18,7 +18,7 @@ export const TestListQuery = z.object({
   status: TestState.optional(),
   label: z.string().max(200).optional(),
   plugin: z.string().max(64).optional(),
-  importance: z.enum(['critical', 'high', 'medium', 'low']).optional(),
+  importance: Importance.optional(),
   limit: queryInt(1, 500).default(100),
   cursor: z.string().max(200).optional(),
 });

@@ -1,4 +1,3 @@
-import type { Plugin } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { Span } from '../config.ts';
 import { dnsProbe } from '../dns.ts';
@@ -8,15 +7,9 @@ import type { KubeClient } from './client.ts';
 import { httpCheck } from './http-check.ts';
 import { probeLabels, RUN_LABEL, runId, StepFailed, Steps, Sweeper } from './steps.ts';
 
-/** The families a Helm value turns on; each needs its own RBAC. */
-export const K8S_FAMILIES = {
-  pod: 'k8sPod',
-  deployment: 'k8sDeployment',
-  dns: 'k8sDns',
-  namespace: 'k8sNamespace',
-  api: 'k8sApi',
-} as const satisfies Record<string, Plugin>;
-export type K8sFamily = keyof typeof K8S_FAMILIES;
+export { K8S_FAMILIES, type K8sFamily } from '@synthfleet/contracts';
+
+import { K8S_FAMILIES, type K8sFamily } from '@synthfleet/contracts';
 
 export type K8sProbeOptions = {
   client: KubeClient;

@@ -1,9 +1,10 @@
+import { Importance } from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import { type DashboardFilter, type DashboardTest, DISPLAY_STATUSES, type Overview } from '../../services/dashboard.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
 
-const IMPORTANCE = ['critical', 'high', 'medium', 'low'] as const;
+const IMPORTANCE = Importance.options;
 
 function option(value: string, current: string | undefined, label = value): Html {
   return html`<option value="${value}" ${value === current ? 'selected' : ''}>${label}</option>`;
