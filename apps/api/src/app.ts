@@ -24,6 +24,7 @@ import { runRoutes } from './routes/runs.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { syntheticHeartRoutes } from './routes/synthetic-heart.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { createAssignmentCaches } from './services/assignments.ts';
 import { type ApiConfig, defaultApiConfig, type ServiceContext } from './services/context.ts';
 import { chargeWrite } from './services/quotas.ts';
 
@@ -54,8 +55,7 @@ export function createApp(deps: AppDeps) {
     random: deps.random ?? Math.random,
     exclusive: deps.exclusive ?? createKeyedMutex(),
     limiter: new RateLimiter(deps.clock ?? systemClock),
-    assignmentCache: new Map(),
-    assignmentReads: new Map(),
+    assignments: createAssignmentCaches(),
   };
   const app = new OpenAPIHono<AppEnv>();
 

@@ -77,7 +77,7 @@ describe('agent registration and long-poll', () => {
     const firsts = await Promise.all(ids.map(async (id) => assignment(await api.poll(t, id))));
     const held = ids.map((id, i) => api.poll(t, id, firsts[i]?.version, 30));
     await waitFor(() => api.hub.held() === ids.length, 20_000, 'every poll to be held');
-    const reads = vi.spyOn(api.ctx.assignmentCache, 'set');
+    const reads = vi.spyOn(api.ctx.assignments.bodies, 'set');
     await api.putTest(t, 'edge-1', syntheticTest('web', { node: '*', repeat: '5s' }));
     const woken = await Promise.all(held);
     expect(woken.map((w) => w.status)).toEqual(ids.map(() => 200));

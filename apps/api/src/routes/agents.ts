@@ -36,18 +36,13 @@ export function agentRoutes(ctx: ServiceContext) {
       },
       errors: [404],
       handler: async (c, { params, query: q }) => {
-        const outcome = await pollAssignment(
-          ctx,
-          c.var.principal,
-          params.agentId,
-          q.version,
-          q.wait * 1000,
-          c.req.raw.signal,
-          {
-            spoolDepth: q.spool,
-            resultsDropped: q.dropped,
-          },
-        );
+        const outcome = await pollAssignment(ctx, c.var.principal, {
+          agentId: params.agentId,
+          known: q.version,
+          waitMs: q.wait * 1000,
+          signal: c.req.raw.signal,
+          report: { spoolDepth: q.spool, resultsDropped: q.dropped },
+        });
         if (outcome.kind === 'not-modified') {
           c.header('x-assignment-version', String(outcome.version));
           return c.body(null, 304);

@@ -1,12 +1,12 @@
-import type { AgentView, Assignment, Peer, RegisterAgentRequest, RegisterAgentResponse } from '@synthfleet/contracts';
-import { type AgentRow, agents, assignments, tests } from '@synthfleet/db';
-import { and, eq, isNull } from 'drizzle-orm';
+import type { AgentView, Assignment, RegisterAgentRequest, RegisterAgentResponse } from '@synthfleet/contracts';
+import { type AgentRow, agents } from '@synthfleet/db';
+import { and, eq } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, assertCanWrite } from './access.ts';
+import { buildAssignment } from './assignments.ts';
 import { ensureClusterQuery } from './clusters.ts';
-import type { AssignmentBody, Principal, ServiceContext } from './context.ts';
-import { assignmentFingerprint, peersFingerprint, placeAgentLocked } from './scheduler.ts';
-import { specOf } from './test-objects.ts';
+import type { Principal, ServiceContext } from './context.ts';
+import { placeAgentLocked } from './scheduler.ts';
 
 /** Only touch last_poll_at when it is older than this: a poll is then not a write. */
 const POLL_WRITE_INTERVAL_MS = 5_000;
@@ -95,88 +95,6 @@ async function loadAgent(ctx: ServiceContext, principal: Principal, agentId: str
   return row;
 }
 
-/**
- * Bodies are shared by every agent with the same fingerprint, and so is a read under way: 10,000
- * agents woken by one `*` change cost one query, not one each.
- */
-const CACHE_LIMIT = 512;
-
-async function buildAssignment(ctx: ServiceContext, agent: AgentRow): Promise<Assignment> {
-  const key = agent.assignmentHash;
-  const answer = (body: AssignmentBody): Assignment => ({
-    agentId: agent.id,
-    version: agent.assignmentVersion,
-    ...body,
-  });
-  if (key !== '') {
-    const cached = ctx.assignmentCache.get(key);
-    if (cached) return answer(cached);
-    const pending = ctx.assignmentReads.get(key);
-    if (pending) {
-      const shared = await pending.catch(() => undefined);
-      // The read found what this agent expects: the same tests at the same revisions (and peers).
-      if (shared?.hash === key) return answer(shared.body);
-    }
-  }
-  const read = readAssignment(ctx, agent);
-  if (key !== '' && !ctx.assignmentReads.has(key)) {
-    ctx.assignmentReads.set(key, read);
-    const forget = () => {
-      if (ctx.assignmentReads.get(key) === read) ctx.assignmentReads.delete(key);
-    };
-    read.then(forget, forget);
-  }
-  return answer((await read).body);
-}
-
-/** Reads an agent's assignment and caches the body under the fingerprint of what was read. */
-async function readAssignment(ctx: ServiceContext, agent: AgentRow): Promise<{ hash: string; body: AssignmentBody }> {
-  const cache = ctx.assignmentCache;
-  const rows = await ctx.db
-    .select({
-      id: tests.id,
-      cluster: tests.cluster,
-      namespace: tests.namespace,
-      name: tests.name,
-      revision: tests.revision,
-      apiVersion: tests.apiVersion,
-      spec: tests.spec,
-      plugin: tests.plugin,
-    })
-    .from(assignments)
-    .innerJoin(tests, eq(tests.id, assignments.testId))
-    .where(and(eq(assignments.agentId, agent.id), isNull(tests.deletedAt)))
-    .orderBy(tests.namespace, tests.name);
-  const mesh = rows.some((r) => r.plugin === 'heartbeat');
-  let peers: Peer[] = [];
-  if (mesh) {
-    const peerRows = await ctx.db
-      .select({ agentId: agents.id, node: agents.node, heartbeatUrl: agents.heartbeatUrl })
-      .from(agents)
-      .where(and(eq(agents.cluster, agent.cluster), eq(agents.state, 'live')))
-      .orderBy(agents.node);
-    peers = peerRows
-      .filter((p): p is Peer => p.heartbeatUrl !== null)
-      .map((p) => ({ agentId: p.agentId, node: p.node, heartbeatUrl: p.heartbeatUrl }));
-  }
-  const body: AssignmentBody = {
-    tests: rows.map((r) => ({
-      key: `${r.cluster}/${r.namespace}/${r.name}`,
-      namespace: r.namespace,
-      name: r.name,
-      revision: r.revision,
-      apiVersion: r.apiVersion,
-      spec: specOf(r.spec),
-    })),
-    peers,
-  };
-  // Key by what was actually read, so a body newer than the agent's row never poses as an older one.
-  const hash = assignmentFingerprint(rows, mesh ? peersFingerprint(peers) : '');
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(hash, body);
-  return { hash, body };
-}
-
 /** What an agent reports about itself on a poll. */
 export type AgentReport = { spoolDepth?: number | undefined; resultsDropped?: number | undefined };
 
@@ -217,15 +135,23 @@ export type PollOutcome = { kind: 'assignment'; assignment: Assignment } | { kin
  * Long-poll: answers at once when the agent's assignment version differs from `known`, otherwise
  * waits until a change wakes it or `waitMs` passes (then not-modified).
  */
+export type PollOptions = {
+  agentId: string;
+  /** The assignment version the agent holds; undefined asks for the current one at once. */
+  known: number | undefined;
+  /** How long to hold the poll when nothing changed (capped at the configured maximum). */
+  waitMs: number;
+  /** Ends the wait early (the client went away). */
+  signal?: AbortSignal;
+  report?: AgentReport;
+};
+
 export async function pollAssignment(
   ctx: ServiceContext,
   principal: Principal,
-  agentId: string,
-  known: number | undefined,
-  waitMs: number,
-  signal?: AbortSignal,
-  report?: AgentReport,
+  poll: PollOptions,
 ): Promise<PollOutcome> {
+  const { agentId, known, waitMs, signal, report } = poll;
   const first = await loadAgent(ctx, principal, agentId);
   const wait = Math.max(0, Math.min(waitMs, ctx.config.maxPollWaitMs));
   // Subscribe before the authoritative read so a change landing in between still wakes us.

@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.ts';
 import type { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { RateLimiter } from '../lib/rate-limit.ts';
+import type { AssignmentCaches } from './assignments.ts';
 
 export type ApiConfig = {
   /** An agent that has not polled for this long is stale and loses its `$` tests. */
@@ -60,13 +61,8 @@ export type ServiceContext = {
   exclusive: KeyedMutex;
   /** The writers' quotas' counters (see services/quotas.ts). */
   limiter: RateLimiter;
-  /** Assignment bodies by fingerprint, shared by every agent that runs the same set. */
-  assignmentCache: Map<string, AssignmentBody>;
-  /**
-   * Reads of an assignment under way, by the fingerprint the reading agent expects: agents woken
-   * together by one change wait for the one read instead of each making their own.
-   */
-  assignmentReads: Map<string, Promise<{ hash: string; body: AssignmentBody }>>;
+  /** The assignment bodies and reads shared by agents that run the same set (services/assignments.ts). */
+  assignments: AssignmentCaches;
 };
 
 export type AssignmentBody = { tests: AssignedTest[]; peers: Peer[] };

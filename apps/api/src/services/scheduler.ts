@@ -4,7 +4,7 @@ import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Wake } from '../hub/hub.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
-import { hashString } from '../lib/hash.ts';
+import { assignmentFingerprint, peersFingerprint } from './assignments.ts';
 import type { ServiceContext } from './context.ts';
 import { expireRemedies } from './remedies.ts';
 import { rollupQuery } from './rollup.ts';
@@ -19,21 +19,6 @@ type AgentLite = {
   assignmentHash: string;
 };
 type TestLite = { id: number; nodeSelector: string; pinnedAgentId: string | null; revision: number; plugin: string };
-
-/** Fingerprint of what an agent runs: its tests at their revisions, and its mesh peers if it has a heartbeat test. */
-export function assignmentFingerprint(items: readonly { id: number; revision: number }[], peersKey: string): string {
-  const parts = items.map((t) => `${t.id}:${t.revision}`).sort();
-  return hashString(`${parts.join(',')}|${peersKey}`);
-}
-
-export function peersFingerprint(peers: readonly { agentId: string; heartbeatUrl: string }[]): string {
-  return hashString(
-    peers
-      .map((p) => `${p.agentId}=${p.heartbeatUrl}`)
-      .sort()
-      .join(','),
-  );
-}
 
 /** A cluster's live tests with what placement needs. */
 function placeableTests(ctx: ServiceContext, cluster: string): Promise<TestLite[]> {
