@@ -13,7 +13,7 @@ import {
   RunBatchResponse,
 } from '@synthfleet/contracts';
 import type { z } from 'zod';
-import { type Answer, exchange } from './exchange.ts';
+import { type Answer, httpRequest } from './http-request.ts';
 
 /** `Retry-After` in seconds (the API's form; an HTTP date is taken too), capped at 10 minutes. */
 export function retryAfterMs(value: string | undefined): number | undefined {
@@ -41,7 +41,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
     if (init.signal) signals.push(init.signal);
     let res: Answer;
     try {
-      res = await exchange(
+      res = await httpRequest(
         new URL(`${base}${path}`),
         {
           method: init.method,

@@ -31,15 +31,15 @@ function text(res: http.ServerResponse, status: number, body: string, type = 'te
  * 1 KiB): `/heartbeat/N`, `/healthz`, `/readyz`, `/version`, `/metrics`. Nothing here reflects the
  * environment or a secret.
  */
-export function createHeartbeatServer(o: HeartbeatServerOptions) {
-  const payload = heartbeatBytes(Math.min(o.max, PRECOMPUTED_MAX));
-  const versionBody = JSON.stringify({ name: 'synthfleet-agent', version: o.version });
+export function createHeartbeatServer(options: HeartbeatServerOptions) {
+  const payload = heartbeatBytes(Math.min(options.max, PRECOMPUTED_MAX));
+  const versionBody = JSON.stringify({ name: 'synthfleet-agent', version: options.version });
 
   function sizeOf(path: string): number | string {
     const raw = path.slice('/heartbeat/'.length);
     if (!/^\d{1,10}$/.test(raw)) return `size "${raw}" is not a whole number of bytes`;
     const n = Number(raw);
-    if (n < o.min || n > o.max) return `size ${n} is outside [${o.min}, ${o.max}] bytes`;
+    if (n < options.min || n > options.max) return `size ${n} is outside [${options.min}, ${options.max}] bytes`;
     return n;
   }
 
@@ -106,13 +106,13 @@ export function createHeartbeatServer(o: HeartbeatServerOptions) {
       case '/healthz':
         return text(res, 200, 'ok\n');
       case '/readyz':
-        return o.ready()
+        return options.ready()
           ? text(res, 200, 'ready\n')
           : text(res, 503, 'not ready: not registered or no assignment yet\n');
       case '/version':
         return text(res, 200, versionBody, 'application/json');
       case '/metrics':
-        o.metrics().then(
+        options.metrics().then(
           (m) => text(res, 200, m.body, m.contentType),
           (err: Error) => text(res, 500, `metrics failed: ${err.message}\n`),
         );
@@ -129,7 +129,7 @@ export function createHeartbeatServer(o: HeartbeatServerOptions) {
     listen(): Promise<number> {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host: o.host, port: o.port, backlog: 4096 }, () => {
+        server.listen({ host: options.host, port: options.port, backlog: 4096 }, () => {
           server.off('error', reject);
           resolve((server.address() as AddressInfo).port);
         });

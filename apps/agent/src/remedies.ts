@@ -12,7 +12,7 @@ import {
   type RunResult,
 } from '@synthfleet/contracts';
 import { errorMessage, type KubeClient, MANAGED_BY, MANAGER, sleep } from '@synthfleet/probes';
-import { exchange } from './exchange.ts';
+import { httpRequest } from './http-request.ts';
 import type { Logger } from './logger.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
 
@@ -207,7 +207,7 @@ export class Remedies {
 
   private async webhook(hook: NonNullable<Remedy['webhook']>, ctx: Context): Promise<RemedyOutcome> {
     const body = JSON.stringify(this.payload(ctx));
-    const res = await exchange(new URL(hook.url), {
+    const res = await httpRequest(new URL(hook.url), {
       method: 'POST',
       body,
       headers: {

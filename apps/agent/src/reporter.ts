@@ -36,10 +36,10 @@ export class Reporter {
   private flushing: Promise<void> | undefined;
   private retryAt = 0;
   private closed = false;
-  private readonly o: Required<Omit<ReporterOptions, 'onDelivery'>> & Pick<ReporterOptions, 'onDelivery'>;
+  private readonly options: Required<Omit<ReporterOptions, 'onDelivery'>> & Pick<ReporterOptions, 'onDelivery'>;
 
   constructor(options: ReporterOptions) {
-    this.o = { batchMax: 500, ...options };
+    this.options = { batchMax: 500, ...options };
   }
 
   get pending(): number {
@@ -49,8 +49,8 @@ export class Reporter {
   submit(run: RunResult): void {
     this.queue.push(run);
     if (this.retryAt > Date.now()) this.spillSoon();
-    if (this.queue.length >= this.o.batchMax) this.flushSoon(0);
-    else this.flushSoon(this.o.flushMs);
+    if (this.queue.length >= this.options.batchMax) this.flushSoon(0);
+    else this.flushSoon(this.options.flushMs);
   }
 
   private spillTimer: NodeJS.Timeout | undefined;
@@ -62,8 +62,10 @@ export class Reporter {
       this.spillTimer = undefined;
       if (this.flushing || this.retryAt <= Date.now()) return;
       const held = this.queue.splice(0);
-      this.o.spool.append(held).catch((e) => this.o.logger.error({ err: String(e) }, 'cannot write the spool'));
-    }, this.o.flushMs);
+      this.options.spool
+        .append(held)
+        .catch((e) => this.options.logger.error({ err: String(e) }, 'cannot write the spool'));
+    }, this.options.flushMs);
   }
 
   private flushSoon(ms: number): void {
@@ -81,40 +83,43 @@ export class Reporter {
   flush(): Promise<void> {
     this.flushing ??= this.deliver().finally(() => {
       this.flushing = undefined;
-      if (this.queue.length > 0 || !this.o.spool.empty) this.flushSoon(this.o.flushMs);
+      if (this.queue.length > 0 || !this.options.spool.empty) this.flushSoon(this.options.flushMs);
     });
     return this.flushing;
   }
 
   private async deliver(): Promise<void> {
-    const hadFailed = this.o.backoff.failures > 0;
+    const hadFailed = this.options.backoff.failures > 0;
     let sent = 0;
     try {
-      while (!this.o.spool.empty) {
-        const runs = (await this.o.spool.peek()) ?? [];
-        for (let i = 0; i < runs.length; i += this.o.batchMax) await this.sendChunk(runs.slice(i, i + this.o.batchMax));
-        await this.o.spool.commit();
+      while (!this.options.spool.empty) {
+        const runs = (await this.options.spool.peek()) ?? [];
+        for (let i = 0; i < runs.length; i += this.options.batchMax)
+          await this.sendChunk(runs.slice(i, i + this.options.batchMax));
+        await this.options.spool.commit();
         sent += runs.length;
       }
       while (this.queue.length > 0) {
-        const chunk = this.queue.slice(0, this.o.batchMax);
+        const chunk = this.queue.slice(0, this.options.batchMax);
         await this.sendChunk(chunk);
         this.queue.splice(0, chunk.length);
         sent += chunk.length;
       }
-      if (hadFailed) this.o.logger.info({ delivered: sent }, 'results delivered again after an outage');
-      this.o.backoff.reset();
+      if (hadFailed) this.options.logger.info({ delivered: sent }, 'results delivered again after an outage');
+      this.options.backoff.reset();
       this.retryAt = 0;
     } catch (err) {
       // Keep order and survive a restart: everything still in memory goes behind the spool.
       const held = this.queue.splice(0);
-      await this.o.spool.append(held).catch((e) => this.o.logger.error({ err: String(e) }, 'cannot write the spool'));
+      await this.options.spool
+        .append(held)
+        .catch((e) => this.options.logger.error({ err: String(e) }, 'cannot write the spool'));
       // The API's own word on when to come back (a quota's Retry-After) wins over a shorter backoff.
       const asked = err instanceof ApiCallError ? (err.retryAfterMs ?? 0) : 0;
-      const delay = Math.max(this.o.backoff.next(), asked);
+      const delay = Math.max(this.options.backoff.next(), asked);
       this.retryAt = Date.now() + delay;
-      this.o.logger.warn(
-        { err: (err as Error).message, spooled: this.o.spool.depth, retryInMs: delay },
+      this.options.logger.warn(
+        { err: (err as Error).message, spooled: this.options.spool.depth, retryInMs: delay },
         err instanceof ApiCallError && err.status === 429
           ? 'results refused for now by the API (rate limited); spooled'
           : 'results not delivered; spooled',
@@ -124,10 +129,10 @@ export class Reporter {
 
   private async sendChunk(runs: RunResult[]): Promise<void> {
     try {
-      const r = await this.o.send(runs);
-      this.o.onDelivery?.({ delivered: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ok: true });
+      const r = await this.options.send(runs);
+      this.options.onDelivery?.({ delivered: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ok: true });
       if (r.rejected > 0)
-        this.o.logger.warn({ rejected: r.rejected }, 'the API rejected some runs (tests it no longer has)');
+        this.options.logger.warn({ rejected: r.rejected }, 'the API rejected some runs (tests it no longer has)');
     } catch (err) {
       if (
         err instanceof ApiCallError &&
@@ -143,12 +148,12 @@ export class Reporter {
           return;
         }
         // A batch the API refuses as malformed will never be taken: log it and move on.
-        this.o.onDelivery?.({ delivered: 0, duplicates: 0, rejected: runs.length, ok: true });
-        this.o.logger.error({ err: err.message, runs: runs.length }, 'the API refused a batch of runs; dropped');
+        this.options.onDelivery?.({ delivered: 0, duplicates: 0, rejected: runs.length, ok: true });
+        this.options.logger.error({ err: err.message, runs: runs.length }, 'the API refused a batch of runs; dropped');
         return;
       }
       const rateLimited = err instanceof ApiCallError && err.status === 429 ? runs.length : 0;
-      this.o.onDelivery?.({ delivered: 0, duplicates: 0, rejected: 0, rateLimited, ok: false });
+      this.options.onDelivery?.({ delivered: 0, duplicates: 0, rejected: 0, rateLimited, ok: false });
       throw err;
     }
   }
@@ -162,6 +167,6 @@ export class Reporter {
     const timeout = new Promise<void>((r) => setTimeout(r, deadlineMs).unref());
     await Promise.race([attempt, timeout]);
     this.closed = true;
-    if (this.queue.length > 0) await this.o.spool.append(this.queue.splice(0));
+    if (this.queue.length > 0) await this.options.spool.append(this.queue.splice(0));
   }
 }

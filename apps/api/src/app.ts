@@ -18,11 +18,12 @@ import { sameOrigin } from './lib/same-origin.ts';
 import { createOpenApiDocument, publicRoutes } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
-import { readRoutes } from './routes/reads.ts';
+import { fleetRoutes } from './routes/fleet.ts';
 import { remedyRoutes } from './routes/remedies.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { syntheticHeartRoutes } from './routes/synthetic-heart.ts';
+import { testRoutes } from './routes/tests.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { createAssignmentCaches } from './services/assignments.ts';
 import { type ApiConfig, defaultApiConfig, type ServiceContext } from './services/context.ts';
@@ -100,7 +101,8 @@ export function createApp(deps: AppDeps) {
     ...agentRoutes(ctx),
     ...runRoutes(ctx),
     ...remedyRoutes(ctx),
-    ...readRoutes(ctx),
+    ...fleetRoutes(ctx),
+    ...testRoutes(ctx),
     ...syntheticHeartRoutes(ctx),
     ...statsRoutes(ctx),
   ];

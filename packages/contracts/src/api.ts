@@ -197,8 +197,3 @@ export const FleetView = z.object({
   staleAgents: z.array(AgentView),
 });
 export type FleetView = z.infer<typeof FleetView>;
-
-export const Pagination = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
-});

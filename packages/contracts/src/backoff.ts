@@ -1,5 +1,5 @@
 /**
- * Capped exponential backoff with full jitter: the n-th consecutive failure waits a random time in
+ * Capped exponential backoff with equal jitter: the n-th consecutive failure waits a random time in
  * [base·2ⁿ/2, base·2ⁿ] capped at `maxMs`, so a fleet that lost its API does not reconnect in step
  * and never spins in a hot loop.
  */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 
-/** A configuration problem the operator must fix; start-up stops with its message. */
 /** A comma-separated variable as its trimmed, non-empty items. */
 export const commaList = z.string().transform((s) =>
   s
@@ -9,6 +8,7 @@ export const commaList = z.string().transform((s) =>
     .filter(Boolean),
 );
 
+/** A configuration problem the operator must fix; start-up stops with its message. */
 export class EnvError extends Error {
   override name = 'EnvError';
 }

@@ -44,7 +44,6 @@ export const Remedy = z
       ctx.addIssue({ code: 'custom', path: ['resetInterval'], message: 'only means something with runsLimit' });
   });
 export type Remedy = z.infer<typeof Remedy>;
-export type RemedyInput = z.input<typeof Remedy>;
 
 export const RemedyKind = z.enum(['webhook', 'job']);
 export type RemedyKind = z.infer<typeof RemedyKind>;

@@ -9,7 +9,8 @@ import type { ServiceContext } from './context.ts';
 import { expireRemedies } from './remedies.ts';
 import { rollupQuery } from './rollup.ts';
 
-type AgentLite = {
+/** What placement needs of an agent. */
+type PlacementAgent = {
   id: string;
   node: string;
   state: 'live' | 'stale';
@@ -18,10 +19,17 @@ type AgentLite = {
   assignmentVersion: number;
   assignmentHash: string;
 };
-type TestLite = { id: number; nodeSelector: string; pinnedAgentId: string | null; revision: number; plugin: string };
+/** What placement needs of a test. */
+type PlacementTest = {
+  id: number;
+  nodeSelector: string;
+  pinnedAgentId: string | null;
+  revision: number;
+  plugin: string;
+};
 
 /** A cluster's live tests with what placement needs. */
-function placeableTests(ctx: ServiceContext, cluster: string): Promise<TestLite[]> {
+function placeableTests(ctx: ServiceContext, cluster: string): Promise<PlacementTest[]> {
   return ctx.db
     .select({
       id: tests.id,
@@ -44,19 +52,19 @@ function isSingle(selector: string): boolean {
 
 export type Placement = {
   /** agentId → tests it should run */
-  byAgent: Map<string, TestLite[]>;
+  byAgent: Map<string, PlacementTest[]>;
   /** `$` tests whose holder changed */
   pins: Map<number, string | null>;
 };
 
 /** Pure placement: which live agents run which tests. */
 export function placeTests(
-  testRows: readonly TestLite[],
-  agentRows: readonly AgentLite[],
+  testRows: readonly PlacementTest[],
+  agentRows: readonly PlacementAgent[],
   random: () => number,
 ): Placement {
   const live = agentRows.filter((a) => a.state === 'live');
-  const byAgent = new Map<string, TestLite[]>(agentRows.map((a) => [a.id, []]));
+  const byAgent = new Map<string, PlacementTest[]>(agentRows.map((a) => [a.id, []]));
   const pins = new Map<number, string | null>();
   const caps = new Map(live.map((a) => [a.id, new Set(JSON.parse(a.capabilities) as string[])]));
   for (const test of testRows) {

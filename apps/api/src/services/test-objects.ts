@@ -9,7 +9,8 @@ import {
 } from '@synthfleet/contracts';
 import { parse as parseYaml } from 'yaml';
 import { badRequest } from '../errors.ts';
-import { canonicalJson, hashString } from '../lib/hash.ts';
+import { canonicalJson } from '../lib/canonical-json.ts';
+import { hashString } from '../lib/hash.ts';
 
 export type ParsedTest = {
   object: SyntheticTest;

@@ -2,7 +2,8 @@ import type { CreateTokenRequest, CreateTokenResponse, TokenInfo } from '@synthf
 import { type TokenRow, tokens } from '@synthfleet/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import { notFound, unauthorized } from '../errors.ts';
-import { randomToken, sha256Hex } from '../lib/hash.ts';
+import { sha256Hex } from '../lib/hash.ts';
+import { randomToken } from '../lib/random-token.ts';
 import { ensureCluster } from './clusters.ts';
 import type { Principal, ServiceContext } from './context.ts';
 

@@ -11,17 +11,17 @@ function option(value: string, current: string | undefined, label = value): Html
 }
 
 /** The filter lives in the URL (a GET form), so a filtered view can be shared and survives a reload. */
-function filterForm(o: Overview, f: DashboardFilter, principal: Principal): Html {
+function filterForm(overview: Overview, f: DashboardFilter, principal: Principal): Html {
   return html`<section id="filters" aria-label="Filters">
 <form class="filters" method="get" action="/">
 ${
   principal.role === 'cluster'
     ? ''
-    : html`<label>Cluster<select name="cluster">${option('', f.cluster, 'all')}${o.allClusters.map((c) => option(c, f.cluster))}</select></label>`
+    : html`<label>Cluster<select name="cluster">${option('', f.cluster, 'all')}${overview.allClusters.map((c) => option(c, f.cluster))}</select></label>`
 }
 <label>Status<select name="status">${option('', f.status, 'any')}${DISPLAY_STATUSES.map((s) => option(s, f.status))}</select></label>
 <label>Importance<select name="importance">${option('', f.importance, 'any')}${IMPORTANCE.map((s) => option(s, f.importance))}</select></label>
-<label>Plugin<select name="plugin">${option('', f.plugin, 'any')}${o.plugins.map((p) => option(p, f.plugin))}</select></label>
+<label>Plugin<select name="plugin">${option('', f.plugin, 'any')}${overview.plugins.map((p) => option(p, f.plugin))}</select></label>
 <label>Label<input name="label" value="${f.label ?? ''}" placeholder="key=value" size="14"></label>
 <button type="submit">Apply</button> <a href="/">Clear</a>
 </form>
@@ -59,22 +59,22 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
 </tbody></table></div>`;
 }
 
-export function overviewPage(o: Overview, f: DashboardFilter, principal: Principal, version: string): Html {
-  const silent = o.clusters.filter((c) => c.silent);
-  const problems = o.counts.failing + o.counts.stale;
+export function overviewPage(overview: Overview, f: DashboardFilter, principal: Principal, version: string): Html {
+  const silent = overview.clusters.filter((c) => c.silent);
+  const problems = overview.counts.failing + overview.counts.stale;
   const live = html`<h1>Fleet</h1>
-<p class="summary">${o.clusters.length} clusters · ${o.counts.failing} failing · ${o.counts.stale} without results · ${o.counts.pending} pending · ${o.counts.passing} passing</p>
+<p class="summary">${overview.clusters.length} clusters · ${overview.counts.failing} failing · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing</p>
 ${
-  silent.length || o.staleAgents.length
+  silent.length || overview.staleAgents.length
     ? html`<div class="error-box" role="alert">
 ${silent.length ? html`<p><strong>Silent clusters</strong> (no result within the threshold): ${silent.map((c, i) => html`${i ? ', ' : ''}<a href="${clusterHref(c.name)}">${c.name}</a>`)}</p>` : ''}
-${o.staleAgents.length ? html`<p><strong>${o.staleAgents.length} stale ${o.staleAgents.length === 1 ? 'agent' : 'agents'}</strong> (no poll within the deadline): see below.</p>` : ''}
+${overview.staleAgents.length ? html`<p><strong>${overview.staleAgents.length} stale ${overview.staleAgents.length === 1 ? 'agent' : 'agents'}</strong> (no poll within the deadline): see below.</p>` : ''}
 </div>`
     : ''
 }
 <h2>Clusters</h2>
 <div class="tiles">
-${o.clusters.map(
+${overview.clusters.map(
   (
     c,
   ) => html`<section class="tile${c.testsFailing > 0 ? ' problem' : c.silent ? ' silent' : ''}" data-cluster="${c.name}">
@@ -82,26 +82,26 @@ ${o.clusters.map(
 <dl class="kv small">
 <dt>Agents</dt><dd>${c.agentsLive} live${c.agentsStale ? html`, <strong>${c.agentsStale} stale</strong>` : ''}</dd>
 <dt>Tests</dt><dd>${c.testsPassing} passing, ${c.testsFailing ? html`<strong>${c.testsFailing} failing</strong>` : '0 failing'}, ${c.testsPending} pending</dd>
-<dt>Last result</dt><dd>${ago(c.lastResultAt, o.now)}${c.silent ? html` · <strong>silent</strong>` : ''}</dd>
+<dt>Last result</dt><dd>${ago(c.lastResultAt, overview.now)}${c.silent ? html` · <strong>silent</strong>` : ''}</dd>
 </dl>
 </section>`,
 )}
 </div>
 <h2>Tests${problems ? html` <span class="small muted">(problems first)</span>` : ''}</h2>
-${testRows(o.tests, o.now, true)}
+${testRows(overview.tests, overview.now, true)}
 ${
-  o.total > o.tests.length
-    ? html`<nav class="pager" aria-label="Pages of tests"><span class="muted small">${o.offset + 1}–${o.offset + o.tests.length} of ${o.total}</span>
-${o.offset > 0 ? html`<a href="${withQuery('/', { ...f, limit: o.limit === 100 ? undefined : o.limit, offset: Math.max(0, o.offset - o.limit) || undefined })}">← Previous</a>` : ''}
-${o.offset + o.tests.length < o.total ? html`<a href="${withQuery('/', { ...f, limit: o.limit === 100 ? undefined : o.limit, offset: o.offset + o.limit })}">Next ${o.limit} →</a>` : ''}</nav>`
+  overview.total > overview.tests.length
+    ? html`<nav class="pager" aria-label="Pages of tests"><span class="muted small">${overview.offset + 1}–${overview.offset + overview.tests.length} of ${overview.total}</span>
+${overview.offset > 0 ? html`<a href="${withQuery('/', { ...f, limit: overview.limit === 100 ? undefined : overview.limit, offset: Math.max(0, overview.offset - overview.limit) || undefined })}">← Previous</a>` : ''}
+${overview.offset + overview.tests.length < overview.total ? html`<a href="${withQuery('/', { ...f, limit: overview.limit === 100 ? undefined : overview.limit, offset: overview.offset + overview.limit })}">Next ${overview.limit} →</a>` : ''}</nav>`
     : ''
 }
 ${
-  o.staleAgents.length
+  overview.staleAgents.length
     ? html`<h2>Stale agents</h2><div class="table-wrap"><table><thead><tr><th>Cluster</th><th>Node</th><th>Last poll</th><th>Version</th></tr></thead><tbody>
-${o.staleAgents.map((a) => html`<tr><td>${a.cluster}</td><td><a href="${agentHref(a.agentId)}">${a.node}</a></td><td>${ago(a.lastPollAt, o.now)}</td><td>${a.version}</td></tr>`)}
+${overview.staleAgents.map((a) => html`<tr><td>${a.cluster}</td><td><a href="${agentHref(a.agentId)}">${a.node}</a></td><td>${ago(a.lastPollAt, overview.now)}</td><td>${a.version}</td></tr>`)}
 </tbody></table></div>`
     : ''
 }`;
-  return page({ title: 'Fleet', principal, version, head: filterForm(o, f, principal), live });
+  return page({ title: 'Fleet', principal, version, head: filterForm(overview, f, principal), live });
 }

@@ -4,11 +4,11 @@ import https from 'node:https';
 export type Answer = { status: number; statusText: string; text: string; headers: http.IncomingHttpHeaders };
 
 /**
- * One HTTP exchange on node:http(s). Not fetch: undici costs the agent ~5 MB of heap for the few
+ * One HTTP request on node:http(s), and its answer. Not fetch: undici costs the agent ~5 MB of heap for the few
  * kinds of request it makes, and every node counts. The answer's text is kept up to `maxChars`
  * (a webhook's answer is shown, not trusted to be small); without it, all of it.
  */
-export function exchange(
+export function httpRequest(
   url: URL,
   init: { method: string; body?: string; headers: Record<string, string>; signal: AbortSignal; maxChars?: number },
   agent?: http.Agent,
