@@ -1,5 +1,5 @@
 import { html } from 'hono/html';
-import type { HistoryPoint } from '../services/dashboard.ts';
+import type { HistoryPoint } from '../services/dashboard/index.ts';
 import type { Html } from './layout.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Principal } from '../services/context.ts';
-import { formatSpan } from '../services/dashboard.ts';
+import { formatSpan } from '../services/dashboard/index.ts';
 import { assetTag, SCRIPT, STYLESHEET } from './assets.ts';
 
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;

@@ -18,7 +18,7 @@ import {
   getTestPage,
   HISTORY_WINDOWS,
   type HistoryWindow,
-} from '../services/dashboard.ts';
+} from '../services/dashboard/index.ts';
 import { chargeSignIn } from '../services/quotas.ts';
 import { SCRIPT, STYLESHEET } from './assets.ts';
 import { CSS_PATH, errorPage, type Html, JS_PATH, PAGE_HEADERS } from './layout.ts';

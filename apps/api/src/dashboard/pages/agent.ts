@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
-import type { AgentPage } from '../../services/dashboard.ts';
+import type { AgentPage } from '../../services/dashboard/index.ts';
 import { ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
 import { spoolText } from './cluster.ts';
 

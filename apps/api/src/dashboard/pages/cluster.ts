@@ -1,6 +1,6 @@
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
-import type { ClusterPage } from '../../services/dashboard.ts';
+import type { ClusterPage } from '../../services/dashboard/index.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, withQuery } from '../layout.ts';
 import { testRows } from './overview.ts';
 

@@ -1,7 +1,12 @@
 import { Importance } from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
-import { type DashboardFilter, type DashboardTest, DISPLAY_STATUSES, type Overview } from '../../services/dashboard.ts';
+import {
+  type DashboardFilter,
+  type DashboardTest,
+  DISPLAY_STATUSES,
+  type Overview,
+} from '../../services/dashboard/index.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
 
 const IMPORTANCE = Importance.options;

@@ -1,7 +1,7 @@
 import type { RemedyRunView, RunView, TestDetail } from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
-import { HISTORY_WINDOWS, type HistoryWindow, type TestPageData } from '../../services/dashboard.ts';
+import { HISTORY_WINDOWS, type HistoryWindow, type TestPageData } from '../../services/dashboard/index.ts';
 import { historyChart } from '../chart.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
 

@@ -1,0 +1,50 @@
+import type { AgentView } from '@synthfleet/contracts';
+import { agents } from '@synthfleet/db';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { notFound } from '../../errors.ts';
+import { assertCanRead } from '../access.ts';
+import { toAgentView } from '../agents.ts';
+import type { Principal, ServiceContext } from '../context.ts';
+import { listClusters } from '../fleet.ts';
+import { type DashboardTest, type DisplayStatus, listDashboardTests } from './shared.ts';
+
+export type ClusterPage = {
+  now: number;
+  cluster: Awaited<ReturnType<typeof listClusters>>[number];
+  tests: DashboardTest[];
+  counts: Record<DisplayStatus, number>;
+  total: number;
+  agents: AgentView[];
+  /** The node to continue the agent list after, when there are more. */
+  nextAgentsAfter: string | null;
+};
+
+export async function getClusterPage(
+  ctx: ServiceContext,
+  principal: Principal,
+  cluster: string,
+  opts: { agentsAfter?: string | undefined; limit?: number },
+): Promise<ClusterPage> {
+  assertCanRead(principal, cluster);
+  const limit = opts.limit ?? 200;
+  const [views, list, agentRows] = await Promise.all([
+    listClusters(ctx, principal, cluster),
+    listDashboardTests(ctx, principal, { cluster }, { limit: 200 }),
+    ctx.db
+      .select()
+      .from(agents)
+      .where(and(eq(agents.cluster, cluster), opts.agentsAfter ? gt(agents.node, opts.agentsAfter) : undefined))
+      .orderBy(asc(agents.node))
+      .limit(limit + 1),
+  ]);
+  const view = views[0];
+  if (!view) throw notFound(`cluster "${cluster}" was not found`);
+  const page = agentRows.slice(0, limit);
+  return {
+    now: ctx.clock.now(),
+    cluster: view,
+    ...list,
+    agents: page.map(toAgentView),
+    nextAgentsAfter: agentRows.length > limit ? (page.at(-1)?.node ?? null) : null,
+  };
+}

@@ -1,0 +1,67 @@
+import type { AgentView } from '@synthfleet/contracts';
+import { tests } from '@synthfleet/db';
+import { and, eq, isNull } from 'drizzle-orm';
+import { visibleClusters } from '../access.ts';
+import type { Principal, ServiceContext } from '../context.ts';
+import { listClusters, listStaleAgents } from '../fleet.ts';
+import { type DashboardFilter, type DashboardTest, type DisplayStatus, listDashboardTests } from './shared.ts';
+
+/** Stale agents listed on the overview (the count is separate). */
+const STALE_AGENTS_SHOWN = 100;
+
+export type Overview = {
+  now: number;
+  clusters: (Awaited<ReturnType<typeof listClusters>>[number] & { silent: boolean })[];
+  tests: DashboardTest[];
+  /** Matching tests per display status, before the list was cut to `limit`. */
+  counts: Record<DisplayStatus, number>;
+  /** Matching tests in all; `tests` is the page from `offset`. */
+  total: number;
+  offset: number;
+  limit: number;
+  staleAgents: AgentView[];
+  plugins: string[];
+  /** Every visible cluster's name, for the filter. */
+  allClusters: string[];
+};
+
+export async function getOverview(
+  ctx: ServiceContext,
+  principal: Principal,
+  filter: DashboardFilter,
+  page: { limit: number; offset: number } = { limit: 100, offset: 0 },
+): Promise<Overview> {
+  const scope = visibleClusters(principal, filter.cluster);
+  const now = ctx.clock.now();
+  const [clusterViews, list, stale, plugins] = await Promise.all([
+    listClusters(ctx, principal),
+    listDashboardTests(ctx, principal, filter, page),
+    listStaleAgents(ctx, scope, STALE_AGENTS_SHOWN),
+    ctx.db
+      .selectDistinct({ plugin: tests.plugin })
+      .from(tests)
+      .where(
+        and(
+          isNull(tests.deletedAt),
+          principal.role === 'cluster' ? eq(tests.cluster, principal.cluster ?? '') : undefined,
+        ),
+      )
+      .orderBy(tests.plugin),
+  ]);
+  const threshold = ctx.config.staleResultMs;
+  return {
+    now,
+    clusters: clusterViews
+      .filter((c) => filter.cluster === undefined || c.name === filter.cluster)
+      .map((c) => ({
+        ...c,
+        // Silent: tests declared, yet nothing heard for longer than the threshold (or ever).
+        silent: c.testsTotal > 0 && (c.lastResultAt === null || now - Date.parse(c.lastResultAt) > threshold),
+      })),
+    ...list,
+    ...page,
+    staleAgents: stale,
+    plugins: plugins.map((p) => p.plugin),
+    allClusters: clusterViews.map((c) => c.name).sort(),
+  };
+}

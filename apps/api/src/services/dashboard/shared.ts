@@ -1,0 +1,232 @@
+import { parseDuration, type TestSummary } from '@synthfleet/contracts';
+import { agents, latest, type TestRow, tests } from '@synthfleet/db';
+import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { badRequest } from '../../errors.ts';
+import { visibleClusters } from '../access.ts';
+import type { Principal, ServiceContext } from '../context.ts';
+import { importanceRank, toTestSummary } from '../test-views.ts';
+
+/**
+ * What the dashboard shows for a test. `stale` is kube-e2etestapp's TIME_TO_REPORT_PROBLEM: a test
+ * that has produced no result for longer than it should is a problem, not "passing".
+ */
+export type DisplayStatus = 'failing' | 'stale' | 'pending' | 'passing';
+export const DISPLAY_STATUSES: readonly DisplayStatus[] = ['failing', 'stale', 'pending', 'passing'];
+
+export type DashboardTest = TestSummary & {
+  display: DisplayStatus;
+  /** Why a stale test is a problem, in words. */
+  staleReason: string | null;
+  /** Up to NODES_SHOWN nodes whose latest result fails (failing tests only). */
+  failingNodes: string[];
+};
+
+export type DashboardFilter = {
+  cluster?: string | undefined;
+  label?: string | undefined;
+  importance?: string | undefined;
+  status?: DisplayStatus | undefined;
+  plugin?: string | undefined;
+};
+
+const NODES_SHOWN = 5;
+/** Cron schedules have no fixed period here; a day without a result is a problem whatever the cron. */
+const CRON_ALLOWANCE_MS = 24 * 3_600_000;
+
+/** What stale detection and the problem-first order need, for every matching test. */
+export const statusColumns = {
+  id: tests.id,
+  state: tests.state,
+  assignedAgents: tests.assignedAgents,
+  lastRunAt: tests.lastRunAt,
+  createdAt: tests.createdAt,
+  updatedAt: tests.updatedAt,
+  // The spec stays in the database: SQLite reads the few fields stale detection needs.
+  repeat: sql<string | null>`json_extract(${tests.spec}, '$.repeat')`,
+  schedule: sql<string | null>`json_extract(${tests.spec}, '$.schedule')`,
+  runTimeout: sql<string | null>`json_extract(${tests.spec}, '$.timeouts.run')`,
+};
+export type StatusRow = {
+  id: number;
+  state: TestRow['state'];
+  assignedAgents: number;
+  lastRunAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  repeat: string | null;
+  schedule: string | null;
+  runTimeout: string | null;
+};
+
+/** What a row of a test list shows. */
+export const summaryColumns = {
+  id: tests.id,
+  cluster: tests.cluster,
+  namespace: tests.namespace,
+  name: tests.name,
+  apiVersion: tests.apiVersion,
+  plugin: tests.plugin,
+  displayName: tests.displayName,
+  importance: tests.importance,
+  labels: tests.labels,
+  revision: tests.revision,
+  state: tests.state,
+  passingAgents: tests.passingAgents,
+  failingAgents: tests.failingAgents,
+  assignedAgents: tests.assignedAgents,
+  lastRunAt: tests.lastRunAt,
+  failingSince: tests.failingSince,
+  lastFailureMessage: tests.lastFailureMessage,
+};
+
+function durationOr(text: string | null, fallback: number): number {
+  if (!text) return fallback;
+  try {
+    return parseDuration(text);
+  } catch {
+    return fallback;
+  }
+}
+
+/** How long a test may go without a result before that is a problem: two periods plus a run. */
+export function resultAllowanceMs(
+  spec: { repeat: string | null; schedule: string | null; runTimeout: string | null },
+  thresholdMs: number,
+): number {
+  const schedule = spec.schedule?.trim();
+  let period: number;
+  if (schedule?.startsWith('@every ')) period = durationOr(schedule.slice(7), 60_000);
+  else if (schedule) return Math.max(thresholdMs, CRON_ALLOWANCE_MS);
+  else period = durationOr(spec.repeat, 60_000);
+  return Math.max(thresholdMs, 2 * period + durationOr(spec.runTimeout, 10_000));
+}
+
+export function displayStatusOf(
+  row: Omit<StatusRow, 'id'>,
+  now: number,
+  thresholdMs: number,
+): { display: DisplayStatus; staleReason: string | null } {
+  if (row.state === 'failing') return { display: 'failing', staleReason: null };
+  const allowance = resultAllowanceMs(row, thresholdMs);
+  if (row.lastRunAt !== null) {
+    if (now - row.lastRunAt > allowance) {
+      return { display: 'stale', staleReason: `no result for ${formatSpan(now - row.lastRunAt)}` };
+    }
+    return { display: row.state === 'passing' ? 'passing' : 'pending', staleReason: null };
+  }
+  // Never ran: give it the allowance from when it was declared or last changed.
+  const since = Math.max(row.createdAt, row.updatedAt);
+  if (now - since > allowance) {
+    const why = row.assignedAgents === 0 ? 'no agent runs it' : 'no result yet';
+    return { display: 'stale', staleReason: `${why} after ${formatSpan(now - since)}` };
+  }
+  return { display: 'pending', staleReason: null };
+}
+
+/** 95 s → "1m 35s"; 3 days → "3d 0h". */
+export function formatSpan(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${s % 60}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+function labelCondition(label: string): SQL {
+  const eqAt = label.indexOf('=');
+  if (eqAt <= 0) throw badRequest('label must look like key=value', [{ path: 'label', message: 'expected key=value' }]);
+  const key = label.slice(0, eqAt).replace(/"/g, '');
+  return sql`json_extract(${tests.labels}, ${`$."${key}"`}) = ${label.slice(eqAt + 1)}`;
+}
+
+const ORDER: Record<DisplayStatus, number> = { failing: 0, stale: 1, pending: 2, passing: 3 };
+
+/**
+ * Tests matching a filter with their display status, problems first (failing by importance and
+ * age, then stale, pending, passing), cut to `limit`. The SQL filters narrow; the status filter
+ * applies after stale detection, which needs the clock.
+ */
+export async function listDashboardTests(
+  ctx: ServiceContext,
+  principal: Principal,
+  filter: DashboardFilter,
+  page: { limit: number; offset?: number },
+): Promise<{ tests: DashboardTest[]; counts: Record<DisplayStatus, number>; total: number }> {
+  const where: SQL[] = [isNull(tests.deletedAt)];
+  const scope = visibleClusters(principal, filter.cluster);
+  if (scope !== null) where.push(eq(tests.cluster, scope));
+  if (filter.plugin) where.push(eq(tests.plugin, filter.plugin));
+  if (filter.importance) where.push(eq(tests.importance, filter.importance));
+  if (filter.label) where.push(labelCondition(filter.label));
+  if (filter.status === 'failing') where.push(eq(tests.state, 'failing'));
+  // Two passes: the few columns stale detection needs for every matching test (the order and
+  // the counts need them all), then whole rows for just the page shown. Materialising rows is
+  // what costs here (performance-notes.md), so the first pass stays narrow.
+  const ranked = await ctx.db
+    .select(statusColumns)
+    .from(tests)
+    .where(and(...where))
+    .orderBy(importanceRank, asc(tests.failingSince), asc(tests.cluster), asc(tests.namespace), asc(tests.name));
+  const now = ctx.clock.now();
+  const counts: Record<DisplayStatus, number> = { failing: 0, stale: 0, pending: 0, passing: 0 };
+  const kept: { id: number; display: DisplayStatus; staleReason: string | null }[] = [];
+  for (const row of ranked) {
+    const d = displayStatusOf(row, now, ctx.config.staleResultMs);
+    if (filter.status && d.display !== filter.status) continue;
+    counts[d.display]++;
+    kept.push({ id: row.id, ...d });
+  }
+  // A stable sort keeps the SQL order (importance, failing since, name) within each status.
+  kept.sort((a, b) => ORDER[a.display] - ORDER[b.display]);
+  const offset = page.offset ?? 0;
+  const shown = kept.slice(offset, offset + page.limit);
+  const ids = shown.map((t) => t.id);
+  const [rows, nodes] = await Promise.all([
+    ids.length ? ctx.db.select(summaryColumns).from(tests).where(inArray(tests.id, ids)) : Promise.resolve([]),
+    failingNodesOf(
+      ctx,
+      shown.filter((t) => t.display === 'failing').map((t) => t.id),
+    ),
+  ]);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const out: DashboardTest[] = [];
+  for (const t of shown) {
+    const row = byId.get(t.id);
+    if (!row) continue; // deleted between the two reads
+    out.push({
+      ...toTestSummary(row),
+      display: t.display,
+      staleReason: t.staleReason,
+      failingNodes: nodes.get(t.id) ?? [],
+    });
+  }
+  return { tests: out, counts, total: kept.length };
+}
+
+/** The first few failing nodes of each test, one query (a window per test). */
+async function failingNodesOf(ctx: ServiceContext, testIds: number[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  if (testIds.length === 0) return out;
+  const ranked = ctx.db
+    .select({
+      testId: latest.testId,
+      node: agents.node,
+      rank: sql<number>`row_number() OVER (PARTITION BY ${latest.testId} ORDER BY ${agents.node})`.as('rank'),
+    })
+    .from(latest)
+    .innerJoin(agents, eq(agents.id, latest.agentId))
+    .where(and(inArray(latest.testId, testIds), inArray(latest.status, ['fail', 'error', 'timeout'])))
+    .as('ranked');
+  const rows = await ctx.db
+    .select({ testId: ranked.testId, node: ranked.node })
+    .from(ranked)
+    .where(sql`${ranked.rank} <= ${NODES_SHOWN}`);
+  for (const r of rows) {
+    const list = out.get(r.testId);
+    if (list) list.push(r.node);
+    else out.set(r.testId, [r.node]);
+  }
+  return out;
+}
