@@ -102,6 +102,20 @@ export class AgentMetrics {
     });
   }
 
+  /** Results waiting for the API: in memory and on disk, and the spool's bytes. */
+  setSpool(runs: number, bytes: number): void {
+    this.spoolRuns.set(runs);
+    this.spoolBytes.set(bytes);
+  }
+
+  /** What one delivery attempt did (see Reporter's onDelivery). */
+  recordDelivery(e: { delivered: number; duplicates: number; rejected: number; rateLimited?: number }): void {
+    if (e.delivered) this.deliveredRuns.inc({ outcome: 'accepted' }, e.delivered);
+    if (e.duplicates) this.deliveredRuns.inc({ outcome: 'duplicate' }, e.duplicates);
+    if (e.rejected) this.deliveredRuns.inc({ outcome: 'rejected' }, e.rejected);
+    if (e.rateLimited) this.rateLimitedRuns.inc(e.rateLimited);
+  }
+
   recordRun(t: TestLabels, run: RunResult, gauges: readonly PluginGauge[]): void {
     const seconds = Math.max(0, (Date.parse(run.endTime) - Date.parse(run.startTime)) / 1000);
     this.runs.inc({ ...t, status: run.status });
@@ -255,3 +269,5 @@ export function createPusher(opts: {
     },
   };
 }
+
+export type Pusher = ReturnType<typeof createPusher>;

@@ -27,9 +27,12 @@ async function setup(send: (runs: RunResult[]) => Promise<void>) {
     flushMs: 20,
     batchMax: 50,
     backoff: createBackoff({ baseMs: 20, maxMs: 40 }),
-    send: async (runs) => {
-      await send(runs);
-      return { accepted: runs.length, duplicates: 0, rejected: 0 };
+    agentId: () => 'agent-1',
+    api: {
+      sendRuns: async ({ runs }) => {
+        await send(runs);
+        return { accepted: runs.length, duplicates: 0, rejected: [] };
+      },
     },
   });
   return { spool, reporter, dir };
@@ -104,11 +107,14 @@ describe('reporter', () => {
       flushMs: 20,
       batchMax: 50,
       backoff: createBackoff({ baseMs: 20, maxMs: 40 }),
-      send: async (runs) => {
-        attempts.push(Date.now());
-        if (refusals-- > 0) throw new ApiCallError(429, 'over its runs per minute', 'RATE_LIMITED', 400);
-        got.push(...runs.map((r) => r.runId));
-        return { accepted: runs.length, duplicates: 0, rejected: 0 };
+      agentId: () => 'agent-1',
+      api: {
+        sendRuns: async ({ runs }) => {
+          attempts.push(Date.now());
+          if (refusals-- > 0) throw new ApiCallError(429, 'over its runs per minute', 'RATE_LIMITED', 400);
+          got.push(...runs.map((r) => r.runId));
+          return { accepted: runs.length, duplicates: 0, rejected: [] };
+        },
       },
       onDelivery: (e) => {
         rateLimited += e.rateLimited ?? 0;

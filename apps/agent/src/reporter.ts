@@ -1,13 +1,15 @@
 import type { Backoff, RunResult } from '@synthfleet/contracts';
 import { ApiCallError } from '@synthfleet/contracts';
+import type { ApiClient } from './api-client.ts';
 import type { Logger } from './logger.ts';
 import type { Spool } from './spool.ts';
 
-export type SendRuns = (runs: RunResult[]) => Promise<{ accepted: number; duplicates: number; rejected: number }>;
-
 export type ReporterOptions = {
   spool: Spool;
-  send: SendRuns;
+  /** The API client's result call. */
+  api: Pick<ApiClient, 'sendRuns'>;
+  /** This agent's id once registered; runs wait (spooled) until there is one. */
+  agentId: () => string | undefined;
   backoff: Backoff;
   logger: Logger;
   flushMs: number;
@@ -127,9 +129,16 @@ export class Reporter {
     }
   }
 
+  private async send(runs: RunResult[]): Promise<{ accepted: number; duplicates: number; rejected: number }> {
+    const agentId = this.options.agentId();
+    if (agentId === undefined) throw new ApiCallError(0, 'not registered yet');
+    const r = await this.options.api.sendRuns({ agentId, runs });
+    return { accepted: r.accepted, duplicates: r.duplicates, rejected: r.rejected.length };
+  }
+
   private async sendChunk(runs: RunResult[]): Promise<void> {
     try {
-      const r = await this.options.send(runs);
+      const r = await this.send(runs);
       this.options.onDelivery?.({ delivered: r.accepted, duplicates: r.duplicates, rejected: r.rejected, ok: true });
       if (r.rejected > 0)
         this.options.logger.warn({ rejected: r.rejected }, 'the API rejected some runs (tests it no longer has)');
