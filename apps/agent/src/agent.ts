@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackoff } from '@synthfleet/contracts';
-import { createProbeSet, type ProbeSet, sleep } from '@synthfleet/probes';
+import { createProbeSet, type KubeClient, type ProbeSet, sleep } from '@synthfleet/probes';
 import pkg from '../package.json' with { type: 'json' };
-import { createApiClient } from './api-client.ts';
+import { type ApiClient, createApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';
 import { createHeartbeatServer } from './heartbeat-server.ts';
 import { kubeClientFor } from './kube-access.ts';
@@ -40,56 +40,31 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   const probes = deps.probes ?? createProbeSet(probeSetOptions(env, kube, k8sNamespace, logger));
   const api = createApiClient({ baseUrl: env.SYNTHFLEET_API_URL, token: env.SYNTHFLEET_TOKEN });
   const metrics = new AgentMetrics({ node: env.NODE_NAME, version: AGENT_VERSION, logger });
-  const spool = new Spool(env.SPOOL_DIR, env.SPOOL_MAX_BYTES, (n) => {
-    metrics.droppedRuns.inc(n);
-    logger.warn({ dropped: n }, 'spool full: dropped the oldest results');
-  });
+  const spool = new Spool(env.SPOOL_DIR, env.SPOOL_MAX_BYTES, (n) => metrics.recordDropped(n));
   const pollCtl = new AbortController();
-  const state: AgentState = {
-    agentId: undefined,
-    cluster: env.SYNTHFLEET_CLUSTER,
-    registered: false,
-    haveAssignment: false,
-    heartbeatUrl: '',
-    port: 0,
-    stopping: false,
-  };
-  const pusher = env.PUSHGATEWAY_URL
-    ? createPusher({
-        url: env.PUSHGATEWAY_URL,
-        registry: metrics.registry,
-        job: 'synthfleet',
-        grouping: () => ({ cluster: state.cluster ?? 'unknown', instance: env.NODE_NAME }),
-        logger,
-        minIntervalMs: Math.min(env.RESULT_FLUSH_MS, 5000),
-        keepAliveMs: env.PUSH_KEEPALIVE_SECONDS * 1000,
-      })
-    : undefined;
+  const state = initialState(env);
+  const pusher = pusherFor(env, metrics, state, logger);
   const spoolGauges = () => metrics.setSpool(spool.depth + reporter.pending, spool.bytes);
   const reporter = new Reporter({
     spool,
     api,
-    agentId: () => state.agentId,
-    backoff: createBackoff({ baseMs: 1000, maxMs: 30_000, random }),
     logger,
     flushMs: env.RESULT_FLUSH_MS,
+    agentId: () => state.agentId,
+    backoff: createBackoff({ baseMs: 1000, maxMs: 30_000, random }),
     onDelivery: (e) => {
       metrics.recordDelivery(e);
       spoolGauges();
     },
   });
-  const remedies = new Remedies({
-    claim: (claim) => api.claimRemedy(state.agentId as string, claim),
-    finish: (id, outcome) => api.finishRemedy(state.agentId as string, id, outcome),
+  const remedies = remediesFor(env, {
+    api,
+    state,
     kube: env.K8S_REMEDY_JOBS ? kube : undefined,
     namespace: k8sNamespace,
-    node: env.NODE_NAME,
-    cluster: () => state.cluster ?? 'unknown',
+    metrics,
     logger,
-    onRemedy: (kind, status) => metrics.remedies.inc({ kind, status }),
-    streakFile: join(env.SPOOL_DIR, 'remedy-streaks.json'),
   });
-  let inFlight = 0;
   const supervisor = new Supervisor({
     probes,
     limiter: new Semaphore(env.MAX_CONCURRENT_RUNS),
@@ -98,8 +73,8 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     random,
     logger,
     ...createResultRouter({ metrics, reporter, remedies, pusher, logger, changed: spoolGauges }),
-    onRunStart: () => metrics.runsInFlight.set(++inFlight),
-    onRunEnd: () => metrics.runsInFlight.set(--inFlight),
+    onRunStart: () => metrics.runStarted(),
+    onRunEnd: () => metrics.runEnded(),
   });
   const server = createHeartbeatServer({
     host: env.HEARTBEAT_HOST,
@@ -108,9 +83,9 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
     max: env.HEARTBEAT_MAX,
     version: AGENT_VERSION,
     ready: () => state.registered && state.haveAssignment,
-    metrics: async () => {
+    metrics: () => {
       spoolGauges();
-      return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() };
+      return metrics.exposition();
     },
   });
   const poller = createPoller(
@@ -121,10 +96,6 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   return {
     state,
     metrics,
-    get url(): string {
-      return state.heartbeatUrl;
-    },
-
     async start(): Promise<void> {
       await mkdir(env.SPOOL_DIR, { recursive: true });
       await spool.open();
@@ -132,9 +103,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
       spoolGauges();
       await poller.loadSavedAssignment();
       state.port = await server.listen();
-      const host =
-        env.POD_IP ?? (['0.0.0.0', '::', ''].includes(env.HEARTBEAT_HOST) ? '127.0.0.1' : env.HEARTBEAT_HOST);
-      state.heartbeatUrl = env.HEARTBEAT_URL ?? `http://${host.includes(':') ? `[${host}]` : host}:${state.port}`;
+      state.heartbeatUrl = heartbeatUrlOf(env, state.port);
       logger.info(
         { url: state.heartbeatUrl, version: AGENT_VERSION, capabilities: [...probes.keys()] },
         'agent listening',
@@ -155,8 +124,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
         pusher.stop();
       }
       await loop;
-      for (let i = 0; remedies.running > 0 && i < 20; i++) await sleep(100);
-      await remedies.saved();
+      await remedies.settle(2000);
       kube?.close();
       await server.close();
       logger.info({ spooled: spool.depth }, 'agent stopped');
@@ -188,4 +156,55 @@ function probeSetOptions(
           }
         : undefined,
   };
+}
+
+/** The Pushgateway pusher, grouped by {cluster, instance = node}, when PUSHGATEWAY_URL is set. */
+function pusherFor(env: AgentEnv, metrics: AgentMetrics, state: AgentState, logger: Logger) {
+  if (!env.PUSHGATEWAY_URL) return undefined;
+  return createPusher({
+    url: env.PUSHGATEWAY_URL,
+    registry: metrics.registry,
+    job: 'synthfleet',
+    grouping: () => ({ cluster: state.cluster ?? 'unknown', instance: env.NODE_NAME }),
+    logger,
+    minIntervalMs: Math.min(env.RESULT_FLUSH_MS, 5000),
+    keepAliveMs: env.PUSH_KEEPALIVE_SECONDS * 1000,
+  });
+}
+
+/** Remedies claimed and reported through the API, their streaks kept beside the spool. */
+function remediesFor(
+  env: AgentEnv,
+  d: {
+    api: ApiClient;
+    state: AgentState;
+    kube: KubeClient | undefined;
+    namespace: string;
+    metrics: AgentMetrics;
+    logger: Logger;
+  },
+) {
+  return new Remedies({
+    claim: (claim) => d.api.claimRemedy(d.state.agentId as string, claim),
+    finish: (id, outcome) => d.api.finishRemedy(d.state.agentId as string, id, outcome),
+    kube: d.kube,
+    namespace: d.namespace,
+    node: env.NODE_NAME,
+    cluster: () => d.state.cluster ?? 'unknown',
+    logger: d.logger,
+    onRemedy: (kind, status) => d.metrics.remedies.inc({ kind, status }),
+    streakFile: join(env.SPOOL_DIR, 'remedy-streaks.json'),
+  });
+}
+
+function initialState(env: AgentEnv): AgentState {
+  const state = { agentId: undefined, cluster: env.SYNTHFLEET_CLUSTER, registered: false, haveAssignment: false };
+  return { ...state, heartbeatUrl: '', port: 0, stopping: false };
+}
+
+/** Where peers reach this agent's heartbeats: HEARTBEAT_URL, else the pod's (or listen) address. */
+function heartbeatUrlOf(env: AgentEnv, port: number): string {
+  if (env.HEARTBEAT_URL) return env.HEARTBEAT_URL;
+  const host = env.POD_IP ?? (['0.0.0.0', '::', ''].includes(env.HEARTBEAT_HOST) ? '127.0.0.1' : env.HEARTBEAT_HOST);
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -102,6 +102,27 @@ export class AgentMetrics {
     });
   }
 
+  private inFlight = 0;
+
+  runStarted(): void {
+    this.runsInFlight.set(++this.inFlight);
+  }
+
+  runEnded(): void {
+    this.runsInFlight.set(--this.inFlight);
+  }
+
+  /** The spool was full and dropped its oldest `n` results. */
+  recordDropped(n: number): void {
+    this.droppedRuns.inc(n);
+    this.logger.warn({ dropped: n }, 'spool full: dropped the oldest results');
+  }
+
+  /** The registry in Prometheus's text format, for `/metrics`. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
   /** Results waiting for the API: in memory and on disk, and the spool's bytes. */
   setSpool(runs: number, bytes: number): void {
     this.spoolRuns.set(runs);

@@ -46,6 +46,12 @@ export class Remedies {
     this.streaks = new FailureStreaks(deps.streakFile, deps.logger);
   }
 
+  /** On shutdown: waits up to `ms` for remedies under way, then for the streaks to be on disk. */
+  async settle(ms: number): Promise<void> {
+    for (const end = Date.now() + ms; this.busy.size > 0 && Date.now() < end; ) await sleep(100);
+    await this.saved();
+  }
+
   /** Resolves once the streaks on disk are the current ones (tests, shutdown). */
   saved(): Promise<void> {
     return this.streaks.saved();
