@@ -20,7 +20,10 @@ export const DnsSubdomain = z
 export const ClusterName = DnsLabel;
 export type ClusterName = z.infer<typeof ClusterName>;
 
-/** A test's identity in the fleet: `cluster/namespace/name`. */
-export function testKey(cluster: string, namespace: string, name: string): string {
-  return `${cluster}/${namespace}/${name}`;
+/** A test's identity across the fleet. */
+export type TestKey = { cluster: string; namespace: string; name: string };
+
+/** A test's identity as text: `cluster/namespace/name`. */
+export function testKeyString(key: TestKey): string {
+  return `${key.cluster}/${key.namespace}/${key.name}`;
 }

@@ -37,7 +37,7 @@ export function clusterTestRoutes(ctx: ServiceContext) {
       },
       errors: [403, 404],
       handler: async (c, { params: p, body }) => {
-        const result = await upsertTest(ctx, c.var.principal, p.cluster, p.namespace, p.name, body);
+        const result = await upsertTest(ctx, c.var.principal, p, body);
         return c.json(result, result.created ? 201 : 200);
       },
     }),
@@ -52,7 +52,7 @@ export function clusterTestRoutes(ctx: ServiceContext) {
       responses: { 204: { description: 'Deleted (or was not there)' } },
       errors: [403, 404],
       handler: async (c, { params: p }) => {
-        await deleteTest(ctx, c.var.principal, p.cluster, p.namespace, p.name);
+        await deleteTest(ctx, c.var.principal, p);
         return c.body(null, 204);
       },
     }),

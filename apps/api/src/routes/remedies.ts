@@ -49,7 +49,7 @@ export function remedyRoutes(ctx: ServiceContext) {
       responses: { 200: { description: 'Remedy runs', schema: RemedyRunList } },
       errors: [404],
       handler: async (c, { params: p, query }) =>
-        c.json({ remedies: await listRemedies(ctx, c.var.principal, p.cluster, p.namespace, p.name, query.limit) }),
+        c.json({ remedies: await listRemedies(ctx, c.var.principal, p, query.limit) }),
     }),
   ];
 }

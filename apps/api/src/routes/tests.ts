@@ -36,7 +36,7 @@ export function testRoutes(ctx: ServiceContext) {
       params: TestParams,
       responses: { 200: { description: 'The test', schema: TestDetail } },
       errors: [404],
-      handler: async (c, { params: p }) => c.json(await getTest(ctx, c.var.principal, p.cluster, p.namespace, p.name)),
+      handler: async (c, { params: p }) => c.json(await getTest(ctx, c.var.principal, p)),
     }),
     defineRoute({
       method: 'get',
@@ -51,7 +51,7 @@ export function testRoutes(ctx: ServiceContext) {
       errors: [404],
       handler: async (c, { params: p, query: q }) =>
         c.json(
-          await listRuns(ctx, c.var.principal, p.cluster, p.namespace, p.name, {
+          await listRuns(ctx, c.var.principal, p, {
             limit: q.limit,
             cursor: q.cursor,
             agentId: q.agent,

@@ -5,6 +5,8 @@ import {
   type RemedyGrant,
   type RemedyOutcome,
   type RemedyRunView,
+  type TestKey,
+  testKeyString,
 } from '@synthfleet/contracts';
 import { agents, type RemedyRunRow, remedyRuns, tests } from '@synthfleet/db';
 import { and, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
@@ -183,12 +185,11 @@ export async function remediesOf(
 export async function listRemedies(
   ctx: ServiceContext,
   principal: Principal,
-  cluster: string,
-  namespace: string,
-  name: string,
+  key: TestKey,
   limit: number,
 ): Promise<RemedyRunView[]> {
-  const what = `test "${cluster}/${namespace}/${name}"`;
+  const { cluster, namespace, name } = key;
+  const what = `test "${testKeyString(key)}"`;
   assertCanRead(principal, cluster, what);
   const test = await ctx.db.query.tests.findFirst({
     where: and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name)),

@@ -8,6 +8,7 @@ import type {
   TestState,
   TestSummary,
 } from '@synthfleet/contracts';
+import { type TestKey, testKeyString } from '@synthfleet/contracts';
 import { agents, assignments, latest, runs, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
@@ -112,15 +113,9 @@ export async function listTests(
   };
 }
 
-export async function loadTest(
-  ctx: ServiceContext,
-  principal: Principal,
-  cluster: string,
-  namespace: string,
-  name: string,
-): Promise<TestRow> {
-  const key = `${cluster}/${namespace}/${name}`;
-  assertCanRead(principal, cluster, `test "${key}"`);
+export async function loadTest(ctx: ServiceContext, principal: Principal, key: TestKey): Promise<TestRow> {
+  const { cluster, namespace, name } = key;
+  assertCanRead(principal, cluster, `test "${testKeyString(key)}"`);
   const row = await ctx.db.query.tests.findFirst({
     where: and(
       eq(tests.cluster, cluster),
@@ -133,14 +128,8 @@ export async function loadTest(
   return row;
 }
 
-export async function getTest(
-  ctx: ServiceContext,
-  principal: Principal,
-  cluster: string,
-  namespace: string,
-  name: string,
-): Promise<TestDetail> {
-  return testDetailOf(ctx, await loadTest(ctx, principal, cluster, namespace, name));
+export async function getTest(ctx: ServiceContext, principal: Principal, key: TestKey): Promise<TestDetail> {
+  return testDetailOf(ctx, await loadTest(ctx, principal, key));
 }
 
 /** A loaded test's detail: its spec, every agent's latest state and where it is placed. */
@@ -260,12 +249,10 @@ export function toRunView(r: typeof runs.$inferSelect): RunView {
 export async function listRuns(
   ctx: ServiceContext,
   principal: Principal,
-  cluster: string,
-  namespace: string,
-  name: string,
+  key: TestKey,
   opts: { limit: number; cursor?: string | undefined; agentId?: string | undefined },
 ): Promise<RunPage> {
-  return runPageOf(ctx, await loadTest(ctx, principal, cluster, namespace, name), opts);
+  return runPageOf(ctx, await loadTest(ctx, principal, key), opts);
 }
 
 /** A page of a loaded test's runs, newest first, by keyset cursor. */

@@ -1,4 +1,10 @@
-import { formatIssues, type SnapshotResponse, testKey, type UpsertTestResponse } from '@synthfleet/contracts';
+import {
+  formatIssues,
+  type SnapshotResponse,
+  type TestKey,
+  testKeyString,
+  type UpsertTestResponse,
+} from '@synthfleet/contracts';
 import { type TestRow, tests } from '@synthfleet/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -86,11 +92,10 @@ function planUpsert(ctx: ServiceContext, cluster: string, parsed: ParsedTest, ex
 export async function upsertTest(
   ctx: ServiceContext,
   principal: Principal,
-  cluster: string,
-  namespace: string,
-  name: string,
+  key: TestKey,
   body: unknown,
 ): Promise<UpsertTestResponse> {
+  const { cluster, namespace, name } = key;
   assertCanWrite(principal, cluster);
   const parsed = parseTestObjectOrThrow(body);
   const meta = parsed.object.metadata;
@@ -112,17 +117,12 @@ export async function upsertTest(
     await runBatch(ctx.db, [ensureClusterQuery(ctx, cluster), ...(plan.query ? [plan.query] : [])]);
     if (plan.changed) await reconcileLocked(ctx, cluster);
     const revision = plan.changed ? (existing?.revision ?? 0) + 1 : (existing?.revision ?? 1);
-    return { key: testKey(cluster, namespace, name), revision, changed: plan.changed, created: plan.created };
+    return { key: testKeyString(key), revision, changed: plan.changed, created: plan.created };
   });
 }
 
-export async function deleteTest(
-  ctx: ServiceContext,
-  principal: Principal,
-  cluster: string,
-  namespace: string,
-  name: string,
-): Promise<void> {
+export async function deleteTest(ctx: ServiceContext, principal: Principal, key: TestKey): Promise<void> {
+  const { cluster, namespace, name } = key;
   assertCanWrite(principal, cluster);
   await ctx.exclusive(cluster, async () => {
     const done = await ctx.db
@@ -132,7 +132,7 @@ export async function deleteTest(
         and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name), isNull(tests.deletedAt)),
       )
       .returning({ id: tests.id });
-    if (done.length === 0) throw notFound(`test "${testKey(cluster, namespace, name)}" was not found`);
+    if (done.length === 0) throw notFound(`test "${testKeyString(key)}" was not found`);
     await reconcileLocked(ctx, cluster);
   });
 }

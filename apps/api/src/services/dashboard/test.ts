@@ -1,4 +1,4 @@
-import type { RemedyRunView, RunPage, TestDetail } from '@synthfleet/contracts';
+import type { RemedyRunView, RunPage, TestDetail, TestKey } from '@synthfleet/contracts';
 import { agents, runs, type TestRow } from '@synthfleet/db';
 import { and, eq, sql } from 'drizzle-orm';
 import { notFound } from '../../errors.ts';
@@ -90,10 +90,10 @@ const PAGE_REMEDIES = 10;
 export async function getTestPage(
   ctx: ServiceContext,
   principal: Principal,
-  id: { cluster: string; namespace: string; name: string },
+  id: TestKey,
   opts: { window: HistoryWindow; agentId?: string | undefined; cursor?: string | undefined; limit: number },
 ): Promise<TestPageData> {
-  const row = await loadTest(ctx, principal, id.cluster, id.namespace, id.name);
+  const row = await loadTest(ctx, principal, id);
   const [test, history, runPage, remedies] = await Promise.all([
     testDetailOf(ctx, row),
     getHistory(ctx, row.id, opts.window, opts.agentId),
@@ -126,13 +126,8 @@ function statusRowOf(row: TestRow, spec: TestDetail['spec']): StatusRow {
 }
 
 /** One run of a visible test, with the node that ran it. */
-export async function getRun(
-  ctx: ServiceContext,
-  principal: Principal,
-  id: { cluster: string; namespace: string; name: string },
-  runId: string,
-) {
-  const test = await loadTest(ctx, principal, id.cluster, id.namespace, id.name);
+export async function getRun(ctx: ServiceContext, principal: Principal, id: TestKey, runId: string) {
+  const test = await loadTest(ctx, principal, id);
   const row = await ctx.db
     .select({ r: runs, node: agents.node })
     .from(runs)
