@@ -105,9 +105,16 @@ describe('faults on the whole fleet', { timeout: 240_000 }, () => {
       90_000,
       'solo ran three times on one node',
     );
-    // Some of its runs are safely delivered before the kill.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Some of its runs are safely delivered before the kill: one logged over 2 s ago is stored.
     const dead = edge.agents.get(owner) as AgentProcess;
+    await waitFor(
+      async () => {
+        const stored = new Set((await fleet.runsOf('edge', 'solo')).map((r) => r.runId));
+        return loggedRuns(dead, 'solo').some((r) => r.time < Date.now() - 2000 && stored.has(r.runId));
+      },
+      30_000,
+      `a run ${owner} logged over 2 s ago is stored`,
+    );
     const killedAt = Date.now();
     await dead.stop('SIGKILL');
     alive.delete(owner);

@@ -1,5 +1,5 @@
 import type { RunResult } from '@synthfleet/contracts';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TestRunner } from './runner.ts';
 import { Semaphore } from './semaphore.ts';
 import { Supervisor } from './supervisor.ts';
@@ -137,6 +137,8 @@ describe('supervisor', () => {
   });
 
   it('spreads the first assignment over each period, but runs tests that change or arrive later within the change spread', async () => {
+    // Fake timers: the hour-long waits are timers the test moves by hand, not real time.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
     const { probes, stats } = scriptedProbes();
     const sup = new Supervisor({
       probes,
@@ -152,7 +154,7 @@ describe('supervisor', () => {
     const hourly = (name: string, ms: number, revision = 1) =>
       assigned(name, { plugin: 'exec', repeat: '1h', config: { ms } }, revision);
     await sup.apply({ agentId: 'a1', version: 1, tests: [hourly('kept', 1), hourly('edited', 1)], peers: [] });
-    await new Promise((r) => setTimeout(r, 1000));
+    await vi.advanceTimersByTimeAsync(1000);
     expect(stats.started).toBe(0);
     await sup.apply({
       agentId: 'a1',
@@ -161,10 +163,12 @@ describe('supervisor', () => {
       peers: [],
     });
     // The edited and the added test run within the spread; the unchanged one keeps its slot.
-    await expect.poll(() => stats.started, { timeout: 5000 }).toBe(2);
-    await new Promise((r) => setTimeout(r, 500));
+    await vi.advanceTimersByTimeAsync(300);
+    expect(stats.started).toBe(2);
+    await vi.advanceTimersByTimeAsync(500);
     expect(stats.started).toBe(2);
     expect((stats.configs as { ms: number }[]).map((c) => c.ms).sort()).toEqual([2, 3]);
     await sup.stopAll(0);
+    vi.useRealTimers();
   });
 });

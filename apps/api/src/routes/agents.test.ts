@@ -186,7 +186,8 @@ describe('agent registration and long-poll', () => {
     await api.poll(t, other, otherVersion, 0);
     api.clock.advance(25_000);
     const pending = api.poll(t, other, otherVersion, 30);
-    await new Promise((r) => setTimeout(r, 50));
+    // The sweep must find the poll held (subscribed to the hub), not on its way there.
+    await expect.poll(() => api.hub.held()).toBe(1);
     const result = await sweep(api.ctx);
     expect(result.staleAgents).toBe(1);
     const woken = await pending;
