@@ -1,6 +1,6 @@
 import { isHeartbeatBody } from '@synthfleet/probes';
+import { slowHeaders } from '@synthfleet/test-support/slow-client.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { slowHeaders } from '../../../test/support/slow-client.ts';
 import { createHeartbeatServer } from './heartbeat-server.ts';
 
 let ready = false;

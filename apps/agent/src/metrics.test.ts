@@ -1,6 +1,6 @@
 import type { RunResult } from '@synthfleet/contracts';
+import { type Pushgateway, startPushgateway } from '@synthfleet/test-support/pushgateway.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Pushgateway, startPushgateway } from '../../../test/support/pushgateway.ts';
 import { AgentMetrics, createPusher } from './metrics.ts';
 import { quietLogger } from './testing/fixtures.ts';
 

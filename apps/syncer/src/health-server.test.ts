@@ -1,5 +1,5 @@
+import { slowHeaders } from '@synthfleet/test-support/slow-client.ts';
 import { describe, expect, it } from 'vitest';
-import { slowHeaders } from '../../../test/support/slow-client.ts';
 import { startHealthServer } from './health-server.ts';
 
 describe('syncer health server', () => {

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { slowHeaders } from '@synthfleet/test-support/slow-client.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { slowHeaders } from '../../../../test/support/slow-client.ts';
 import { parseEnv } from '../env.ts';
 import { startNodeServer } from './node.ts';
 

@@ -1,6 +1,6 @@
 import type { Assignment } from '@synthfleet/contracts';
+import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { waitFor } from '../../../../test/support/wait.ts';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.ts';
 

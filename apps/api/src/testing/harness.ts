@@ -52,7 +52,7 @@ async function openTestDatabase(): Promise<{ handle: DatabaseHandle; stop: () =>
     };
     return { handle, stop };
   }
-  const { startHranaServer } = await import('../../../../test/support/hrana-server.ts');
+  const { startHranaServer } = await import('@synthfleet/test-support/hrana-server.ts');
   const server = await startHranaServer({ path: file, authToken: 'test-database-token' });
   const handle = await createDatabase({ url: server.url, authToken: 'test-database-token' });
   await migrateDatabase(handle);
