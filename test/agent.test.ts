@@ -1,3 +1,4 @@
+import { waitFor } from './support/wait.ts';
 /**
  * The agent against the real API: both are real processes on 127.0.0.1 (the API on a temp libSQL
  * file), with a real Pushgateway. Tests are declared through the API, as the syncer would.
@@ -85,17 +86,22 @@ describe('agent with the real API', () => {
       (await putTest('web', { plugin: 'httpPing', repeat: '1s', node: '*', config: `address: ${targetUrl}/ok` }))
         .status,
     ).toBe(201);
-    await expect
-      .poll(async () => (await runsOf('web')).filter((r) => r.status === 'pass').length, poll)
-      .toBeGreaterThanOrEqual(2);
+    await waitFor(
+      async () => (await (await runsOf('web')).filter((r) => r.status === 'pass').length) >= 2,
+      poll.timeout,
+      "(await runsOf('web')).filter((r) => r.status === 'pass').length toBeGreaterThanOrEqual(2)",
+    );
     const [run] = await runsOf('web');
     expect(run?.details?._log).toContain(`GET http://${targetUrl}/ok: status 200`);
     expect((await fetch(`${agent.url}/readyz`)).status).toBe(200);
-    await expect
-      .poll(() => gateway.metrics(), poll)
-      .toMatch(
-        /synthfleet_test_success\{cluster="edge-1",instance="node-a",job="synthfleet",namespace="default",plugin="httpPing",test="web"\} 1/,
-      );
+    await waitFor(
+      async () =>
+        /synthfleet_test_success\{cluster="edge-1",instance="node-a",job="synthfleet",namespace="default",plugin="httpPing",test="web"\} 1/.test(
+          String(await gateway.metrics()),
+        ),
+      poll.timeout,
+      'gateway.metrics() toMatch(/synthfleet_test_success{cluster="edge-1",instance="node-a",job="synthfleet",namespace="def',
+    );
   });
 
   it('picks up a config change through the long-poll and the next run uses it', async () => {
@@ -103,10 +109,18 @@ describe('agent with the real API', () => {
       (await putTest('web', { plugin: 'httpPing', repeat: '1s', node: '*', config: `address: ${targetUrl}/v2` }))
         .status,
     ).toBe(200);
-    await expect.poll(() => hits.get('/v2') ?? 0, poll).toBeGreaterThanOrEqual(1);
-    await expect
-      .poll(async () => (await runsOf('web')).some((r) => r.revision === 2 && r.details?._log?.includes('/v2')), poll)
-      .toBe(true);
+    await waitFor(
+      async () => (await (hits.get('/v2') ?? 0)) >= 1,
+      poll.timeout,
+      "hits.get('/v2') ?? 0 toBeGreaterThanOrEqual(1)",
+    );
+    await waitFor(
+      async () =>
+        (await (async () =>
+          (await runsOf('web')).some((r) => r.revision === 2 && r.details?._log?.includes('/v2')))()) === true,
+      poll.timeout,
+      'toBe(true)',
+    );
   });
 
   it('stops a removed test', async () => {
@@ -138,9 +152,11 @@ describe('agent with the real API', () => {
     expect(steady.status).toBe(201);
     await explained(
       'hangs',
-      expect
-        .poll(async () => (await runsOf('hangs')).filter((r) => r.status === 'timeout').length, poll)
-        .toBeGreaterThanOrEqual(2),
+      waitFor(
+        async () => (await (await runsOf('hangs')).filter((r) => r.status === 'timeout').length) >= 2,
+        poll.timeout,
+        "(await runsOf('hangs')).filter((r) => r.status === 'timeout').length toBeGreaterThanOrEqual(2)",
+      ),
     );
     const timeouts = (await runsOf('hangs')).filter((r) => r.status === 'timeout');
     expect(timeouts[0]?.details?._error).toContain('run exceeded timeouts.run (1s)');
@@ -163,13 +179,13 @@ describe('agent with the real API', () => {
       node: '*',
       config: { sizes: [1024, '64KiB'], peers: 3 },
     });
-    await expect
-      .poll(
-        async () => new Set((await runsOf('mesh')).filter((r) => r.status === 'pass').map((r) => r.agentId)).size,
-        // A second agent process registering and meshing has taken 20 s on a loaded machine.
-        { ...poll, timeout: 60_000 },
-      )
-      .toBe(2);
+    await waitFor(
+      async () =>
+        (await (async () =>
+          new Set((await runsOf('mesh')).filter((r) => r.status === 'pass').map((r) => r.agentId)).size)()) === 2,
+      60_000,
+      'toBe(2)',
+    );
     const run = (await runsOf('mesh')).find((r) => r.status === 'pass');
     expect([run?.marks, run?.maxMarks]).toEqual([2, 2]);
     await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/mesh`, { method: 'DELETE', token });
@@ -182,7 +198,11 @@ describe('agent with the real API', () => {
     const madeWhileDown = () =>
       agent.logs.filter((l) => l.msg === 'run finished' && l.test === `${CLUSTER}/default/steady`).length;
     const before = madeWhileDown();
-    await expect.poll(madeWhileDown, poll).toBeGreaterThanOrEqual(before + 3);
+    await waitFor(
+      async () => (await madeWhileDown()) >= before + 3,
+      poll.timeout,
+      'toBeGreaterThanOrEqual(before + 3)',
+    );
     api = await startApi({ dataDir: join(dir, 'api'), port, admin });
     await agent.waitForLog((l) => l.msg === 'results delivered again after an outage', 60_000);
     // A graceful stop delivers what is left; then the agent's own record is complete.

@@ -20,6 +20,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { freePort } from './support/free-port.ts';
 import { type AgentProcess, type Api, ROOT, startAgent, startApi } from './support/processes.ts';
 import { type Pushgateway, startPushgateway } from './support/pushgateway.ts';
+import { waitFor } from './support/wait.ts';
 
 const SCALE = 30;
 const CLUSTER = 'edge-alerts';
@@ -161,12 +162,16 @@ describe('alerting through a real Pushgateway, Prometheus and Alertmanager', () 
       config: { addresses: [{ addr: `127.0.0.1:${closed}`, net: 'tcp', timeout: '500ms' }] },
     });
     expect(put.status).toBe(201);
-    await expect
-      .poll(async () => named(await firing(), 'SynthfleetTestFailing', { test: 'down' }).length, slow)
-      .toBe(1);
-    await expect
-      .poll(() => named(notifications, 'SynthfleetTestFailingEverywhere', { test: 'down' }).length, slow)
-      .toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () => (await named(await firing(), 'SynthfleetTestFailing', { test: 'down' }).length) === 1,
+      slow.timeout,
+      "named(await firing(), 'SynthfleetTestFailing', { test: 'down' }).lengt… toBe(1)",
+    );
+    await waitFor(
+      async () => (await named(notifications, 'SynthfleetTestFailingEverywhere', { test: 'down' }).length) >= 1,
+      slow.timeout,
+      "named(notifications, 'SynthfleetTestFailingEverywhere', { test: 'down'… toBeGreaterThanOrEqual(1)",
+    );
     // Both fire in Prometheus; Alertmanager delivers only the critical one.
     expect(named(await firing(), 'SynthfleetTestFailingEverywhere', { test: 'down' })).toHaveLength(1);
     expect(named(notifications, 'SynthfleetTestFailing', { test: 'down' })).toEqual([]);
@@ -176,16 +181,20 @@ describe('alerting through a real Pushgateway, Prometheus and Alertmanager', () 
     expect((await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/down`, { method: 'DELETE', token })).status).toBe(
       204,
     );
-    await expect.poll(async () => (await firing()).filter((a) => a.labels.test === 'down').length, slow).toBe(0);
-    await expect
-      .poll(
-        () =>
+    await waitFor(
+      async () => (await (await firing()).filter((a) => a.labels.test === 'down').length) === 0,
+      slow.timeout,
+      "(await firing()).filter((a) => a.labels.test === 'down').length toBe(0)",
+    );
+    await waitFor(
+      async () =>
+        (await (() =>
           notifications.some(
             (n) => n.status === 'resolved' && n.labels.alertname === 'SynthfleetTestFailingEverywhere',
-          ),
-        slow,
-      )
-      .toBe(true);
+          ))()) === true,
+      slow.timeout,
+      'toBe(true)',
+    );
     // Longer than the freshness window plus AgentSilent's hold: agents with no tests still push.
     const until = Date.now() + (300 / SCALE + 120 / SCALE + 6) * 1000;
     while (Date.now() < until) {
@@ -198,9 +207,11 @@ describe('alerting through a real Pushgateway, Prometheus and Alertmanager', () 
 
   it('fires AgentSilent for a killed agent alone', async () => {
     await (agents['node-c'] as AgentProcess).stop('SIGKILL');
-    await expect
-      .poll(() => named(notifications, 'SynthfleetAgentSilent', { instance: 'node-c' }).length, slow)
-      .toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () => (await named(notifications, 'SynthfleetAgentSilent', { instance: 'node-c' }).length) >= 1,
+      slow.timeout,
+      "named(notifications, 'SynthfleetAgentSilent', { instance: 'node-c' }).… toBeGreaterThanOrEqual(1)",
+    );
     const silent = named(await firing(), 'SynthfleetAgentSilent');
     expect(silent.map((a) => a.labels.instance)).toEqual(['node-c']);
     expect(named(notifications, 'SynthfleetAgentSilent').map((n) => n.labels.instance)).toEqual(
@@ -210,6 +221,10 @@ describe('alerting through a real Pushgateway, Prometheus and Alertmanager', () 
 
   it('fires SynthfleetPushgatewayDown when the gateway stops', async () => {
     await gateway.stop();
-    await expect.poll(() => named(notifications, 'SynthfleetPushgatewayDown').length, slow).toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () => (await named(notifications, 'SynthfleetPushgatewayDown').length) >= 1,
+      slow.timeout,
+      "named(notifications, 'SynthfleetPushgatewayDown').length toBeGreaterThanOrEqual(1)",
+    );
   }, 120_000);
 });

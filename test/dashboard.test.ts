@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RegisterAgentResponse, RemedyGrant } from '@synthfleet/contracts';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from './support/browser.ts';
@@ -95,7 +96,7 @@ beforeAll(async () => {
         },
       });
       if (r.status !== 201) throw new Error(`register: ${r.status} ${JSON.stringify(r.json)}`);
-      ids.push((r.json as { agentId: string }).agentId);
+      ids.push(RegisterAgentResponse.parse(r.json).agentId);
     }
     agentIds.set(cluster, ids);
     for (const t of tests) {
@@ -141,7 +142,7 @@ beforeAll(async () => {
         if (claim.status !== 201) throw new Error(`remedy: ${claim.status} ${JSON.stringify(claim.json)}`);
         // The first agent's remedy ran; the other's is still under way.
         if (i === 0) {
-          const { remedyId } = claim.json as { remedyId: string };
+          const { remedyId } = RemedyGrant.parse(claim.json);
           await api.call(`/api/v1/agents/${agentId}/remedies/${remedyId}`, {
             method: 'PUT',
             token,

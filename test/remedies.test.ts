@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RemedyRunView } from '@synthfleet/contracts';
+import { AgentList, RemedyRunList } from '@synthfleet/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/free-port.ts';
 import { type KubeApiDouble, startKubeApi } from './support/kube-api.ts';
@@ -80,7 +81,7 @@ function putTest(name: string, spec: Record<string, unknown>) {
 async function remediesOf(name: string): Promise<RemedyRunView[]> {
   const r = await api.call(`/api/v1/tests/${CLUSTER}/default/${name}/remedies`, { token });
   expect(r.status).toBe(200);
-  return (r.json as { remedies: RemedyRunView[] }).remedies;
+  return RemedyRunList.parse(r.json).remedies;
 }
 
 const failing = () => ({
@@ -215,7 +216,7 @@ describe('remedies', () => {
 describe('k8s probes in the agent', () => {
   it('offers the families it is given, and runs a k8sPod test end to end', async () => {
     const agents = await api.call(`/api/v1/clusters/${CLUSTER}/agents`, { token });
-    const caps = (agents.json as { agents: { capabilities: string[] }[] }).agents[0]?.capabilities ?? [];
+    const caps = AgentList.parse(agents.json).agents[0]?.capabilities ?? [];
     expect(caps).toEqual(expect.arrayContaining(['k8sPod', 'k8sApi']));
     expect(caps).not.toContain('k8sDeployment');
     const put = await putTest('pod-start', {

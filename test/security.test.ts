@@ -1,3 +1,4 @@
+import { waitFor } from './support/wait.ts';
 /**
  * What an outside security test found, re-run against the real API and real agent processes on
  * 127.0.0.1: exec's environment through a real bash script, a hostile target's endless body
@@ -94,7 +95,11 @@ describe('security, against the real API and agent', () => {
         })
       ).status,
     ).toBe(201);
-    await expect.poll(async () => (await runsOf('exec-strict')).length, poll).toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () => (await (await runsOf('exec-strict')).length) >= 1,
+      poll.timeout,
+      "(await runsOf('exec-strict')).length toBeGreaterThanOrEqual(1)",
+    );
     const [strict] = await runsOf('exec-strict');
     expect(strict?.status).toBe('error');
     expect(strict?.details?._error).toContain(
@@ -113,7 +118,11 @@ describe('security, against the real API and agent', () => {
         })
       ).status,
     ).toBe(201);
-    await expect.poll(async () => (await runsOf('exec-ok')).some((r) => r.status === 'pass'), poll).toBe(true);
+    await waitFor(
+      async () => (await (await runsOf('exec-ok')).some((r) => r.status === 'pass')) === true,
+      poll.timeout,
+      "(await runsOf('exec-ok')).some((r) => r.status === 'pass') toBe(true)",
+    );
     expect(readFileSync(seen, 'utf8')).toBe(`$(touch ${marker})`);
     expect(existsSync(marker)).toBe(false);
     for (const name of ['exec-strict', 'exec-ok']) {
@@ -133,11 +142,17 @@ describe('security, against the real API and agent', () => {
         })
       ).status,
     ).toBe(201);
-    await expect.poll(async () => (await runsOf('endless')).length, poll).toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () => (await (await runsOf('endless')).length) >= 1,
+      poll.timeout,
+      "(await runsOf('endless')).length toBeGreaterThanOrEqual(1)",
+    );
     const before = rssOf(agent.child.pid as number);
-    await expect
-      .poll(async () => (await runsOf('endless')).length, { ...poll, timeout: 60_000 })
-      .toBeGreaterThanOrEqual(8);
+    await waitFor(
+      async () => (await (await runsOf('endless')).length) >= 8,
+      60_000,
+      "(await runsOf('endless')).length toBeGreaterThanOrEqual(8)",
+    );
     const after = rssOf(agent.child.pid as number);
     const endless = await runsOf('endless');
     await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/endless`, { method: 'DELETE', token });

@@ -1,5 +1,6 @@
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TestDetail, TestPage } from '@synthfleet/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../apps/syncer/src/api-client.ts';
 import { createLogger } from '../apps/syncer/src/logger.ts';
@@ -36,14 +37,14 @@ ${extra}`;
 
 async function names(cluster: string, token: string): Promise<string[]> {
   const r = await api.call(`/api/v1/tests?cluster=${cluster}`, { token });
-  return (r.json as { tests: { namespace: string; name: string }[] }).tests
-    .map((t) => `${t.namespace}/${t.name}`)
+  return TestPage.parse(r.json)
+    .tests.map((t) => `${t.namespace}/${t.name}`)
     .sort();
 }
 
 async function specOf(cluster: string, token: string, key: string) {
   const r = await api.call(`/api/v1/tests/${cluster}/${key}`, { token });
-  return r.status === 200 ? (r.json as { spec: Record<string, unknown> }).spec : undefined;
+  return r.status === 200 ? (TestDetail.parse(r.json).spec as Record<string, unknown>) : undefined;
 }
 
 describe('syncer file source', { timeout: 240_000 }, () => {

@@ -1,4 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
+import { RegisterAgentResponse, TestDetail, TestPage } from '@synthfleet/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../apps/syncer/src/api-client.ts';
 import { createLogger } from '../apps/syncer/src/logger.ts';
@@ -97,7 +98,7 @@ function test(name: string, spec: Record<string, unknown> = {}, namespace = 'def
 async function apiTests(h: Harness): Promise<Record<string, { revision: number; apiVersion: string }>> {
   const r = await h.target.call(`/api/v1/tests?cluster=${h.cluster}&limit=500`, { token: h.token });
   expect(r.status).toBe(200);
-  const list = (r.json as { tests: { namespace: string; name: string; revision: number; apiVersion: string }[] }).tests;
+  const list = TestPage.parse(r.json).tests;
   return Object.fromEntries(
     list.map((t) => [`${t.namespace}/${t.name}`, { revision: t.revision, apiVersion: t.apiVersion }]),
   );
@@ -109,7 +110,7 @@ async function apiTestNames(h: Harness): Promise<string[]> {
 
 async function spec(h: Harness, key: string): Promise<Record<string, unknown> | undefined> {
   const r = await h.target.call(`/api/v1/tests/${h.cluster}/${key}`, { token: h.token });
-  return r.status === 200 ? ((r.json as { spec: Record<string, unknown> }).spec as Record<string, unknown>) : undefined;
+  return r.status === 200 ? (TestDetail.parse(r.json).spec as Record<string, unknown>) : undefined;
 }
 
 // Generous bounds: each test waits on real processes, and CI machines stall for seconds.
@@ -268,7 +269,7 @@ describe('syncer against a Kubernetes API (test double) and the real API', { tim
       body: { node: 'edge-node-1', version: '1.0.0', capabilities: ['httpPing'] },
     });
     expect(reg.status).toBe(201);
-    const agentId = (reg.json as { agentId: string }).agentId;
+    const agentId = RegisterAgentResponse.parse(reg.json).agentId;
     const now = Date.now();
     const run = (status: 'pass' | 'fail') => ({
       runId: crypto.randomUUID(),

@@ -7,10 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunView } from '@synthfleet/contracts';
+import { AgentList, CreateTokenResponse, RunPage } from '@synthfleet/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/free-port.ts';
 import { type AgentProcess, type NodeProcess, startAgent, startNode } from './support/processes.ts';
+import { waitFor } from './support/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'synthfleet-worker-dev-'));
 const admin = `dev-admin-${crypto.randomUUID()}`;
@@ -59,18 +60,17 @@ describe('npm run dev:worker', () => {
     expect((await call('/healthz', admin)).status).toBe(200);
     const tok = await call('/api/v1/tokens', admin, { method: 'POST', body: { role: 'cluster', cluster: 'dev' } });
     expect(tok.status).toBe(201);
-    const token = (tok.json as { token: string }).token;
+    const token = CreateTokenResponse.parse(tok.json).token;
     for (const node of ['node-a', 'node-b']) {
       agents.push(await startAgent({ apiUrl: url, token, node, spoolDir: join(dir, `spool-${node}`) }));
     }
-    await expect
-      .poll(
-        async () => ((await call('/api/v1/clusters/dev/agents', token)).json as { agents: unknown[] }).agents.length,
-        {
-          timeout: 60_000,
-        },
-      )
-      .toBe(2);
+    await waitFor(
+      async () =>
+        (await (async () =>
+          AgentList.parse((await call('/api/v1/clusters/dev/agents', token)).json).agents.length)()) === 2,
+      60_000,
+      'toBe(2)',
+    );
     const put = await call('/api/v1/clusters/dev/tests/default/one-node', token, {
       method: 'PUT',
       body: {
@@ -87,8 +87,12 @@ describe('npm run dev:worker', () => {
     });
     expect(put.status).toBe(201);
     const runs = async () =>
-      ((await call('/api/v1/tests/dev/default/one-node/runs?limit=500', token)).json as { runs: RunView[] }).runs;
-    await expect.poll(async () => (await runs()).length, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+      RunPage.parse((await call('/api/v1/tests/dev/default/one-node/runs?limit=500', token)).json).runs;
+    await waitFor(
+      async () => (await (await runs()).length) >= 1,
+      60_000,
+      '(await runs()).length toBeGreaterThanOrEqual(1)',
+    );
     const first = (await runs())[0]?.agentId as string;
     const ids = await Promise.all(agents.map((a) => a.waitForLog((l) => l.msg === 'registered')));
     const holder = agents[ids.findIndex((l) => l.agentId === first)] as AgentProcess;
@@ -96,8 +100,10 @@ describe('npm run dev:worker', () => {
     await holder.stop('SIGKILL');
     // Only the sweep marks the stopped agent stale and moves its `$` test: wrangler dev fires no cron.
     await dev.waitForLog((l) => l.msg === 'sweep' && Number(l.staleAgents) >= 1, 90_000);
-    await expect
-      .poll(async () => (await runs()).some((r) => r.agentId === other), { timeout: 90_000, interval: 500 })
-      .toBe(true);
+    await waitFor(
+      async () => (await (await runs()).some((r) => r.agentId === other)) === true,
+      90_000,
+      '(await runs()).some((r) => r.agentId === other) toBe(true)',
+    );
   }, 240_000);
 });

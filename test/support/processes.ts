@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { RunPage, RunView } from '@synthfleet/contracts';
+import type { RunView } from '@synthfleet/contracts';
+import { CreateTokenResponse, RunPage } from '@synthfleet/contracts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -163,7 +164,7 @@ export async function startApi(opts: {
         const r = await call(`/api/v1/tests/${cluster}/${namespace}/${name}/runs?limit=500${q}`, { token });
         if (r.status !== 200)
           throw new Error(`runs of ${cluster}/${namespace}/${name}: ${r.status} ${JSON.stringify(r.json)}`);
-        const page = r.json as RunPage;
+        const page = RunPage.parse(r.json);
         out.push(...page.runs);
         cursor = page.nextCursor;
       } while (cursor);
@@ -184,7 +185,7 @@ export async function startApi(opts: {
     async clusterToken(cluster) {
       const r = await call('/api/v1/tokens', { method: 'POST', body: { role: 'cluster', cluster } });
       if (r.status !== 201) throw new Error(`token for ${cluster}: ${r.status} ${JSON.stringify(r.json)}`);
-      return (r.json as { token: string }).token;
+      return CreateTokenResponse.parse(r.json).token;
     },
   };
 }

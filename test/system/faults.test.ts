@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AgentList, RegisterAgentResponse, TestDetail, TestPage } from '@synthfleet/contracts';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
@@ -235,12 +236,12 @@ describe('faults on the whole fleet', { timeout: 240_000 }, () => {
   async function apiTests(): Promise<Map<string, ApiTest>> {
     const r = await fleet.api.call('/api/v1/tests?cluster=edge&limit=500');
     if (r.status !== 200) throw new Error(`tests: ${r.status} ${JSON.stringify(r.json)}`);
-    return new Map((r.json as { tests: ApiTest[] }).tests.map((t) => [t.name, t]));
+    return new Map(TestPage.parse(r.json).tests.map((t) => [t.name, t]));
   }
   async function apiAddress(name: string): Promise<string | undefined> {
     const r = await fleet.api.call(`/api/v1/tests/edge/default/${name}`);
     return r.status === 200
-      ? ((r.json as { spec: { config?: { address?: string } } }).spec.config?.address ?? '')
+      ? (((TestDetail.parse(r.json).spec.config ?? {}) as { address?: string }).address ?? '')
       : undefined;
   }
 
@@ -376,7 +377,7 @@ describe('faults on the whole fleet', { timeout: 240_000 }, () => {
       body: { node: 'fuzz-node', version: '1.0.0' },
     });
     expect(registered.status).toBe(201);
-    const agentId = (registered.json as { agentId: string }).agentId;
+    const agentId = RegisterAgentResponse.parse(registered.json).agentId;
     const now = Date.now();
     const run = (i: number) => ({
       runId: `fuzz-run-${i}-0123456789`,
@@ -408,9 +409,7 @@ describe('faults on the whole fleet', { timeout: 240_000 }, () => {
       );
     // This agent never polls: let it go stale first (6 s deadline), so what follows changes nothing by itself.
     await waitFor(
-      async () =>
-        ((await api.call('/api/v1/clusters/fuzz/agents')).json as { agents: { state: string }[] }).agents[0]?.state ===
-        'stale',
+      async () => AgentList.parse((await api.call('/api/v1/clusters/fuzz/agents')).json).agents[0]?.state === 'stale',
       60_000,
       'the fuzz agent went stale',
     );

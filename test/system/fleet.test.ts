@@ -1,3 +1,4 @@
+import { ClusterList } from '@synthfleet/contracts';
 /**
  * System test: two clusters, each a Kubernetes API double with a syncer and agents, one API and a
  * Pushgateway, all real processes on 127.0.0.1 (see fleet.ts). Tests enter as an operator's do:
@@ -71,8 +72,7 @@ describe('the fleet on one machine', { timeout: 180_000 }, () => {
     await waitFor(
       async () => {
         const r = await fleet.api.call('/api/v1/fleet');
-        const clusters = (r.json as { clusters: { name: string; testsTotal: number; testsPassing: number }[] })
-          .clusters;
+        const clusters = ClusterList.parse(r.json).clusters;
         const by = Object.fromEntries(clusters.map((c) => [c.name, c]));
         return (
           by.east?.testsTotal === 4 &&

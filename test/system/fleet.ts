@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import type { AgentView, RunView } from '@synthfleet/contracts';
+import { AgentList } from '@synthfleet/contracts';
 import { freePort } from '../support/free-port.ts';
 import { type KubeApiDouble, type KubeObject, startKubeApi } from '../support/kube-api.ts';
 import { type ProbeTarget, startProbeTarget } from '../support/probe-target.ts';
@@ -148,7 +149,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       async apiAgents() {
         const r = await api.call(`/api/v1/clusters/${name}/agents`);
         if (r.status !== 200) throw new Error(`agents of ${name}: ${r.status} ${JSON.stringify(r.json)}`);
-        return (r.json as { agents: AgentView[] }).agents;
+        return AgentList.parse(r.json).agents;
       },
     };
     await Promise.all(nodes.map((n) => cluster.startAgent(n)));

@@ -1,5 +1,6 @@
 import type { RunResult } from '@synthfleet/contracts';
 import { type Pushgateway, startPushgateway } from '@synthfleet/test-support/pushgateway.ts';
+import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentMetrics, createPusher } from './metrics.ts';
 import { quietLogger } from './testing/fixtures.ts';
@@ -93,10 +94,10 @@ describe('agent metrics', () => {
     try {
       expect(await pushedAt()).toBe(0);
       pusher.keepAlive();
-      await expect.poll(pushedAt, { timeout: 10_000 }).toBeGreaterThan(0);
+      await waitFor(async () => (await pushedAt()) > 0, 10_000, 'toBeGreaterThan(0)');
       const first = await pushedAt();
       // No run, no result, no schedule(): the keep-alive alone pushes again.
-      await expect.poll(pushedAt, { timeout: 10_000 }).toBeGreaterThan(first);
+      await waitFor(async () => (await pushedAt()) > first, 10_000, 'toBeGreaterThan(first)');
     } finally {
       pusher.stop();
     }

@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { RemedyClaim, RunResult } from '@synthfleet/contracts';
 import { ApiCallError } from '@synthfleet/contracts';
+import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Remedies } from './remedies.ts';
 import { assigned, numberedRun, quietLogger } from './testing/fixtures.ts';
@@ -45,14 +47,17 @@ describe('remedy streaks', () => {
     for (let i = 1; i <= 7; i++) {
       r.onResult(web(), i === 4 ? numberedRun(i) : failed(i));
       // A remedy under way holds further claims for the test: let each claim finish first.
-      await expect.poll(() => r.running).toBe(0);
+      await waitFor(async () => (await r.running) === 0, undefined, 'r.running toBe(0)');
     }
-    await expect
-      .poll(() => claims.map((c) => [c.runId, c.failures]))
-      .toEqual([
-        [failed(3).runId, 3],
-        [failed(7).runId, 3],
-      ]);
+    await waitFor(
+      async () =>
+        isDeepStrictEqual(await (() => claims.map((c) => [c.runId, c.failures]))(), [
+          [failed(3).runId, 3],
+          [failed(7).runId, 3],
+        ]),
+      undefined,
+      'toEqual([ [failed(3).runId, 3], [failed(7).runId, 3], ])',
+    );
   });
 
   it('keeps a streak across an agent restart, but not across a new revision', async () => {
@@ -67,7 +72,11 @@ describe('remedy streaks', () => {
 
     const restarted = remedies(file);
     restarted.r.onResult(web(), failed(3));
-    await expect.poll(() => restarted.claims.map((c) => c.failures)).toEqual([3]);
+    await waitFor(
+      async () => isDeepStrictEqual(await (() => restarted.claims.map((c) => c.failures))(), [3]),
+      undefined,
+      'toEqual([3])',
+    );
 
     const edited = remedies(file);
     edited.r.onResult(web(2), failed(4));

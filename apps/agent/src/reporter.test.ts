@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult } from '@synthfleet/contracts';
 import { ApiCallError, createBackoff } from '@synthfleet/contracts';
+import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryAfterMs } from './api-client.ts';
 import { Reporter } from './reporter.ts';
@@ -45,7 +46,11 @@ describe('reporter', () => {
       batches.push(runs.length);
     });
     for (let i = 0; i < 120; i++) reporter.submit(run(i));
-    await expect.poll(() => batches.reduce((a, b) => a + b, 0), { timeout: 15_000 }).toBe(120);
+    await waitFor(
+      async () => (await batches.reduce((a, b) => a + b, 0)) === 120,
+      15_000,
+      'batches.reduce((a, b) => a + b, 0) toBe(120)',
+    );
     expect(Math.max(...batches)).toBeLessThanOrEqual(50);
   });
 
@@ -60,10 +65,10 @@ describe('reporter', () => {
       reporter.submit(run(i));
       await new Promise((r) => setTimeout(r, 5));
     }
-    await expect.poll(() => spool.depth, { timeout: 15_000 }).toBe(30);
+    await waitFor(async () => (await spool.depth) === 30, 15_000, 'spool.depth toBe(30)');
     up = true;
     for (let i = 30; i < 40; i++) reporter.submit(run(i));
-    await expect.poll(() => got.length, { timeout: 15_000 }).toBe(40);
+    await waitFor(async () => (await got.length) === 40, 15_000, 'got.length toBe(40)');
     expect(got).toEqual(Array.from({ length: 40 }, (_, i) => run(i).runId));
     expect(spool.empty).toBe(true);
   });
@@ -121,7 +126,7 @@ describe('reporter', () => {
       },
     });
     for (let i = 0; i < 10; i++) reporter.submit(run(i));
-    await expect.poll(() => got.length, { timeout: 15_000 }).toBe(10);
+    await waitFor(async () => (await got.length) === 10, 15_000, 'got.length toBe(10)');
     expect(got).toEqual(Array.from({ length: 10 }, (_, i) => run(i).runId));
     expect(rateLimited).toBe(20);
     // Each retry came no sooner than the API asked, not at the 20-40 ms backoff.

@@ -1,6 +1,25 @@
+import { TestDetail } from '@synthfleet/contracts';
 import { describe, expect, inject, it } from 'vitest';
+import { z } from 'zod';
 import { contractProblem } from './testing/contract.ts';
 import { createTestApi, runResult, syntheticTest } from './testing/harness.ts';
+
+/** What this test reads of the OpenAPI document. */
+const OpenApiShape = z.object({
+  openapi: z.string(),
+  servers: z.array(z.unknown()),
+  paths: z.record(
+    z.string(),
+    z.record(
+      z.string(),
+      z.object({
+        requestBody: z.unknown().optional(),
+        operationId: z.string().optional(),
+        security: z.array(z.unknown()).optional(),
+      }),
+    ),
+  ),
+});
 
 describe('the app as a whole', () => {
   it('runs on the database its test project names: an embedded file, or a libSQL server over HTTP', async () => {
@@ -13,7 +32,7 @@ describe('the app as a whole', () => {
       const t = await api.token('cluster', 'edge-1');
       expect((await api.putTest(t, 'edge-1', syntheticTest('db-check'))).status).toBe(201);
       const read = await api.request('GET', '/api/v1/tests/edge-1/default/db-check', { token: t });
-      expect((read.body as { name: string }).name).toBe('db-check');
+      expect(TestDetail.parse(read.body).name).toBe('db-check');
     } finally {
       await api.close();
     }
@@ -24,11 +43,7 @@ describe('the app as a whole', () => {
     try {
       const r = await api.request('GET', '/api/v1/openapi.json', { token: null });
       expect(r.status).toBe(200);
-      const doc = r.body as {
-        openapi: string;
-        servers: unknown[];
-        paths: Record<string, Record<string, { requestBody?: unknown; operationId?: string; security?: unknown[] }>>;
-      };
+      const doc = OpenApiShape.parse(r.body);
       expect(doc.openapi).toBe('3.1.0');
       expect(doc.servers).toEqual([{ url: '/', description: 'this API' }]);
       expect(doc.paths['/api/v1/runs']?.post?.requestBody).toBeDefined();

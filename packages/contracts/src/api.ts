@@ -197,3 +197,10 @@ export const FleetView = z.object({
   staleAgents: z.array(AgentView),
 });
 export type FleetView = z.infer<typeof FleetView>;
+
+/** The list answers of the API, each a named schema (routes declare them; tests parse with them). */
+export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+export const AgentList = z.object({ agents: z.array(AgentView) });
+export const ClusterList = z.object({ clusters: z.array(ClusterView) });
+export const TestPage = z.object({ tests: z.array(TestSummary), nextCursor: z.string().nullable() });
+export type TestPage = z.infer<typeof TestPage>;

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProbeSet, runProbe } from './registry.ts';
 import { probeContext } from './testing/context.ts';
@@ -22,16 +23,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Polls until `f` gives a value; bounded at 30 s so a broken test fails instead of hanging. */
-async function until<T>(f: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 600; i++) {
-    const v = f();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not met within 30 s');
 }
 
 const probes = createProbeSet({ canPing: false, execAllow: [dir], execEnvAllow: ['GREETING'] });
@@ -135,10 +126,12 @@ describe('exec', () => {
     const file = script('hang.sh', `sleep 120 & echo $! > ${pidFile}.tmp; mv ${pidFile}.tmp ${pidFile}; sleep 30`);
     const ctl = new AbortController();
     const pending = runProbe(probes, 'exec', { command: file }, probeContext({ signal: ctl.signal }));
-    const childPid = await until(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined));
+    await waitFor(() => existsSync(pidFile), 30_000, 'the script wrote its child pid');
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
     expect(alive(childPid)).toBe(true);
     ctl.abort(new DOMException('run timed out', 'TimeoutError'));
     await expect(pending).rejects.toThrow('run timed out');
-    expect(await until(() => (alive(childPid) ? undefined : true))).toBe(true);
+    await waitFor(() => !alive(childPid), 30_000, 'the child is gone');
+    expect(alive(childPid)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProbeSet, runProbe, toReport } from './registry.ts';
 import { probeContext } from './testing/context.ts';
@@ -158,7 +159,7 @@ describe('runProbe', () => {
     expect(missed.details._error).toContain('body does not match never-there (stopped reading the body after');
     // Each answer ended when the probe went away, having written about what the probe keeps plus
     // what socket buffers hold: never gigabytes, and nothing is still being written.
-    await expect.poll(() => hostile.open(), { timeout: 10_000 }).toBe(0);
+    await waitFor(async () => (await hostile.open()) === 0, 10_000, 'hostile.open() toBe(0)');
     expect(hostile.sent).toHaveLength(3);
     for (const bytes of hostile.sent) expect(bytes).toBeLessThan(16 * 1024 * 1024);
   });
@@ -167,6 +168,6 @@ describe('runProbe', () => {
     const r = await run({ address: `${hostile.url}/slow-headers`, timeout: '500ms' }, 20_000);
     expect(r.status).toBe('fail');
     expect(r.details._error).toContain('timed out');
-    await expect.poll(() => hostile.open(), { timeout: 10_000 }).toBe(0);
+    await waitFor(async () => (await hostile.open()) === 0, 10_000, 'hostile.open() toBe(0)');
   });
 });

@@ -1,3 +1,4 @@
+import { RemedyGrant } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
@@ -399,7 +400,7 @@ describe('remedies on the test page', () => {
         body: { namespace: 'default', name: 'web', revision: 1, runId, failures: 2 },
       });
       expect(r.status).toBe(201);
-      return (r.body as { remedyId: string }).remedyId;
+      return RemedyGrant.parse(r.body).remedyId;
     };
     const version = async () => JSON.parse((await page('/ui/version', cookie)).text).version as string;
     const v0 = await version();

@@ -1,3 +1,4 @@
+import { Assignment } from '@synthfleet/contracts';
 import { describe, expect, it } from 'vitest';
 import { createTestApi, syntheticTest } from '../testing/harness.ts';
 import { ClusterHub, createDurableObjectHub, type DurableObjectNamespace } from './durable-object-hub.ts';
@@ -95,13 +96,13 @@ describe('Durable Object hub', () => {
     try {
       const t = await api.token('cluster', 'edge-1');
       const agentId = await api.register(t, 'node-a');
-      const first = (await api.poll(t, agentId)).body as { version: number };
+      const first = Assignment.parse((await api.poll(t, agentId)).body);
       const pending = api.poll(t, agentId, first.version, 30);
       await new Promise((r) => setTimeout(r, 200));
       expect((await api.putTest(t, 'edge-1', syntheticTest('web'))).status).toBe(201);
       const woken = await pending;
       expect(woken.status).toBe(200);
-      const body = woken.body as { version: number; tests: { name: string }[] };
+      const body = Assignment.parse(woken.body);
       expect(body.version).toBeGreaterThan(first.version);
       expect(body.tests.map((x) => x.name)).toEqual(['web']);
       // Nothing changes: the poll ends with 304 when its wait runs out.

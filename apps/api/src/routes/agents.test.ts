@@ -1,4 +1,4 @@
-import type { Assignment } from '@synthfleet/contracts';
+import { AgentList, Assignment, ErrorEnvelope, TestDetail } from '@synthfleet/contracts';
 import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sweep } from '../services/scheduler.ts';
@@ -7,7 +7,7 @@ import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.t
 let api: TestApi;
 afterEach(() => api?.close());
 
-const assignment = (r: { body: unknown }) => r.body as Assignment;
+const assignment = (r: { body: unknown }) => Assignment.parse(r.body);
 const testNames = (r: { body: unknown }) =>
   assignment(r)
     .tests.map((t) => t.name)
@@ -125,10 +125,7 @@ describe('agent registration and long-poll', () => {
     expect(testNames(await api.poll(t, ids['worker-2'] as string))).toEqual(['everywhere', 'workers']);
     expect(testNames(await api.poll(t, ids['infra-1'] as string))).toEqual(['everywhere', 'exact']);
     const detail = await api.request('GET', '/api/v1/tests/edge-1/default/workers');
-    expect((detail.body as { assignedTo: { node: string }[] }).assignedTo.map((x) => x.node)).toEqual([
-      'worker-1',
-      'worker-2',
-    ]);
+    expect(TestDetail.parse(detail.body).assignedTo.map((x) => x.node)).toEqual(['worker-1', 'worker-2']);
   });
 
   it('`$` picks exactly one agent, uniformly: every one of 10 agents is reached over repeated picks', async () => {
@@ -140,18 +137,16 @@ describe('agent registration and long-poll', () => {
     for (let i = 0; i < 120; i++) {
       const name = `one-${i}`;
       await api.putTest(t, 'edge-1', syntheticTest(name, { node: '$' }));
-      const d = (await api.request('GET', `/api/v1/tests/edge-1/default/${name}`)).body as {
-        assignedTo: { node: string }[];
-      };
+      const d = TestDetail.parse((await api.request('GET', `/api/v1/tests/edge-1/default/${name}`)).body);
       expect(d.assignedTo).toHaveLength(1);
       const node = d.assignedTo[0]?.node as string;
       holders.set(node, (holders.get(node) ?? 0) + 1);
     }
     expect([...holders.keys()].sort()).toEqual([...nodes].sort());
     // A pinned `$` test stays where it is while its agent lives: re-registering others moves nothing.
-    const before = (await api.request('GET', '/api/v1/tests/edge-1/default/one-0')).body as { assignedTo: unknown };
+    const before = TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/one-0')).body);
     await api.register(t, 'node-new');
-    const after = (await api.request('GET', '/api/v1/tests/edge-1/default/one-0')).body as { assignedTo: unknown };
+    const after = TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/one-0')).body);
     expect(after.assignedTo).toEqual(before.assignedTo);
   }, 120_000);
 
@@ -161,9 +156,7 @@ describe('agent registration and long-poll', () => {
     for (const n of ['gpu-1', 'gpu-2', 'cpu-1']) await api.register(t, n);
     for (let i = 0; i < 20; i++) {
       await api.putTest(t, 'edge-1', syntheticTest(`g-${i}`, { node: 'gpu$' }));
-      const d = (await api.request('GET', `/api/v1/tests/edge-1/default/g-${i}`)).body as {
-        assignedTo: { node: string }[];
-      };
+      const d = TestDetail.parse((await api.request('GET', `/api/v1/tests/edge-1/default/g-${i}`)).body);
       expect(d.assignedTo).toHaveLength(1);
       expect(d.assignedTo[0]?.node).toMatch(/^gpu-/);
     }
@@ -176,8 +169,7 @@ describe('agent registration and long-poll', () => {
     const b = await api.register(t, 'node-b');
     await api.putTest(t, 'edge-1', syntheticTest('single', { node: '$' }));
     const detail = async () =>
-      ((await api.request('GET', '/api/v1/tests/edge-1/default/single')).body as { assignedTo: { agentId: string }[] })
-        .assignedTo;
+      TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/single')).body).assignedTo;
     const holder = (await detail())[0]?.agentId as string;
     const other = holder === a ? b : a;
     const otherVersion = assignment(await api.poll(t, other)).version;
@@ -187,16 +179,14 @@ describe('agent registration and long-poll', () => {
     api.clock.advance(25_000);
     const pending = api.poll(t, other, otherVersion, 30);
     // The sweep must find the poll held (subscribed to the hub), not on its way there.
-    await expect.poll(() => api.hub.held()).toBe(1);
+    await waitFor(async () => (await api.hub.held()) === 1, undefined, 'api.hub.held() toBe(1)');
     const result = await sweep(api.ctx);
     expect(result.staleAgents).toBe(1);
     const woken = await pending;
     expect(woken.status).toBe(200);
     expect(testNames(woken)).toEqual(['single']);
     expect((await detail()).map((x) => x.agentId)).toEqual([other]);
-    const agents = (await api.request('GET', '/api/v1/clusters/edge-1/agents')).body as {
-      agents: { agentId: string; state: string }[];
-    };
+    const agents = AgentList.parse((await api.request('GET', '/api/v1/clusters/edge-1/agents')).body);
     expect(agents.agents.find((x) => x.agentId === holder)?.state).toBe('stale');
     // The stale agent polls again: it is live again, but the test stays with its new holder.
     await api.poll(t, holder);
@@ -229,7 +219,7 @@ describe('agent registration and long-poll', () => {
       body: { node: 'Not A Node', version: '1' },
     });
     expect(badNode.status).toBe(400);
-    expect((badNode.body as { error: { message: string } }).error.message).toMatch(/node/);
+    expect(ErrorEnvelope.parse(badNode.body).error.message).toMatch(/node/);
   });
 
   it('gives mesh tests the live peers of the same cluster', async () => {

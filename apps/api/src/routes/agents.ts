@@ -1,5 +1,4 @@
-import { AgentView, Assignment, RegisterAgentRequest, RegisterAgentResponse } from '@synthfleet/contracts';
-import { z } from 'zod';
+import { AgentList, AgentView, Assignment, RegisterAgentRequest, RegisterAgentResponse } from '@synthfleet/contracts';
 import { defineRoute } from '../lib/route.ts';
 import { getAgent, listAgents, pollAssignment, registerAgent } from '../services/agents.ts';
 import type { ServiceContext } from '../services/context.ts';
@@ -71,7 +70,7 @@ export function agentRoutes(ctx: ServiceContext) {
       tag: 'dashboard',
       roles: ['admin', 'viewer', 'cluster'],
       params: ClusterParams,
-      responses: { 200: { description: 'Its agents', schema: z.object({ agents: z.array(AgentView) }) } },
+      responses: { 200: { description: 'Its agents', schema: AgentList } },
       errors: [404],
       handler: async (c, { params }) => c.json({ agents: await listAgents(ctx, c.var.principal, params.cluster) }),
     }),

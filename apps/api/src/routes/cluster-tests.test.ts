@@ -1,4 +1,4 @@
-import type { RollupList } from '@synthfleet/contracts';
+import { ErrorEnvelope, RollupList, TestPage } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
 
@@ -10,7 +10,9 @@ afterEach(() => api.close());
 
 async function listNames(cluster: string) {
   const r = await api.request('GET', `/api/v1/tests?cluster=${cluster}`);
-  return (r.body as { tests: { name: string }[] }).tests.map((t) => t.name).sort();
+  return TestPage.parse(r.body)
+    .tests.map((t) => t.name)
+    .sort();
 }
 
 describe('syncer routes', () => {
@@ -40,7 +42,7 @@ describe('syncer routes', () => {
     expect((await send(a2, 'fail')).status).toBe(200);
     const r = await api.request('GET', '/api/v1/clusters/edge-1/rollups', { token: t });
     expect(r.status).toBe(200);
-    const list = r.body as RollupList;
+    const list = RollupList.parse(r.body);
     expect(list.tests.map((x) => x.name)).toEqual(['dns', 'web']);
     expect(list.tests[0]).toMatchObject({ state: 'pending', assignedAgents: 0, nodes: [], lastRunAt: null });
     expect(list.tests[1]).toMatchObject({
@@ -97,14 +99,14 @@ describe('syncer routes', () => {
     for (const [body, message] of cases) {
       const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests/default/web', { token: t, body });
       expect(r.status, JSON.stringify(body)).toBe(400);
-      expect((r.body as { error: { message: string } }).error.message).toMatch(message);
+      expect(ErrorEnvelope.parse(r.body).error.message).toMatch(message);
     }
     const raw = await api.request('PUT', '/api/v1/clusters/edge-1/tests/default/web', {
       token: t,
       raw: '{"apiVersion":',
     });
     expect(raw.status).toBe(400);
-    expect((raw.body as { error: { message: string } }).error.message).toMatch(/malformed JSON/);
+    expect(ErrorEnvelope.parse(raw.body).error.message).toMatch(/malformed JSON/);
     const detail = await api.request('GET', '/api/v1/tests/edge-1/default/web', { token: t });
     expect(detail.body).toMatchObject({ spec: { repeat: '45s' }, revision: 1 });
   });
@@ -131,13 +133,13 @@ describe('syncer routes', () => {
       body: { items: [syntheticTest('b'), syntheticTest('c', { repeat: 'never' })] },
     });
     expect(r.status).toBe(400);
-    expect((r.body as { error: { message: string } }).error.message).toMatch(/items\.1\.spec\.repeat/);
+    expect(ErrorEnvelope.parse(r.body).error.message).toMatch(/items\.1\.spec\.repeat/);
     const dup = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
       token: t,
       body: { items: [syntheticTest('b'), syntheticTest('b')] },
     });
     expect(dup.status).toBe(400);
-    expect((dup.body as { error: { message: string } }).error.message).toMatch(/appears twice/);
+    expect(ErrorEnvelope.parse(dup.body).error.message).toMatch(/appears twice/);
     expect(await listNames('edge-1')).toEqual(['a']);
   });
 
@@ -187,11 +189,11 @@ describe('syncer routes', () => {
       exec('command: /opt/probes/check.sh\nenv:\n  MODE: fast\n  LD_PRELOAD: /tmp/evil.so\n'),
     );
     expect(yaml.status).toBe(400);
-    expect((yaml.body as { error: { message: string } }).error.message).toContain(
+    expect(ErrorEnvelope.parse(yaml.body).error.message).toContain(
       'spec.config.env.LD_PRELOAD: LD_PRELOAD (LD_*) changes how a program is loaded or interpreted and can never be set',
     );
     const flow = await api.putTest(t, 'edge-1', exec('{command: /opt/probes/check.sh, env: {PATH: /tmp}}'));
-    expect((flow.body as { error: { message: string } }).error.message).toContain('spec.config.env.PATH');
+    expect(ErrorEnvelope.parse(flow.body).error.message).toContain('spec.config.env.PATH');
     // The valid revision stored first is untouched.
     const stored = await api.request('GET', '/api/v1/tests/edge-1/default/run-check', { token: t });
     expect(stored.body).toMatchObject({ revision: 1, spec: { config: { env: { MODE: 'x' } } } });

@@ -1,3 +1,4 @@
+import { WhoAmI } from '@synthfleet/contracts';
 /**
  * Tests generated from the route declarations (`createApp().routes`), so a new route cannot escape
  * them: every route's roles hold (a role it does not name is refused: 403 for a viewer, 404 for a
@@ -22,7 +23,7 @@ beforeEach(async () => {
     token: own,
     body: { agentId, runs: [runResult('secret-test', 'fail', api.clock.now())] },
   });
-  tokenId = ((await api.request('GET', '/api/v1/whoami', { token: own })).body as { tokenId: string }).tokenId;
+  tokenId = WhoAmI.parse((await api.request('GET', '/api/v1/whoami', { token: own })).body).tokenId;
 });
 afterEach(() => api.close());
 

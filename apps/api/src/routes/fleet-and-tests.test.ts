@@ -1,4 +1,4 @@
-import type { FleetView } from '@synthfleet/contracts';
+import { ClusterList, ErrorEnvelope, FleetView, TestPage } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
@@ -35,7 +35,7 @@ afterEach(() => api.close());
 
 describe('dashboard reads', () => {
   it('the fleet lists failing clusters first and failing tests by importance', async () => {
-    const fleet = (await api.request('GET', '/api/v1/fleet')).body as FleetView;
+    const fleet = FleetView.parse((await api.request('GET', '/api/v1/fleet')).body);
     expect(fleet.clusters.map((c) => c.name)).toEqual(['alpha', 'beta', 'gamma']);
     expect(fleet.clusters[0]).toMatchObject({ agentsLive: 1, testsFailing: 2, testsTotal: 2 });
     expect(fleet.clusters[1]).toMatchObject({ testsPassing: 1, testsFailing: 0 });
@@ -51,27 +51,24 @@ describe('dashboard reads', () => {
     api.clock.advance(61_000);
     await api.poll(tokens.beta as string, agents.beta as string);
     await sweep(api.ctx);
-    const fleet = (await api.request('GET', '/api/v1/fleet')).body as FleetView;
+    const fleet = FleetView.parse((await api.request('GET', '/api/v1/fleet')).body);
     expect(fleet.staleAgents.map((a) => a.node).sort()).toEqual(['alpha-node', 'gamma-node']);
     expect(fleet.clusters.find((c) => c.name === 'beta')).toMatchObject({ agentsLive: 1, agentsStale: 0 });
   });
 
   it('filters tests by cluster, status, label, plugin and importance, with paging', async () => {
     const names = async (q: string) =>
-      ((await api.request('GET', `/api/v1/tests?${q}`)).body as { tests: { key: string }[] }).tests
-        .map((t) => t.key)
+      TestPage.parse((await api.request('GET', `/api/v1/tests?${q}`)).body)
+        .tests.map((t) => t.key)
         .sort();
     expect(await names('status=failing')).toEqual(['alpha/default/dns', 'alpha/default/web']);
     expect(await names('label=team%3Dweb')).toEqual(['alpha/default/web', 'beta/default/web']);
     expect(await names('cluster=beta')).toEqual(['beta/default/web']);
     expect(await names('plugin=dns')).toEqual(['alpha/default/dns']);
     expect(await names('importance=critical')).toEqual(['alpha/default/dns']);
-    const page1 = (await api.request('GET', '/api/v1/tests?limit=2')).body as { tests: unknown[]; nextCursor: string };
+    const page1 = TestPage.parse((await api.request('GET', '/api/v1/tests?limit=2')).body);
     expect(page1.tests).toHaveLength(2);
-    const page2 = (await api.request('GET', `/api/v1/tests?limit=2&cursor=${page1.nextCursor}`)).body as {
-      tests: unknown[];
-      nextCursor: null;
-    };
+    const page2 = TestPage.parse((await api.request('GET', `/api/v1/tests?limit=2&cursor=${page1.nextCursor}`)).body);
     expect(page2.tests).toHaveLength(2);
     expect(page2.nextCursor).toBeNull();
     expect((await api.request('GET', '/api/v1/tests?status=sad')).status).toBe(400);
@@ -81,18 +78,14 @@ describe('dashboard reads', () => {
 
   it('a cluster token sees only its own cluster in every list', async () => {
     const beta = tokens.beta as string;
-    const fleet = (await api.request('GET', '/api/v1/fleet', { token: beta })).body as FleetView;
+    const fleet = FleetView.parse((await api.request('GET', '/api/v1/fleet', { token: beta })).body);
     expect(fleet.clusters.map((c) => c.name)).toEqual(['beta']);
     expect(fleet.failingTests).toEqual([]);
-    const list = (await api.request('GET', '/api/v1/tests', { token: beta })).body as { tests: { cluster: string }[] };
+    const list = TestPage.parse((await api.request('GET', '/api/v1/tests', { token: beta })).body);
     expect(new Set(list.tests.map((t) => t.cluster))).toEqual(new Set(['beta']));
-    const asked = (await api.request('GET', '/api/v1/tests?cluster=alpha', { token: beta })).body as {
-      tests: unknown[];
-    };
+    const asked = TestPage.parse((await api.request('GET', '/api/v1/tests?cluster=alpha', { token: beta })).body);
     expect(asked.tests).toEqual([]);
-    const clusters = (await api.request('GET', '/api/v1/clusters', { token: beta })).body as {
-      clusters: { name: string }[];
-    };
+    const clusters = ClusterList.parse((await api.request('GET', '/api/v1/clusters', { token: beta })).body);
     expect(clusters.clusters.map((c) => c.name)).toEqual(['beta']);
     expect((await api.request('GET', '/api/v1/clusters/alpha', { token: beta })).status).toBe(404);
     expect((await api.request('GET', '/api/v1/clusters/beta', { token: beta })).status).toBe(200);
@@ -101,7 +94,7 @@ describe('dashboard reads', () => {
   it('a viewer sees everything and writes nothing', async () => {
     const viewer = await api.token('viewer');
     expect(
-      ((await api.request('GET', '/api/v1/clusters', { token: viewer })).body as { clusters: unknown[] }).clusters,
+      ClusterList.parse((await api.request('GET', '/api/v1/clusters', { token: viewer })).body).clusters,
     ).toHaveLength(3);
     const put = await api.putTest(viewer, 'alpha', syntheticTest('sneaky'));
     expect(put.status).toBe(403);
@@ -109,9 +102,7 @@ describe('dashboard reads', () => {
     expect(del.status).toBe(403);
     const snap = await api.request('PUT', '/api/v1/clusters/alpha/tests', { token: viewer, body: { items: [] } });
     expect(snap.status).toBe(403);
-    expect(((await api.request('GET', '/api/v1/tests?cluster=alpha')).body as { tests: unknown[] }).tests).toHaveLength(
-      2,
-    );
+    expect(TestPage.parse((await api.request('GET', '/api/v1/tests?cluster=alpha')).body).tests).toHaveLength(2);
   });
 
   it('takes query integers in decimal digits only', async () => {
@@ -120,14 +111,12 @@ describe('dashboard reads', () => {
     for (const bad of ['0x10', '1e1', '+5', '%2016', '16.0', '0b1', '', '-1']) {
       const r = await api.request('GET', `${runs}?limit=${bad}`);
       expect(r.status, bad).toBe(400);
-      expect((r.body as { error: { message: string } }).error.message, bad).toContain('limit');
+      expect(ErrorEnvelope.parse(r.body).error.message, bad).toContain('limit');
     }
     const poll = await api.request('GET', `/api/v1/agents/${agents.alpha}/assignments?version=0x1&wait=0`, {
       token: tokens.alpha,
     });
     expect(poll.status).toBe(400);
-    expect((poll.body as { error: { message: string } }).error.message).toContain(
-      'version: must be a whole number in decimal digits',
-    );
+    expect(ErrorEnvelope.parse(poll.body).error.message).toContain('version: must be a whole number in decimal digits');
   });
 });

@@ -1,5 +1,4 @@
-import { ClusterView, FleetView } from '@synthfleet/contracts';
-import { z } from 'zod';
+import { ClusterList, ClusterView, FleetView } from '@synthfleet/contracts';
 import { notFound } from '../errors.ts';
 import { defineRoute, type Role } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
@@ -29,7 +28,7 @@ export function fleetRoutes(ctx: ServiceContext) {
       summary: 'Clusters',
       tag: 'dashboard',
       roles: READERS,
-      responses: { 200: { description: 'Visible clusters', schema: z.object({ clusters: z.array(ClusterView) }) } },
+      responses: { 200: { description: 'Visible clusters', schema: ClusterList } },
       handler: async (c) => c.json({ clusters: await listClusters(ctx, c.var.principal) }),
     }),
     defineRoute({

@@ -1,3 +1,4 @@
+import { ErrorEnvelope } from '@synthfleet/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiConfig } from '../services/context.ts';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
@@ -49,7 +50,7 @@ describe('writer quotas', () => {
     expect((await send(agentId, 100)).status).toBe(200);
     const refused = await send(b, 100);
     expect(refused.status).toBe(429);
-    expect((refused.body as { error: { message: string } }).error.message).toContain('RATE_TOKEN_RUNS_PER_MINUTE');
+    expect(ErrorEnvelope.parse(refused.body).error.message).toContain('RATE_TOKEN_RUNS_PER_MINUTE');
     // b's own bucket paid nothing for the refused batch.
     expect((await send(b, 50)).status).toBe(200);
   });

@@ -1,3 +1,4 @@
+import { ErrorEnvelope, RemedyGrant, RemedyRunList, RemedyRunView } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, syntheticTest, type TestApi } from '../testing/harness.ts';
@@ -45,16 +46,14 @@ describe('remedy runs', () => {
     api.clock.advance(60_000);
     const third = await claim(agentA);
     expect(third.status).toBe(409);
-    expect((third.body as { error: { message: string } }).error.message).toBe(
+    expect(ErrorEnvelope.parse(third.body).error.message).toBe(
       `test "edge-1/default/web" reached its remedy runsLimit (2); the count starts again 10m after the last remedy run (${new Date(api.clock.now() - 60_000 + 600_000).toISOString()})`,
     );
     api.clock.advance(9 * 60_000 - 1);
     expect((await claim(agentB)).status).toBe(409);
     api.clock.advance(1);
     expect((await claim(agentB)).body).toMatchObject({ attempt: 1 });
-    const runs = (await list()).body as {
-      remedies: { agentId: string; attempt: number; status: string; node: string }[];
-    };
+    const runs = RemedyRunList.parse((await list()).body);
     expect(runs.remedies.map((r) => [r.node, r.attempt, r.status])).toEqual([
       ['node-b', 1, 'running'],
       ['node-b', 2, 'running'],
@@ -67,12 +66,12 @@ describe('remedy runs', () => {
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => claim(i % 2 ? agentA : agentB)));
     expect(answers.filter((a) => a.status === 201)).toHaveLength(3);
     expect(answers.filter((a) => a.status === 409)).toHaveLength(9);
-    expect(((await list()).body as { remedies: unknown[] }).remedies).toHaveLength(3);
+    expect(RemedyRunList.parse((await list()).body).remedies).toHaveLength(3);
   });
 
   it('records the outcome the agent reports, idempotently, and only from that agent', async () => {
     await api.putTest(token, 'edge-1', syntheticTest('web', { remedy: { webhook } }));
-    const { remedyId } = (await claim(agentA, { failures: 4 })).body as { remedyId: string };
+    const { remedyId } = RemedyGrant.parse((await claim(agentA, { failures: 4 })).body);
     const outcome = { status: 'succeeded', message: 'webhook answered 204', details: { status: '204' } };
     const wrongAgent = await api.request('PUT', `/api/v1/agents/${agentB}/remedies/${remedyId}`, {
       token,
@@ -87,7 +86,7 @@ describe('remedy runs', () => {
       failures: 4,
       details: { status: '204' },
     });
-    expect((done.body as { endedAt: string | null }).endedAt).not.toBeNull();
+    expect(RemedyRunView.parse(done.body).endedAt).not.toBeNull();
     const again = await api.request('PUT', `/api/v1/agents/${agentA}/remedies/${remedyId}`, { token, body: outcome });
     expect(again.status).toBe(200);
     const other = await api.request('PUT', `/api/v1/agents/${agentA}/remedies/${remedyId}`, {
@@ -100,10 +99,10 @@ describe('remedy runs', () => {
 
   it('records a run whose agent never reports as unknown past its deadline, and a late report still lands', async () => {
     await api.putTest(token, 'edge-1', syntheticTest('web', { remedy: { webhook: { ...webhook, timeout: '30s' } } }));
-    const granted = (await claim(agentA)).body as { remedyId: string };
+    const granted = RemedyGrant.parse((await claim(agentA)).body);
     api.clock.advance(1000);
-    const kept = (await claim(agentB)).body as { remedyId: string };
-    const [run] = ((await list()).body as { remedies: { id: string; startedAt: string; deadline: string }[] }).remedies;
+    const kept = RemedyGrant.parse((await claim(agentB)).body);
+    const [run] = RemedyRunList.parse((await list()).body).remedies;
     // The webhook's 30 s plus five minutes for the agent to report.
     expect(Date.parse(run?.deadline ?? '') - Date.parse(run?.startedAt ?? '')).toBe(330_000);
     api.clock.advance(329_000);
@@ -115,7 +114,7 @@ describe('remedy runs', () => {
     api.clock.advance(1);
     expect((await sweep(api.ctx)).remediesUnknown).toBe(1);
     expect((await sweep(api.ctx)).remediesUnknown).toBe(0);
-    const after = (await list()).body as { remedies: { id: string; status: string; message: string }[] };
+    const after = RemedyRunList.parse((await list()).body);
     expect(after.remedies.map((r) => [r.id, r.status])).toEqual([
       [kept.remedyId, 'failed'],
       [granted.remedyId, 'unknown'],
@@ -133,11 +132,11 @@ describe('remedy runs', () => {
     await api.putTest(token, 'edge-1', syntheticTest('web'));
     const none = await claim(agentA);
     expect(none.status).toBe(409);
-    expect((none.body as { error: { message: string } }).error.message).toBe('test "edge-1/default/web" has no remedy');
+    expect(ErrorEnvelope.parse(none.body).error.message).toBe('test "edge-1/default/web" has no remedy');
     await api.putTest(token, 'edge-1', syntheticTest('web', { remedy: { webhook }, repeat: '1m' }));
     const stale = await claim(agentA, { revision: 1 });
     expect(stale.status).toBe(409);
-    expect((stale.body as { error: { message: string } }).error.message).toContain('now at revision 2');
+    expect(ErrorEnvelope.parse(stale.body).error.message).toContain('now at revision 2');
     expect((await claim(agentA, { revision: 2, name: 'nope' })).status).toBe(404);
     const other = await api.token('cluster', 'edge-2');
     expect((await claim(agentA, { revision: 2 }, other)).status).toBe(404);
@@ -147,7 +146,7 @@ describe('remedy runs', () => {
       body: { namespace: 'default' },
     });
     expect(bad.status).toBe(400);
-    expect((bad.body as { error: { message: string } }).error.message).toContain('name');
+    expect(ErrorEnvelope.parse(bad.body).error.message).toContain('name');
   });
 
   it('starts the count afresh when the test changes', async () => {

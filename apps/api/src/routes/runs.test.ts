@@ -1,3 +1,4 @@
+import { ErrorEnvelope, RunPage, TestDetail } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
@@ -43,7 +44,7 @@ describe('POST /api/v1/runs', () => {
   it('rolls results up per test and keeps the latest state per agent', async () => {
     const now = api.clock.now();
     await send([runResult('web', 'fail', now - 1000)]);
-    let d = (await api.request('GET', '/api/v1/tests/edge-1/default/web')).body as Record<string, unknown>;
+    let d = TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/web')).body);
     expect(d).toMatchObject({
       state: 'failing',
       failingAgents: 1,
@@ -52,11 +53,11 @@ describe('POST /api/v1/runs', () => {
     });
     expect(d.failingSince).toBe(new Date(now - 1000).toISOString());
     await send([runResult('web', 'pass', now)]);
-    d = (await api.request('GET', '/api/v1/tests/edge-1/default/web')).body as Record<string, unknown>;
+    d = TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/web')).body);
     expect(d).toMatchObject({ state: 'passing', failingAgents: 0, passingAgents: 1, failingSince: null });
     // A late, older run (from a spool) does not replace the newer latest state.
     await send([runResult('web', 'fail', now - 60_000)]);
-    d = (await api.request('GET', '/api/v1/tests/edge-1/default/web')).body as Record<string, unknown>;
+    d = TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/web')).body);
     expect(d).toMatchObject({ state: 'passing' });
     expect((d.agents as { status: string; consecutiveFailures: number }[])[0]).toMatchObject({
       status: 'pass',
@@ -69,11 +70,7 @@ describe('POST /api/v1/runs', () => {
     await send([runResult('web', 'fail', now - 5000), runResult('web', 'fail', now - 4000)]);
     await send([runResult('web', 'timeout', now - 3000)]);
     const agentsOf = async () =>
-      (
-        (await api.request('GET', '/api/v1/tests/edge-1/default/web')).body as {
-          agents: { consecutiveFailures: number; status: string }[];
-        }
-      ).agents;
+      TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/web')).body).agents;
     expect((await agentsOf())[0]).toMatchObject({ status: 'timeout', consecutiveFailures: 3 });
     await send([runResult('web', 'pass', now - 2000), runResult('web', 'error', now - 1000)]);
     expect((await agentsOf())[0]).toMatchObject({ status: 'error', consecutiveFailures: 1 });
@@ -91,7 +88,7 @@ describe('POST /api/v1/runs', () => {
     );
     await send([runResult('q', 'pass', now), runResult('share', 'pass', now)], token, agents[1]);
     const state = async (n: string) =>
-      ((await api.request('GET', `/api/v1/tests/edge-1/default/${n}`)).body as { state: string }).state;
+      TestDetail.parse((await api.request('GET', `/api/v1/tests/edge-1/default/${n}`)).body).state;
     expect(await state('q')).toBe('passing');
     expect(await state('share')).toBe('passing');
     await send([runResult('q', 'timeout', now + 1), runResult('share', 'error', now + 1)], token, agents[2]);
@@ -124,7 +121,7 @@ describe('POST /api/v1/runs', () => {
     for (const [body, message] of cases) {
       const r = await api.request('POST', '/api/v1/runs', { token, body });
       expect(r.status).toBe(400);
-      expect((r.body as { error: { message: string } }).error.message).toMatch(message);
+      expect(ErrorEnvelope.parse(r.body).error.message).toMatch(message);
     }
     const truncated = JSON.stringify({ agentId, runs: [runResult('web', 'pass', now)] }).slice(0, 80);
     const t = await api.request('POST', '/api/v1/runs', { token, raw: truncated });
@@ -150,9 +147,7 @@ describe('POST /api/v1/runs', () => {
     expect(await countRuns()).toBe(2);
     const result = await sweep(api.ctx);
     expect(result.runsDeleted).toBe(1);
-    const left = (await api.request('GET', '/api/v1/tests/edge-1/default/web/runs')).body as {
-      runs: { status: string }[];
-    };
+    const left = RunPage.parse((await api.request('GET', '/api/v1/tests/edge-1/default/web/runs')).body);
     expect(left.runs.map((r) => r.status)).toEqual(['fail']);
   });
 
@@ -165,10 +160,7 @@ describe('POST /api/v1/runs', () => {
     let pages = 0;
     do {
       const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-      const page = (await api.request('GET', `/api/v1/tests/edge-1/default/web/runs?limit=10${q}`)).body as {
-        runs: { runId: string; startTime: string }[];
-        nextCursor: string | null;
-      };
+      const page = RunPage.parse((await api.request('GET', `/api/v1/tests/edge-1/default/web/runs?limit=10${q}`)).body);
       seen.push(...page.runs.map((r) => r.runId));
       cursor = page.nextCursor;
       pages++;

@@ -1,5 +1,10 @@
+import { ErrorEnvelope } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
+
+/** synthetic-heart's answers have no schema of ours yet: any JSON object. */
+const ShJson = z.record(z.string(), z.any());
 
 let api: TestApi;
 let token: string;
@@ -38,18 +43,12 @@ describe('synthetic-heart compatible reads', () => {
   });
 
   it('/agents, /testconfigs/summary and /testconfig use its ids and shapes', async () => {
-    const agents = (await api.request('GET', '/api/v1/agents', { token })).body as Record<
-      string,
-      { syntests: string[]; agentConfig: { runTimeInfo: { nodeName: string } } }
-    >;
+    const agents = ShJson.parse((await api.request('GET', '/api/v1/agents', { token })).body);
     expect(Object.keys(agents)).toEqual(['agent-abc/synthfleet']);
     expect(agents['agent-abc/synthfleet']?.syntests.sort()).toEqual(['dns/default', 'web/default']);
     expect(agents['agent-abc/synthfleet']?.agentConfig.runTimeInfo.nodeName).toBe('node-a');
 
-    const summary = (await api.request('GET', '/api/v1/testconfigs/summary', { token })).body as Record<
-      string,
-      unknown
-    >;
+    const summary = ShJson.parse((await api.request('GET', '/api/v1/testconfigs/summary', { token })).body);
     expect(summary['web/default']).toEqual({
       name: 'web',
       namespace: 'default',
@@ -60,10 +59,7 @@ describe('synthetic-heart compatible reads', () => {
       plugin: 'httpPing',
       repeat: '30s',
     });
-    const config = (await api.request('GET', '/api/v1/testconfig/web/default', { token })).body as Record<
-      string,
-      unknown
-    >;
+    const config = ShJson.parse((await api.request('GET', '/api/v1/testconfig/web/default', { token })).body);
     expect(config).toMatchObject({ testConfig: { name: 'web', plugin: 'httpPing' }, configStatus: { deployed: true } });
     expect(JSON.parse(config.rawConfig as string)).toMatchObject({ metadata: { name: 'web' } });
     expect((await api.request('GET', '/api/v1/testconfig/nope/default', { token })).status).toBe(404);
@@ -76,18 +72,16 @@ describe('synthetic-heart compatible reads', () => {
 
   it('/testrun/{id}/latest, lastFailed and their logs, with the id encoded or as segments', async () => {
     const encoded = encodeURIComponent('web/default/agent-abc/synthfleet');
-    const latest = (await api.request('GET', `/api/v1/testrun/${encoded}/latest`, { token })).body as Record<
-      string,
-      unknown
-    >;
+    const latest = ShJson.parse((await api.request('GET', `/api/v1/testrun/${encoded}/latest`, { token })).body);
     expect(latest).toMatchObject({
       agentId: 'agent-abc/synthfleet',
       testResult: { marks: 1, maxMarks: 1 },
       trigger: { triggerType: 'timer' },
     });
     expect(latest.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
-    const failed = (await api.request('GET', '/api/v1/testrun/web/default/agent-abc/synthfleet/lastFailed', { token }))
-      .body as { details: Record<string, string> };
+    const failed = ShJson.parse(
+      (await api.request('GET', '/api/v1/testrun/web/default/agent-abc/synthfleet/lastFailed', { token })).body,
+    );
     expect(failed.details._error).toBe('boom');
     const logs = await api.request('GET', `/api/v1/testrun/${encoded}/lastFailed/logs`, { token });
     expect(logs.text).toBe('first log');
@@ -109,13 +103,13 @@ describe('synthetic-heart compatible reads', () => {
     await api.register(other, 'node-z');
     const ambiguous = await api.request('GET', '/api/v1/agents');
     expect(ambiguous.status).toBe(400);
-    expect((ambiguous.body as { error: { message: string } }).error.message).toMatch(/\?cluster=/);
-    expect(Object.keys((await api.request('GET', '/api/v1/agents?cluster=edge-2')).body as object)).toEqual([
+    expect(ErrorEnvelope.parse(ambiguous.body).error.message).toMatch(/\?cluster=/);
+    expect(Object.keys(ShJson.parse((await api.request('GET', '/api/v1/agents?cluster=edge-2')).body))).toEqual([
       'node-z/default',
     ]);
     expect((await api.request('GET', '/api/v1/agents?cluster=edge-1', { token: other })).status).toBe(404);
     expect((await api.request('GET', '/api/v1/testconfig/web/default', { token: other })).status).toBe(404);
-    const ping = (await api.request('GET', '/api/v1/ping', { token: other })).body as { message: string };
+    const ping = ShJson.parse((await api.request('GET', '/api/v1/ping', { token: other })).body);
     expect(ping.message).toBe('Healthy');
   });
 });

@@ -1,5 +1,4 @@
-import { RunPage, TestDetail, TestSummary } from '@synthfleet/contracts';
-import { z } from 'zod';
+import { RunPage, TestDetail, TestPage } from '@synthfleet/contracts';
 import { defineRoute, type Role } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { getTest, listRuns, listTests } from '../services/test-views.ts';
@@ -21,7 +20,7 @@ export function testRoutes(ctx: ServiceContext) {
       responses: {
         200: {
           description: 'A page of tests',
-          schema: z.object({ tests: z.array(TestSummary), nextCursor: z.string().nullable() }),
+          schema: TestPage,
         },
       },
       handler: async (c, { query }) => c.json(await listTests(ctx, c.var.principal, query)),

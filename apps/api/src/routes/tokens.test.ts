@@ -1,3 +1,4 @@
+import { CreateTokenResponse, ErrorEnvelope, TokenList } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bootstrapAdmin } from '../services/tokens.ts';
 import { createTestApi, type TestApi } from '../testing/harness.ts';
@@ -17,7 +18,7 @@ describe('tokens and auth', () => {
     }
     const bad = await api.request('GET', '/api/v1/fleet', { token: null, headers: { authorization: 'Basic abc' } });
     expect(bad.status).toBe(401);
-    expect((bad.body as { error: { message: string } }).error.message).toMatch(/Bearer/);
+    expect(ErrorEnvelope.parse(bad.body).error.message).toMatch(/Bearer/);
   });
 
   it('issues a token whose secret is shown once and stored only as a hash', async () => {
@@ -25,12 +26,12 @@ describe('tokens and auth', () => {
       body: { role: 'cluster', cluster: 'edge-1', name: 'edge' },
     });
     expect(r.status).toBe(201);
-    const created = r.body as { id: string; token: string; role: string; cluster: string };
+    const created = CreateTokenResponse.parse(r.body);
     expect(created).toMatchObject({ role: 'cluster', cluster: 'edge-1' });
     expect(created.token).toMatch(/^sfc_/);
     const list = await api.request('GET', '/api/v1/tokens');
     expect(list.text).not.toContain(created.token);
-    expect((list.body as { tokens: { id: string }[] }).tokens.map((t) => t.id)).toContain(created.id);
+    expect(TokenList.parse(list.body).tokens.map((t) => t.id)).toContain(created.id);
     const rows = await api.ctx.db.query.tokens.findMany();
     expect(JSON.stringify(rows)).not.toContain(created.token);
     // The new token works for its cluster.
@@ -44,7 +45,7 @@ describe('tokens and auth', () => {
     expect(r1.body).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/cluster/) } });
     const r2 = await api.request('POST', '/api/v1/tokens', { body: { role: 'root' } });
     expect(r2.status).toBe(400);
-    expect((r2.body as { error: { message: string } }).error.message).toMatch(/role/);
+    expect(ErrorEnvelope.parse(r2.body).error.message).toMatch(/role/);
     const r3 = await api.request('POST', '/api/v1/tokens', { body: { role: 'viewer', cluster: 'a' } });
     expect(r3.status).toBe(400);
   });
@@ -55,7 +56,7 @@ describe('tokens and auth', () => {
     expect((await api.request('GET', '/api/v1/fleet', { token: viewer })).status).toBe(200);
     expect((await api.request('POST', '/api/v1/tokens', { token: viewer, body: { role: 'admin' } })).status).toBe(403);
     expect((await api.request('GET', '/api/v1/tokens', { token: cluster })).status).toBe(404);
-    const list = (await api.request('GET', '/api/v1/tokens')).body as { tokens: { id: string; role: string }[] };
+    const list = TokenList.parse((await api.request('GET', '/api/v1/tokens')).body);
     const viewerId = list.tokens.find((t) => t.role === 'viewer')?.id;
     expect((await api.request('DELETE', `/api/v1/tokens/${viewerId}`)).status).toBe(204);
     expect((await api.request('DELETE', `/api/v1/tokens/${viewerId}`)).status).toBe(404);

@@ -1,4 +1,4 @@
-import { CreateTokenRequest, CreateTokenResponse, TokenInfo, WhoAmI } from '@synthfleet/contracts';
+import { CreateTokenRequest, CreateTokenResponse, TokenList, WhoAmI } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { defineRoute } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
@@ -27,7 +27,7 @@ export function tokenRoutes(ctx: ServiceContext) {
       tag: 'tokens',
       roles: ['admin'],
       responses: {
-        200: { description: 'Live tokens (never their secrets)', schema: z.object({ tokens: z.array(TokenInfo) }) },
+        200: { description: 'Live tokens (never their secrets)', schema: TokenList },
       },
       handler: async (c) => c.json({ tokens: await listTokens(ctx) }),
     }),

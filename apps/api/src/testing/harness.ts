@@ -1,4 +1,5 @@
 import type { Role, SyntheticTestInput } from '@synthfleet/contracts';
+import { CreateTokenResponse, RegisterAgentResponse } from '@synthfleet/contracts';
 import { createDatabase, type DatabaseHandle } from '@synthfleet/db';
 import { inject } from 'vitest';
 import { createApp } from '../app.ts';
@@ -128,7 +129,7 @@ export async function createTestApi(
   async function token(role: Role, cluster?: string): Promise<string> {
     const r = await request('POST', '/api/v1/tokens', { body: cluster ? { role, cluster } : { role } });
     if (r.status !== 201) throw new Error(`token creation failed: ${r.text}`);
-    return (r.body as { token: string }).token;
+    return CreateTokenResponse.parse(r.body).token;
   }
 
   async function register(tokenValue: string, node: string, extra: Record<string, unknown> = {}): Promise<string> {
@@ -137,7 +138,7 @@ export async function createTestApi(
       body: { node, version: '1.0.0', capabilities: ['httpPing', 'dns', 'netDial', 'heartbeat'], ...extra },
     });
     if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.text}`);
-    return (r.body as { agentId: string }).agentId;
+    return RegisterAgentResponse.parse(r.body).agentId;
   }
 
   async function putTest(tokenValue: string, cluster: string, object: SyntheticTestInput): Promise<Reply> {
