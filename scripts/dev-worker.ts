@@ -18,9 +18,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { secretFile } from './secret-file.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = resolve(root, process.env.SYNTHFLEET_DEV_DIR ?? '.synthfleet/worker-dev');
@@ -67,14 +68,6 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
-function secretFile(name: string, make: () => string): string {
-  const file = join(dir, name);
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const value = make();
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  return value;
-}
-
 /** The cron's period in seconds: wrangler.toml's first cron, when it is a plain every-minute one. */
 function sweepSeconds(): number {
   const given = Number(process.env.DEV_SWEEP_SECONDS);
@@ -86,7 +79,7 @@ function sweepSeconds(): number {
 
 async function startDatabase(): Promise<{ url: string; token: string }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, token: process.env.DATABASE_AUTH_TOKEN ?? '' };
-  const token = secretFile('database-token', () => randomBytes(24).toString('base64url'));
+  const token = secretFile(dir, 'database-token', () => randomBytes(24).toString('base64url'));
   const child = spawn(process.execPath, [join(root, 'test/support/hrana-server-main.ts')], {
     cwd: root,
     env: { ...process.env, HRANA_PATH: join(dir, 'synthfleet.db'), HRANA_TOKEN: token },
@@ -124,7 +117,8 @@ const migrated = spawnSync(process.execPath, [join(root, 'scripts/db-migrate.ts'
 if (migrated.status !== 0) fail('the migrations did not apply (above: why)');
 
 const admin =
-  process.env.SYNTHFLEET_ADMIN_TOKEN ?? secretFile('admin-token', () => `sfa_${randomBytes(32).toString('base64url')}`);
+  process.env.SYNTHFLEET_ADMIN_TOKEN ??
+  secretFile(dir, 'admin-token', () => `sfa_${randomBytes(32).toString('base64url')}`);
 const envFile = join(dir, 'dev.env');
 const vars: Record<string, string> = {
   DATABASE_URL: db.url,

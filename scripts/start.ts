@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { secretFile } from './secret-file.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = resolve(root, process.env.SYNTHFLEET_DATA_DIR ?? '.synthfleet');
@@ -44,14 +45,6 @@ function stop(code = 0) {
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
-
-function secretFile(name: string, make: () => string): string {
-  const file = join(dataDir, name);
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const value = make();
-  writeFileSync(file, `${value}\n`, { mode: 0o600 });
-  return value;
-}
 
 async function waitForApi(): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -88,7 +81,8 @@ async function agentToken(admin: string): Promise<string> {
 
 mkdirSync(dataDir, { recursive: true });
 const admin =
-  process.env.SYNTHFLEET_ADMIN_TOKEN ?? secretFile('admin-token', () => `sfa_${randomBytes(24).toString('base64url')}`);
+  process.env.SYNTHFLEET_ADMIN_TOKEN ??
+  secretFile(dataDir, 'admin-token', () => `sfa_${randomBytes(24).toString('base64url')}`);
 start('api', 'apps/api/src/entry/node.ts', { SYNTHFLEET_DATA_DIR: dataDir, SYNTHFLEET_ADMIN_TOKEN: admin, PORT: port });
 if (!process.env.SYNTHFLEET_ADMIN_TOKEN) {
   process.stdout.write(`synthfleet: admin token in ${join(dataDir, 'admin-token')}\n`);
