@@ -22,6 +22,20 @@ describe('SyntheticTest', () => {
     expect(t.spec.timeouts).toEqual({ init: '10s', run: '10s', finish: '10s' });
   });
 
+  it("takes an empty timeout as not set (synthetic-heart's chart examples), and still names a bad one", () => {
+    const t = SyntheticTest.parse({ ...base, spec: { ...base.spec, timeouts: { init: '', run: '5s', finish: ' ' } } });
+    expect(t.spec.timeouts).toEqual({ init: '10s', run: '5s', finish: '10s' });
+    expect(errorOf({ ...base, spec: { ...base.spec, timeouts: { init: 'soon' } } })).toMatch(/spec\.timeouts\.init/);
+  });
+
+  it('runs an omitted node on every agent for synthetic-heart objects, on one agent for ours', () => {
+    const heart = { ...base, apiVersion: 'synheart.infra.webex.com/v1' };
+    expect(SyntheticTest.parse(heart).spec.node).toBe('*');
+    expect(SyntheticTest.parse({ ...heart, spec: { ...heart.spec, node: '' } }).spec.node).toBe('*');
+    expect(SyntheticTest.parse({ ...heart, spec: { ...heart.spec, node: 'edge$' } }).spec.node).toBe('edge$');
+    expect(SyntheticTest.parse(base).spec.node).toBe('$');
+  });
+
   it("accepts synthetic-heart's group and fields unchanged", () => {
     const t = SyntheticTest.parse({
       apiVersion: 'synheart.infra.webex.com/v1',

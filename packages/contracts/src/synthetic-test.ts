@@ -76,11 +76,14 @@ export const CronSchedule = z
     }
   });
 
+/** synthetic-heart (and its own chart's examples) writes `""` for "not set": the default applies. */
+const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
 export const Timeouts = z
   .object({
-    init: Duration.default('10s'),
-    run: Duration.default('10s'),
-    finish: Duration.default('10s'),
+    init: z.preprocess(unsetIfEmpty, Duration.default('10s')),
+    run: z.preprocess(unsetIfEmpty, Duration.default('10s')),
+    finish: z.preprocess(unsetIfEmpty, Duration.default('10s')),
   })
   .strict();
 export type Timeouts = z.infer<typeof Timeouts>;
@@ -166,16 +169,32 @@ export const ObjectMeta = z.object({
 });
 export type ObjectMeta = z.infer<typeof ObjectMeta>;
 
-/** A SyntheticTest object as it comes from Kubernetes or a manifest, in either group. */
-export const SyntheticTest = z.object({
+/**
+ * An omitted `spec.node` means one agent (`$`) in synthfleet's group; synthetic-heart runs a test
+ * with an empty node selector on every agent, so its group's objects keep that meaning (`*`).
+ */
+function defaultNodeForGroup(value: unknown): unknown {
+  if (!value || typeof value !== 'object') return value;
+  const o = value as { apiVersion?: unknown; spec?: unknown };
+  if (o.apiVersion !== SYNTHETIC_HEART_API_VERSION || !o.spec || typeof o.spec !== 'object') return value;
+  const spec = o.spec as { node?: unknown };
+  if (spec.node !== undefined && spec.node !== '') return value;
+  return { ...o, spec: { ...spec, node: '*' } };
+}
+
+/** The object's shape (for documents and JSON Schema); parse with SyntheticTest. */
+export const SyntheticTestObject = z.object({
   apiVersion: ApiVersion,
   kind: z.literal('SyntheticTest', { error: 'kind must be "SyntheticTest"' }),
   metadata: ObjectMeta,
   spec: SyntheticTestSpec,
   status: z.record(z.string(), z.unknown()).optional(),
 });
-export type SyntheticTest = z.infer<typeof SyntheticTest>;
-export type SyntheticTestInput = z.input<typeof SyntheticTest>;
+
+/** A SyntheticTest object as it comes from Kubernetes or a manifest, in either group. */
+export const SyntheticTest = z.preprocess(defaultNodeForGroup, SyntheticTestObject);
+export type SyntheticTest = z.infer<typeof SyntheticTestObject>;
+export type SyntheticTestInput = z.input<typeof SyntheticTestObject>;
 
 export function runTimeoutMs(spec: SyntheticTestSpec): number {
   return parseDuration(spec.timeouts.run);

@@ -1,4 +1,4 @@
-import { ErrorEnvelope, RollupList, TestPage } from '@synthfleet/contracts';
+import { ErrorEnvelope, RollupList, TestDetail, TestPage } from '@synthfleet/contracts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
 
@@ -197,5 +197,27 @@ describe('syncer routes', () => {
     // The valid revision stored first is untouched.
     const stored = await api.request('GET', '/api/v1/tests/edge-1/default/run-check', { token: t });
     expect(stored.body).toMatchObject({ revision: 1, spec: { config: { env: { MODE: 'x' } } } });
+  });
+
+  it("places a synthetic-heart object without a node on every agent, and takes its chart's empty timeouts", async () => {
+    const t = await api.token('cluster', 'edge-1');
+    await api.register(t, 'node-a');
+    await api.register(t, 'node-b');
+    const object = {
+      apiVersion: 'synheart.infra.webex.com/v1',
+      kind: 'SyntheticTest',
+      metadata: { name: 'http-ping-google', namespace: 'synthetic-heart' },
+      spec: { plugin: 'httpPing', repeat: '1m', timeouts: { init: '', finish: '' }, config: 'address: 127.0.0.1:9' },
+    };
+    const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests/synthetic-heart/http-ping-google', {
+      token: t,
+      body: object,
+    });
+    expect(r.status).toBe(201);
+    const detail = TestDetail.parse(
+      (await api.request('GET', '/api/v1/tests/edge-1/synthetic-heart/http-ping-google', { token: t })).body,
+    );
+    expect(detail.assignedTo.map((a) => a.node).sort()).toEqual(['node-a', 'node-b']);
+    expect(detail.spec).toMatchObject({ node: '*', timeouts: { init: '10s', run: '10s', finish: '10s' } });
   });
 });

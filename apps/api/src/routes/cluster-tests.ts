@@ -2,7 +2,7 @@ import {
   RollupList,
   SnapshotRequest,
   SnapshotResponse,
-  SyntheticTest,
+  SyntheticTestObject,
   UpsertTestResponse,
 } from '@synthfleet/contracts';
 import { z } from 'zod';
@@ -16,7 +16,10 @@ import { ClusterParams, TestParams } from './params.ts';
  * The test object is documented as a SyntheticTest but read as any JSON: the service validates it
  * (and keeps the last valid revision of an invalid edit), naming every field that is wrong.
  */
-const { $schema: _, ...testObjectSchema } = z.toJSONSchema(SyntheticTest, { io: 'input', unrepresentable: 'any' });
+const { $schema: _, ...testObjectSchema } = z.toJSONSchema(SyntheticTestObject, {
+  io: 'input',
+  unrepresentable: 'any',
+});
 const AnyTestObject = z.unknown().meta(testObjectSchema);
 
 /** The syncer's side: mirror SyntheticTest objects into the control plane. */
