@@ -6,7 +6,7 @@ import { ApiCallError, createBackoff } from '@synthfleet/contracts';
 import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { retryAfterMs } from './api-client.ts';
-import { Reporter } from './reporter.ts';
+import { Reporter, type ReporterOptions } from './reporter.ts';
 import { Spool } from './spool.ts';
 import { numberedRun, quietLogger } from './testing/fixtures.ts';
 
@@ -17,7 +17,7 @@ afterEach(() => {
 
 const run = numberedRun;
 
-async function setup(send: (runs: RunResult[]) => Promise<void>) {
+async function setup(send: (runs: RunResult[]) => Promise<void>, onDelivery?: ReporterOptions['onDelivery']) {
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-reporter-'));
   dirs.push(dir);
   const spool = new Spool(dir, 1024 * 1024);
@@ -35,6 +35,7 @@ async function setup(send: (runs: RunResult[]) => Promise<void>) {
         return { accepted: runs.length, duplicates: 0, rejected: [] };
       },
     },
+    onDelivery,
   });
   return { spool, reporter, dir };
 }
@@ -101,32 +102,19 @@ describe('reporter', () => {
     const attempts: number[] = [];
     const got: string[] = [];
     let refusals = 2;
-    const dir = mkdtempSync(join(tmpdir(), 'synthfleet-reporter-'));
-    dirs.push(dir);
-    const spool = new Spool(dir, 1024 * 1024);
-    await spool.open();
     let rateLimited = 0;
-    const reporter = new Reporter({
-      spool,
-      logger: quietLogger,
-      flushMs: 20,
-      batchMax: 50,
-      backoff: createBackoff({ baseMs: 20, maxMs: 40 }),
-      agentId: () => 'agent-1',
-      api: {
-        sendRuns: async ({ runs }) => {
-          attempts.push(Date.now());
-          if (refusals-- > 0) throw new ApiCallError(429, 'over its runs per minute', 'RATE_LIMITED', 400);
-          got.push(...runs.map((r) => r.runId));
-          return { accepted: runs.length, duplicates: 0, rejected: [] };
-        },
+    const { reporter, spool } = await setup(
+      async (runs) => {
+        attempts.push(Date.now());
+        if (refusals-- > 0) throw new ApiCallError(429, 'over its runs per minute', 'RATE_LIMITED', 400);
+        got.push(...runs.map((r) => r.runId));
       },
-      onDelivery: (e) => {
+      (e) => {
         rateLimited += e.rateLimited ?? 0;
       },
-    });
+    );
     for (let i = 0; i < 10; i++) reporter.submit(run(i));
-    await waitFor(async () => (await got.length) === 10, 15_000, 'got.length toBe(10)');
+    await waitFor(() => got.length === 10, 15_000, 'every run delivered');
     expect(got).toEqual(Array.from({ length: 10 }, (_, i) => run(i).runId));
     expect(rateLimited).toBe(20);
     // Each retry came no sooner than the API asked, not at the 20-40 ms backoff.
