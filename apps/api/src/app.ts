@@ -14,7 +14,7 @@ import { createKeyedMutex, type KeyedMutex } from './lib/keyed-mutex.ts';
 import { type Logger, silentLogger } from './lib/logger.ts';
 import { RateLimiter } from './lib/rate-limit.ts';
 import { mountRoutes, type Route } from './lib/route.ts';
-import { sameOrigin } from './lib/same-origin.ts';
+import { SAFE_METHODS, sameOrigin } from './lib/same-origin.ts';
 import { createOpenApiDocument, publicRoutes } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
@@ -43,7 +43,6 @@ export type AppDeps = {
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Builds the API from its dependencies; only the entry points touch the runtime. */
 export function createApp(deps: AppDeps) {

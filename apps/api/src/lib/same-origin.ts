@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { forbidden } from '../errors.ts';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Methods that change nothing: neither checked for their origin nor charged to a writer's quota. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Why a state-changing request came from another site, or undefined when it did not. SameSite
