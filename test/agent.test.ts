@@ -109,11 +109,7 @@ describe('agent with the real API', () => {
       (await putTest('web', { plugin: 'httpPing', repeat: '1s', node: '*', config: `address: ${targetUrl}/v2` }))
         .status,
     ).toBe(200);
-    await waitFor(
-      async () => (await (hits.get('/v2') ?? 0)) >= 1,
-      poll.timeout,
-      "hits.get('/v2') ?? 0 toBeGreaterThanOrEqual(1)",
-    );
+    await waitFor(() => (hits.get('/v2') ?? 0) >= 1, poll.timeout, "hits.get('/v2') ?? 0 toBeGreaterThanOrEqual(1)");
     await waitFor(
       async () =>
         (await (async () =>
@@ -198,11 +194,7 @@ describe('agent with the real API', () => {
     const madeWhileDown = () =>
       agent.logs.filter((l) => l.msg === 'run finished' && l.test === `${CLUSTER}/default/steady`).length;
     const before = madeWhileDown();
-    await waitFor(
-      async () => (await madeWhileDown()) >= before + 3,
-      poll.timeout,
-      'toBeGreaterThanOrEqual(before + 3)',
-    );
+    await waitFor(() => madeWhileDown() >= before + 3, poll.timeout, 'toBeGreaterThanOrEqual(before + 3)');
     api = await startApi({ dataDir: join(dir, 'api'), port, admin });
     await agent.waitForLog((l) => l.msg === 'results delivered again after an outage', 60_000);
     // A graceful stop delivers what is left; then the agent's own record is complete.

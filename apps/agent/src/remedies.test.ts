@@ -47,14 +47,17 @@ describe('remedy streaks', () => {
     for (let i = 1; i <= 7; i++) {
       r.onResult(web(), i === 4 ? numberedRun(i) : failed(i));
       // A remedy under way holds further claims for the test: let each claim finish first.
-      await waitFor(async () => (await r.running) === 0, undefined, 'r.running toBe(0)');
+      await waitFor(() => r.running === 0, undefined, 'r.running toBe(0)');
     }
     await waitFor(
-      async () =>
-        isDeepStrictEqual(await (() => claims.map((c) => [c.runId, c.failures]))(), [
-          [failed(3).runId, 3],
-          [failed(7).runId, 3],
-        ]),
+      () =>
+        isDeepStrictEqual(
+          claims.map((c) => [c.runId, c.failures]),
+          [
+            [failed(3).runId, 3],
+            [failed(7).runId, 3],
+          ],
+        ),
       undefined,
       'toEqual([ [failed(3).runId, 3], [failed(7).runId, 3], ])',
     );
@@ -73,7 +76,11 @@ describe('remedy streaks', () => {
     const restarted = remedies(file);
     restarted.r.onResult(web(), failed(3));
     await waitFor(
-      async () => isDeepStrictEqual(await (() => restarted.claims.map((c) => c.failures))(), [3]),
+      () =>
+        isDeepStrictEqual(
+          restarted.claims.map((c) => c.failures),
+          [3],
+        ),
       undefined,
       'toEqual([3])',
     );

@@ -66,10 +66,10 @@ describe('reporter', () => {
       reporter.submit(run(i));
       await new Promise((r) => setTimeout(r, 5));
     }
-    await waitFor(async () => (await spool.depth) === 30, 15_000, 'spool.depth toBe(30)');
+    await waitFor(() => spool.depth === 30, 15_000, 'spool.depth toBe(30)');
     up = true;
     for (let i = 30; i < 40; i++) reporter.submit(run(i));
-    await waitFor(async () => (await got.length) === 40, 15_000, 'got.length toBe(40)');
+    await waitFor(() => got.length === 40, 15_000, 'got.length toBe(40)');
     expect(got).toEqual(Array.from({ length: 40 }, (_, i) => run(i).runId));
     expect(spool.empty).toBe(true);
   });

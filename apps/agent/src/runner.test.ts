@@ -79,7 +79,7 @@ describe('test runner', () => {
     const { deps, results } = setup();
     const r = new TestRunner(assigned('tick', { plugin: 'exec', repeat: '1s' }), deps);
     r.start();
-    await waitFor(async () => (await results.length) >= 2, 5000, 'results.length toBeGreaterThanOrEqual(2)');
+    await waitFor(() => results.length >= 2, 5000, 'results.length toBeGreaterThanOrEqual(2)');
     await r.stop();
     const [a, b] = results;
     expect(Date.parse(b?.startTime ?? '') - Date.parse(a?.startTime ?? '')).toBeGreaterThanOrEqual(900);
@@ -123,7 +123,7 @@ describe('supervisor', () => {
       restarted: 0,
       stopped: 0,
     });
-    await waitFor(async () => (await stats.started) === 2, 15_000, 'stats.started toBe(2)');
+    await waitFor(() => stats.started === 2, 15_000, 'stats.started toBe(2)');
     const a2 = assigned('a', { plugin: 'exec', repeat: '1m', config: { ms: 2 } }, 2);
     expect(await sup.apply({ agentId: 'a1', version: 2, tests: [a2], peers: [] })).toEqual({
       started: 0,
@@ -131,7 +131,7 @@ describe('supervisor', () => {
       stopped: 1,
     });
     expect(removed).toEqual(['b']);
-    await waitFor(async () => (await stats.started) === 3, 15_000, 'stats.started toBe(3)');
+    await waitFor(() => stats.started === 3, 15_000, 'stats.started toBe(3)');
     expect(stats.configs.at(-1)).toEqual({ outcome: 'pass', ms: 2 });
     expect(sup.tests().map((t) => t.revision)).toEqual([2]);
     await sup.stopAll(0);

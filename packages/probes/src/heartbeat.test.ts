@@ -174,7 +174,7 @@ describe('heartbeat probe', () => {
       expect(r.details._error).toContain('GET http://127.0.0.1:');
       expect(r.details._error).toContain('got more than 1024 bytes');
       expect(r.details._error).toContain('peer read no bytes');
-      await waitFor(async () => (await hostile.open()) === 0, 10_000, 'hostile.open() toBe(0)');
+      await waitFor(() => hostile.open() === 0, 10_000, 'hostile.open() toBe(0)');
       expect(hostile.sent).toHaveLength(4);
       for (const bytes of hostile.sent) expect(bytes).toBeLessThan(16 * 1024 * 1024);
     } finally {

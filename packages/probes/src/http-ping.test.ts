@@ -159,7 +159,7 @@ describe('runProbe', () => {
     expect(missed.details._error).toContain('body does not match never-there (stopped reading the body after');
     // Each answer ended when the probe went away, having written about what the probe keeps plus
     // what socket buffers hold: never gigabytes, and nothing is still being written.
-    await waitFor(async () => (await hostile.open()) === 0, 10_000, 'hostile.open() toBe(0)');
+    await waitFor(() => hostile.open() === 0, 10_000, 'hostile.open() toBe(0)');
     expect(hostile.sent).toHaveLength(3);
     for (const bytes of hostile.sent) expect(bytes).toBeLessThan(16 * 1024 * 1024);
   });
@@ -168,6 +168,6 @@ describe('runProbe', () => {
     const r = await run({ address: `${hostile.url}/slow-headers`, timeout: '500ms' }, 20_000);
     expect(r.status).toBe('fail');
     expect(r.details._error).toContain('timed out');
-    await waitFor(async () => (await hostile.open()) === 0, 10_000, 'hostile.open() toBe(0)');
+    await waitFor(() => hostile.open() === 0, 10_000, 'hostile.open() toBe(0)');
   });
 });

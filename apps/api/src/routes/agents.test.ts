@@ -179,7 +179,7 @@ describe('agent registration and long-poll', () => {
     api.clock.advance(25_000);
     const pending = api.poll(t, other, otherVersion, 30);
     // The sweep must find the poll held (subscribed to the hub), not on its way there.
-    await waitFor(async () => (await api.hub.held()) === 1, undefined, 'api.hub.held() toBe(1)');
+    await waitFor(() => api.hub.held() === 1, undefined, 'api.hub.held() toBe(1)');
     const result = await sweep(api.ctx);
     expect(result.staleAgents).toBe(1);
     const woken = await pending;

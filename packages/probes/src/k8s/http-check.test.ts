@@ -16,7 +16,7 @@ describe('k8s HTTP checks', () => {
     await expect(
       httpCheck(`${hostile.url}/endless/x`, 204, 20_000, probeContext({ timeoutMs: 30_000 })),
     ).rejects.toThrow('status 200, expected 204');
-    await waitFor(async () => (await hostile.open()) === 0, 10_000, 'hostile.open() toBe(0)');
+    await waitFor(() => hostile.open() === 0, 10_000, 'hostile.open() toBe(0)');
     expect(hostile.sent).toHaveLength(2);
     for (const bytes of hostile.sent) expect(bytes).toBeLessThan(16 * 1024 * 1024);
   });
