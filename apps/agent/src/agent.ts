@@ -175,7 +175,7 @@ function pusherFor(env: AgentEnv, metrics: AgentMetrics, state: AgentState, logg
 /** Remedies claimed and reported through the API, their streaks kept beside the spool. */
 function remediesFor(
   env: AgentEnv,
-  d: {
+  deps: {
     api: ApiClient;
     state: AgentState;
     kube: KubeClient | undefined;
@@ -185,14 +185,14 @@ function remediesFor(
   },
 ) {
   return new Remedies({
-    claim: (claim) => d.api.claimRemedy(d.state.agentId as string, claim),
-    finish: (id, outcome) => d.api.finishRemedy(d.state.agentId as string, id, outcome),
-    kube: d.kube,
-    namespace: d.namespace,
+    claim: (claim) => deps.api.claimRemedy(deps.state.agentId as string, claim),
+    finish: (id, outcome) => deps.api.finishRemedy(deps.state.agentId as string, id, outcome),
+    kube: deps.kube,
+    namespace: deps.namespace,
     node: env.NODE_NAME,
-    cluster: () => d.state.cluster ?? 'unknown',
-    logger: d.logger,
-    onRemedy: (kind, status) => d.metrics.remedies.inc({ kind, status }),
+    cluster: () => deps.state.cluster ?? 'unknown',
+    logger: deps.logger,
+    onRemedy: (kind, status) => deps.metrics.remedies.inc({ kind, status }),
     streakFile: join(env.SPOOL_DIR, 'remedy-streaks.json'),
   });
 }

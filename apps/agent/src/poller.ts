@@ -46,8 +46,6 @@ export type PollerDeps = {
 export function createPoller(deps: PollerDeps, signal: AbortSignal) {
   const { env, state, api, probes, supervisor, reporter, spool, metrics, pusher, logger, random } = deps;
   const assignmentFile = join(env.SPOOL_DIR, 'assignment.json');
-  const AGENT_VERSION = deps.version;
-  const pollCtl = { signal };
 
   async function applyAssignment(a: Assignment, source: 'api' | 'disk'): Promise<void> {
     const counts = await supervisor.apply(a);
@@ -98,11 +96,11 @@ export function createPoller(deps: PollerDeps, signal: AbortSignal) {
               node: env.NODE_NAME,
               pod: env.POD_NAME,
               podNamespace: env.POD_NAMESPACE,
-              version: AGENT_VERSION,
+              version: deps.version,
               capabilities: [...probes.keys()],
               heartbeatUrl: state.heartbeatUrl,
             },
-            pollCtl.signal,
+            signal,
           );
           if (reg.agentId !== state.agentId) supervisor.version = undefined;
           state.agentId = reg.agentId;
@@ -116,7 +114,7 @@ export function createPoller(deps: PollerDeps, signal: AbortSignal) {
           logger.info({ agentId: reg.agentId, cluster: reg.cluster }, 'registered');
           void reporter.flush();
         }
-        const res = await api.poll(state.agentId as string, supervisor.version, waitSeconds, pollCtl.signal, {
+        const res = await api.poll(state.agentId as string, supervisor.version, waitSeconds, signal, {
           spool: spool.depth + reporter.pending,
           dropped: spool.dropped,
         });
@@ -136,7 +134,7 @@ export function createPoller(deps: PollerDeps, signal: AbortSignal) {
         const delay = backoff.next();
         const level = e.status === 401 || e.status === 403 ? 'error' : 'warn';
         logger[level]({ err: e.message, status: e.status, retryInMs: delay }, 'poll failed');
-        await sleep(delay, pollCtl.signal).catch(() => {});
+        await sleep(delay, signal).catch(() => {});
       }
     }
   }
