@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import {
   ClusterName,
   commaList,
+  DnsLabel,
   DnsSubdomain,
   forbiddenExecEnv,
   K8S_FAMILY_NAMES,
@@ -24,6 +25,20 @@ export const AgentEnv = z
     NODE_NAME: DnsSubdomain.default(hostname().toLowerCase()),
     POD_NAME: z.string().max(253).optional(),
     POD_NAMESPACE: z.string().max(63).optional(),
+    /**
+     * The pod's labels as the downward API writes them (`key="value"` lines), as synthetic-heart's
+     * agent reads them: tests' `podLabelSelector` match them. Re-read before every poll.
+     */
+    POD_LABELS_FILE: z.string().min(1).optional(),
+    /** synthetic-heart's agent filter: run only tests of these namespaces (comma-separated; empty: all). */
+    MATCH_TEST_NAMESPACES: commaList.pipe(z.array(DnsLabel)).default([]),
+    /** synthetic-heart's agent filter: run only tests carrying all these labels (`k=v,k2=v2`). */
+    MATCH_TEST_LABELS: commaList
+      .pipe(z.array(z.string().regex(/^[^=\s]+=[^=]*$/, 'must list key=value pairs')))
+      .transform((pairs) =>
+        Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)])),
+      )
+      .default({}),
     /** The pod's address (downward API status.podIP): peers reach this agent's heartbeats there. */
     POD_IP: z.string().max(64).optional(),
     PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),

@@ -140,7 +140,7 @@ export class AgentMetrics {
   recordRun(t: TestLabels, run: RunResult, gauges: readonly PluginGauge[]): void {
     const seconds = Math.max(0, (Date.parse(run.endTime) - Date.parse(run.startTime)) / 1000);
     this.runs.inc({ ...t, status: run.status });
-    if (run.status === 'skipped') return;
+    if (run.status === 'skipped' || run.status === 'unsupported') return;
     const sh = { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node };
     this.success.set(t, run.status === 'pass' ? 1 : 0);
     this.passRatio.set(t, run.maxMarks > 0 ? run.marks / run.maxMarks : 0);

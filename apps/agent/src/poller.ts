@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiCallError, Assignment, createBackoff } from '@synthfleet/contracts';
+import { ApiCallError, Assignment, createBackoff, parseDownwardLabels } from '@synthfleet/contracts';
 import { type ProbeSet, sleep } from '@synthfleet/probes';
 import type { ApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';
@@ -84,11 +84,32 @@ export function createPoller(deps: PollerDeps, signal: AbortSignal) {
     supervisor.version = undefined;
   }
 
+  /** The pod's labels now; a file that cannot be read counts as no labels (and says so once). */
+  let labelsWarned = false;
+  let registeredLabels = '';
+  async function podLabels(): Promise<Record<string, string>> {
+    if (!env.POD_LABELS_FILE) return {};
+    try {
+      return parseDownwardLabels(await readFile(env.POD_LABELS_FILE, 'utf8'));
+    } catch (err) {
+      if (!labelsWarned)
+        logger.warn({ file: env.POD_LABELS_FILE, err: String(err) }, 'cannot read the pod labels file');
+      labelsWarned = true;
+      return {};
+    }
+  }
+
   async function pollLoop(): Promise<void> {
     const backoff = createBackoff({ baseMs: 500, maxMs: 30_000, random });
     let waitSeconds = 30;
     while (!state.stopping) {
       try {
+        const labels = await podLabels();
+        if (state.registered && JSON.stringify(labels) !== registeredLabels) {
+          // The pod's labels changed (the downward API rewrites the file): tests may now select it or not.
+          logger.info({ podLabels: labels }, 'pod labels changed; registering again');
+          state.registered = false;
+        }
         if (!state.registered) {
           const reg = await api.register(
             {
@@ -99,9 +120,13 @@ export function createPoller(deps: PollerDeps, signal: AbortSignal) {
               version: deps.version,
               capabilities: [...probes.keys()],
               heartbeatUrl: state.heartbeatUrl,
+              podLabels: labels,
+              matchTestNamespaces: env.MATCH_TEST_NAMESPACES,
+              matchTestLabels: env.MATCH_TEST_LABELS,
             },
             signal,
           );
+          registeredLabels = JSON.stringify(labels);
           if (reg.agentId !== state.agentId) supervisor.version = undefined;
           state.agentId = reg.agentId;
           state.cluster = reg.cluster;

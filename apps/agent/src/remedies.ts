@@ -74,7 +74,7 @@ export class Remedies {
       this.streaks.forget(key);
       return;
     }
-    if (run.status === 'skipped') return; // neither a failure nor a pass
+    if (run.status === 'skipped' || run.status === 'unsupported') return; // neither a failure nor a pass
     if (!FAILING_STATUSES.has(run.status)) {
       this.streaks.forget(key);
       return;

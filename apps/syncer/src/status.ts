@@ -1,7 +1,7 @@
 import { SYNTHETIC_HEART_API_VERSION, type TestRollup } from '@synthfleet/contracts';
 import type { Checked } from './objects.ts';
 
-export type Phase = 'Passing' | 'Failing' | 'Pending' | 'Invalid';
+export type Phase = 'Passing' | 'Failing' | 'Pending' | 'Unsupported' | 'Invalid';
 
 /** At most this many node names go into the status; the counts say how many there are. */
 const MAX_NODES = 50;
@@ -36,7 +36,10 @@ export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput)
         ? 'Pending'
         : rollup.state === 'failing'
           ? 'Failing'
-          : 'Passing';
+          : rollup.state === 'unsupported'
+            ? 'Unsupported'
+            : 'Passing';
+  const unsupportedMessage = `Unsupported: no agent offers plugin "${object.raw.spec && typeof object.raw.spec === 'object' ? String((object.raw.spec as { plugin?: unknown }).plugin) : ''}"`;
 
   if (object.apiVersion === SYNTHETIC_HEART_API_VERSION) {
     // synthetic-heart's own status fields only, so its CRD's schema keeps what we write.
@@ -44,7 +47,11 @@ export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput)
       deployed: invalidMessage === undefined && (rollup?.assignedAgents ?? 0) > 0,
       message:
         invalidMessage ??
-        (phase === 'Failing' ? `Failing: ${rollup?.lastFailureMessage ?? 'see the dashboard'}` : phase),
+        (phase === 'Failing'
+          ? `Failing: ${rollup?.lastFailureMessage ?? 'see the dashboard'}`
+          : phase === 'Unsupported'
+            ? unsupportedMessage
+            : phase),
     };
     if (rollup && rollup.nodes.length > 0) status.agent = rollup.nodes.slice(0, MAX_NODES).join(',');
     return status;
@@ -75,6 +82,7 @@ export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput)
     if (rollup.failingSince) status.failingSince = rollup.failingSince.replace(/\.\d{3}Z$/, 'Z');
     if (rollup.lastFailureMessage) status.lastFailureMessage = rollup.lastFailureMessage.slice(0, 1024);
   }
+  if (phase === 'Unsupported') status.message = unsupportedMessage;
   return status;
 }
 

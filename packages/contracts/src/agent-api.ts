@@ -7,6 +7,10 @@ import { SyntheticTestSpec } from './synthetic-test.ts';
  * the agent's bundle builds only these schemas (the package is marked free of side effects).
  */
 
+const AgentLabels = z
+  .record(z.string().min(1).max(317), z.string().max(253))
+  .refine((o) => Object.keys(o).length <= 100, 'at most 100 labels');
+
 export const RegisterAgentRequest = z
   .object({
     cluster: ClusterName.optional().describe('Only for admin tokens; a cluster token implies its cluster.'),
@@ -19,6 +23,13 @@ export const RegisterAgentRequest = z
       .url({ protocol: /^https?$/ })
       .max(2048)
       .optional(),
+    podLabels: AgentLabels.optional().describe("The agent pod's labels (the downward-API labels file)."),
+    matchTestNamespaces: z
+      .array(DnsLabel)
+      .max(200)
+      .optional()
+      .describe('Run only tests of these namespaces (synthetic-heart agent setting); empty: all.'),
+    matchTestLabels: AgentLabels.optional().describe('Run only tests carrying all these labels with these values.'),
   })
   .strict();
 export type RegisterAgentRequest = z.infer<typeof RegisterAgentRequest>;
@@ -56,7 +67,8 @@ export const Assignment = z.object({
 });
 export type Assignment = z.infer<typeof Assignment>;
 
-export const RunStatus = z.enum(['pass', 'fail', 'error', 'timeout', 'skipped']);
+/** `unsupported`: the agent does not offer the plugin; like `skipped`, never a failure. */
+export const RunStatus = z.enum(['pass', 'fail', 'error', 'timeout', 'skipped', 'unsupported']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /** The statuses that count as a failure (a failing streak, a failing test); `skipped` does not. */

@@ -65,7 +65,8 @@ export const WhoAmI = z.object({
 });
 export type WhoAmI = z.infer<typeof WhoAmI>;
 
-export const TestState = z.enum(['passing', 'failing', 'pending']);
+/** `unsupported`: the agents the selectors pick all lack the plugin; it is never counted as a failure. */
+export const TestState = z.enum(['passing', 'failing', 'pending', 'unsupported']);
 export type TestState = z.infer<typeof TestState>;
 
 export const AgentState = z.enum(['live', 'stale']);
@@ -76,6 +77,10 @@ export const AgentView = z.object({
   cluster: z.string(),
   node: z.string(),
   pod: z.string().nullable(),
+  podNamespace: z.string().nullable(),
+  podLabels: z.record(z.string(), z.string()).describe("The agent pod's labels, as it reported them."),
+  matchTestNamespaces: z.array(z.string()).describe('It runs only tests of these namespaces (empty: all).'),
+  matchTestLabels: z.record(z.string(), z.string()).describe('It runs only tests carrying these labels.'),
   version: z.string(),
   capabilities: z.array(z.string()),
   state: AgentState,

@@ -1,4 +1,5 @@
 export * from './agent-api.ts';
+export * from './agent-selector.ts';
 export * from './api.ts';
 export * from './api-call-error.ts';
 export * from './backoff.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PodLabelSelector } from './agent-selector.ts';
 import { Duration, parseDuration } from './duration.ts';
 import { execEnvIssues } from './exec-env.ts';
 import { DnsLabel, DnsSubdomain } from './names.ts';
@@ -40,6 +41,23 @@ export const Plugin = z.enum(PLUGINS, {
   error: (issue) => `unknown plugin ${JSON.stringify(issue.input)}; known plugins: ${PLUGINS.join(', ')}`,
 });
 export type Plugin = z.infer<typeof Plugin>;
+
+/**
+ * A plugin name as a spec may hold it. synthetic-heart's plugins are whatever its agents
+ * discovered (built-ins plus e.g. Python plugins such as `json-ping.py`), so its group's objects
+ * may name any plugin; one no agent offers leaves the test `unsupported`. synthfleet's own group
+ * accepts only PLUGINS (checked on the object).
+ */
+export const PluginName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+    'plugin name must be letters, digits, ".", "_" and "-", at most 100 characters',
+  );
+
+export function isKnownPlugin(name: string): name is Plugin {
+  return (PLUGINS as readonly string[]).includes(name);
+}
 
 export const Importance = z.enum(['critical', 'high', 'medium', 'low']);
 export type Importance = z.infer<typeof Importance>;
@@ -119,11 +137,11 @@ export const Labels = z.record(
 
 export const SyntheticTestSpec = z
   .object({
-    plugin: Plugin,
+    plugin: PluginName,
     repeat: Duration.optional(),
     schedule: CronSchedule.optional(),
     node: NodeSelectorString.default('$'),
-    podLabelSelector: z.record(z.string(), z.string()).optional(),
+    podLabelSelector: PodLabelSelector.optional(),
     displayName: z.string().max(200).optional(),
     description: z.string().max(2000).optional(),
     importance: Importance.optional(),
@@ -183,13 +201,23 @@ function defaultNodeForGroup(value: unknown): unknown {
 }
 
 /** The object's shape (for documents and JSON Schema); parse with SyntheticTest. */
-export const SyntheticTestObject = z.object({
-  apiVersion: ApiVersion,
-  kind: z.literal('SyntheticTest', { error: 'kind must be "SyntheticTest"' }),
-  metadata: ObjectMeta,
-  spec: SyntheticTestSpec,
-  status: z.record(z.string(), z.unknown()).optional(),
-});
+export const SyntheticTestObject = z
+  .object({
+    apiVersion: ApiVersion,
+    kind: z.literal('SyntheticTest', { error: 'kind must be "SyntheticTest"' }),
+    metadata: ObjectMeta,
+    spec: SyntheticTestSpec,
+    status: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.apiVersion === SYNTHFLEET_API_VERSION && !isKnownPlugin(o.spec.plugin)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['spec', 'plugin'],
+        message: `unknown plugin ${JSON.stringify(o.spec.plugin)}; known plugins: ${PLUGINS.join(', ')} (objects of ${SYNTHETIC_HEART_API_VERSION} may name any plugin)`,
+      });
+    }
+  });
 
 /** A SyntheticTest object as it comes from Kubernetes or a manifest, in either group. */
 export const SyntheticTest = z.preprocess(defaultNodeForGroup, SyntheticTestObject);

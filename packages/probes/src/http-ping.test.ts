@@ -136,10 +136,10 @@ describe('runProbe', () => {
     expect(small.details).toEqual({ _log: 'ok', a: 'b' });
   });
 
-  it('answers a plugin the agent lacks with an error that says so', async () => {
+  it('answers a plugin the agent lacks as unsupported (never a failure), saying so', async () => {
     const r = await runProbe(probes, 'k8sPod', undefined, probeContext());
-    expect(r.status).toBe('error');
-    expect(r.details._error).toContain('plugin "k8sPod" is not supported by this agent');
+    expect(r.status).toBe('unsupported');
+    expect(r.details._error).toContain('plugin "k8sPod" is not offered by this agent');
   });
 
   it('rejects YAML that does not parse', async () => {

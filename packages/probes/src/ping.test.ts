@@ -26,8 +26,8 @@ describe('ping', () => {
     const probes = createProbeSet({ canPing: false });
     expect(probes.has('ping')).toBe(false);
     const r = await runProbe(probes, 'ping', { domain: '127.0.0.1' }, probeContext());
-    expect(r.status).toBe('error');
-    expect(r.details._error).toContain('not supported by this agent');
+    expect(r.status).toBe('unsupported');
+    expect(r.details._error).toContain('not offered by this agent');
   });
 
   // The test setup installs iputils-ping; the probe itself reports a missing binary as above.

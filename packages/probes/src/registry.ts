@@ -98,25 +98,25 @@ export function toReport(outcome: ProbeOutcome): ProbeReport {
 }
 
 /**
- * Parses the test's config for its plugin and runs the probe. A plugin this agent lacks, a bad
- * config or a probe that throws become an `error` report that says why; a cancelled run rethrows
+ * Parses the test's config for its plugin and runs the probe. A plugin this agent lacks is an
+ * `unsupported` report (never a failure); a bad config or a probe that throws become an `error` report that says why; a cancelled run rethrows
  * the signal's reason so the caller can tell a timeout from a failure.
  */
 export async function runProbe(
   probes: ProbeSet,
-  plugin: Plugin,
+  plugin: string,
   rawConfig: PluginConfig | undefined,
   ctx: ProbeContext,
 ): Promise<ProbeReport> {
-  const probe = probes.get(plugin);
+  const probe = probes.get(plugin as Plugin);
   if (!probe) {
     const have = [...probes.keys()].join(', ');
     return toReport({
       marks: 0,
       maxMarks: 1,
-      status: 'error',
+      status: 'unsupported',
       log: [],
-      error: `plugin "${plugin}" is not supported by this agent (it runs: ${have})`,
+      error: `plugin "${plugin}" is not offered by this agent (it runs: ${have})`,
     });
   }
   let config: unknown;

@@ -19,7 +19,7 @@ export type ProbeContext = {
 export type ProbeOutcome = {
   marks: number;
   maxMarks: number;
-  status?: 'error' | 'skipped';
+  status?: 'error' | 'skipped' | 'unsupported';
   log: string[];
   error?: string;
   details?: Record<string, string>;

@@ -7,6 +7,7 @@ const FAILED = `('fail','error','timeout')`;
  * Recomputes the roll-up columns of the given tests from their assigned agents' latest results,
  * in one statement. A test is failing when its failing agents reach the quorum (count or share of
  * the assigned agents; default: one), passing when some agent has a result and it is not failing,
+ * `unsupported` when no agent runs it because every agent the selectors pick lacks the plugin,
  * pending otherwise.
  */
 export function rollupQuery(db: Database, testIds: readonly number[], now: number) {
@@ -26,6 +27,8 @@ export function rollupQuery(db: Database, testIds: readonly number[], now: numbe
       last_run_at = coalesce(agg.last_run, tests.last_run_at),
       state = CASE WHEN ${failingCond} THEN 'failing'
                    WHEN agg.passing + agg.failing > 0 THEN 'passing'
+                   WHEN agg.assigned = 0 AND tests.agents_lacking_plugin > 0 THEN 'unsupported'
+                   WHEN agg.unsupported > 0 THEN 'unsupported'
                    ELSE 'pending' END,
       failing_since = CASE WHEN ${failingCond} THEN coalesce(tests.failing_since, agg.failing_since, ${now}) ELSE NULL END,
       last_failure_message = coalesce(agg.last_message, tests.last_failure_message)
@@ -34,6 +37,7 @@ export function rollupQuery(db: Database, testIds: readonly number[], now: numbe
         count(a.agent_id) AS assigned,
         coalesce(sum(l.status = 'pass'), 0) AS passing,
         coalesce(sum(l.status IN ${sql.raw(FAILED)}), 0) AS failing,
+        coalesce(sum(l.status = 'unsupported'), 0) AS unsupported,
         max(l.ended_at) AS last_run,
         min(CASE WHEN l.status IN ${sql.raw(FAILED)} THEN l.failing_since END) AS failing_since,
         (SELECT l2.message FROM latest l2 WHERE l2.test_id = t.id AND l2.status IN ${sql.raw(FAILED)}

@@ -1,4 +1,4 @@
-import { matchesNode, parseNodeSelector, pickOne } from '@synthfleet/contracts';
+import { agentAcceptsTest, matchesNode, parseNodeSelector, pickOne, type SelectableAgent } from '@synthfleet/contracts';
 import { agents, assignments, remedyRuns, runs, tests } from '@synthfleet/db';
 import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -18,25 +18,71 @@ type PlacementAgent = {
   heartbeatUrl: string | null;
   assignmentVersion: number;
   assignmentHash: string;
+  pod: string | null;
+  podNamespace: string | null;
+  /** JSON, as stored */
+  podLabels: string;
+  matchTestNamespaces: string;
+  matchTestLabels: string;
 };
 /** What placement needs of a test. */
 type PlacementTest = {
   id: number;
+  namespace: string;
   nodeSelector: string;
   pinnedAgentId: string | null;
   revision: number;
   plugin: string;
+  /** JSON, as stored */
+  labels: string;
+  podLabelSelector: string;
+  agentsLackingPlugin: number;
 };
+
+const placementAgentColumns = {
+  id: agents.id,
+  node: agents.node,
+  state: agents.state,
+  capabilities: agents.capabilities,
+  heartbeatUrl: agents.heartbeatUrl,
+  assignmentVersion: agents.assignmentVersion,
+  assignmentHash: agents.assignmentHash,
+  pod: agents.pod,
+  podNamespace: agents.podNamespace,
+  podLabels: agents.podLabels,
+  matchTestNamespaces: agents.matchTestNamespaces,
+  matchTestLabels: agents.matchTestLabels,
+};
+
+/** The agent as synthetic-heart's selection rules see it (its id is `podName/podNamespace`). */
+export function selectableAgent(
+  a: Pick<PlacementAgent, 'node' | 'pod' | 'podNamespace' | 'podLabels' | 'matchTestNamespaces' | 'matchTestLabels'>,
+): SelectableAgent {
+  const podName = a.pod ?? a.node;
+  const podNamespace = a.podNamespace ?? 'default';
+  return {
+    agentId: `${podName}/${podNamespace}`,
+    podName,
+    podNamespace,
+    podLabels: JSON.parse(a.podLabels) as Record<string, string>,
+    matchTestNamespaces: JSON.parse(a.matchTestNamespaces) as string[],
+    matchTestLabels: JSON.parse(a.matchTestLabels) as Record<string, string>,
+  };
+}
 
 /** A cluster's live tests with what placement needs. */
 function placeableTests(ctx: ServiceContext, cluster: string): Promise<PlacementTest[]> {
   return ctx.db
     .select({
       id: tests.id,
+      namespace: tests.namespace,
       nodeSelector: tests.nodeSelector,
       pinnedAgentId: tests.pinnedAgentId,
       revision: tests.revision,
       plugin: tests.plugin,
+      labels: tests.labels,
+      podLabelSelector: tests.podLabelSelector,
+      agentsLackingPlugin: tests.agentsLackingPlugin,
     })
     .from(tests)
     .where(and(eq(tests.cluster, cluster), isNull(tests.deletedAt)));
@@ -55,9 +101,16 @@ export type Placement = {
   byAgent: Map<string, PlacementTest[]>;
   /** `$` tests whose holder changed */
   pins: Map<number, string | null>;
+  /** Per test: live agents the selectors pick that lack the plugin (none of them runs it). */
+  lacking: Map<number, number>;
 };
 
-/** Pure placement: which live agents run which tests. */
+/**
+ * Pure placement: which live agents run which tests. An agent is a candidate when its node matches
+ * the node selector and synthetic-heart's agent rules accept the test (podLabelSelector, the
+ * agent's matchTestNamespaces and matchTestLabels); of the candidates only those that offer the
+ * plugin run it; with candidates but none capable the test is `unsupported` (rollup.ts).
+ */
 export function placeTests(
   testRows: readonly PlacementTest[],
   agentRows: readonly PlacementAgent[],
@@ -66,7 +119,9 @@ export function placeTests(
   const live = agentRows.filter((a) => a.state === 'live');
   const byAgent = new Map<string, PlacementTest[]>(agentRows.map((a) => [a.id, []]));
   const pins = new Map<number, string | null>();
+  const lacking = new Map<number, number>();
   const caps = new Map(live.map((a) => [a.id, new Set(JSON.parse(a.capabilities) as string[])]));
+  const selectable = new Map(live.map((a) => [a.id, selectableAgent(a)]));
   for (const test of testRows) {
     let selector: ReturnType<typeof parseNodeSelector>;
     try {
@@ -74,22 +129,26 @@ export function placeTests(
     } catch {
       continue; // validated on the way in; a stored bad selector places nowhere rather than crashing
     }
-    const matching = live.filter((a) => matchesNode(selector, a.node));
+    const wanted = {
+      namespace: test.namespace,
+      labels: JSON.parse(test.labels) as Record<string, string>,
+      podLabelSelector: JSON.parse(test.podLabelSelector) as Record<string, string>,
+    };
+    const matching = live.filter(
+      (a) => matchesNode(selector, a.node) && agentAcceptsTest(selectable.get(a.id) as SelectableAgent, wanted),
+    );
+    const capable = matching.filter((a) => caps.get(a.id)?.has(test.plugin));
+    lacking.set(test.id, matching.length - capable.length);
     if (!selector.single) {
-      for (const a of matching) byAgent.get(a.id)?.push(test);
+      for (const a of capable) byAgent.get(a.id)?.push(test);
       continue;
     }
-    let holder = matching.find((a) => a.id === test.pinnedAgentId);
-    if (!holder) {
-      // Prefer agents that can run the plugin; fall back to any match so the failure is visible.
-      const capable = matching.filter((a) => caps.get(a.id)?.has(test.plugin));
-      holder = pickOne(capable.length > 0 ? capable : matching, random);
-    }
+    const holder = capable.find((a) => a.id === test.pinnedAgentId) ?? pickOne(capable, random);
     const holderId = holder?.id ?? null;
     if (holderId !== test.pinnedAgentId) pins.set(test.id, holderId);
     if (holder) byAgent.get(holder.id)?.push(test);
   }
-  return { byAgent, pins };
+  return { byAgent, pins, lacking };
 }
 
 /**
@@ -99,18 +158,7 @@ export function placeTests(
 export async function reconcileLocked(ctx: ServiceContext, cluster: string): Promise<Map<string, Wake>> {
   const { db } = ctx;
   const [agentRows, testRows, current] = await Promise.all([
-    db
-      .select({
-        id: agents.id,
-        node: agents.node,
-        state: agents.state,
-        capabilities: agents.capabilities,
-        heartbeatUrl: agents.heartbeatUrl,
-        assignmentVersion: agents.assignmentVersion,
-        assignmentHash: agents.assignmentHash,
-      })
-      .from(agents)
-      .where(eq(agents.cluster, cluster)),
+    db.select(placementAgentColumns).from(agents).where(eq(agents.cluster, cluster)),
     placeableTests(ctx, cluster),
     db
       .select({ testId: assignments.testId, agentId: assignments.agentId })
@@ -118,7 +166,7 @@ export async function reconcileLocked(ctx: ServiceContext, cluster: string): Pro
       .where(eq(assignments.cluster, cluster)),
   ]);
 
-  const { byAgent, pins } = placeTests(testRows, agentRows, ctx.random);
+  const { byAgent, pins, lacking } = placeTests(testRows, agentRows, ctx.random);
   const peers = agentRows
     .filter((a) => a.state === 'live' && a.heartbeatUrl)
     .map((a) => ({ agentId: a.id, heartbeatUrl: a.heartbeatUrl as string }));
@@ -154,6 +202,13 @@ export async function reconcileLocked(ctx: ServiceContext, cluster: string): Pro
   for (const [testId, agentId] of pins) {
     queries.push(db.update(tests).set({ pinnedAgentId: agentId }).where(eq(tests.id, testId)));
   }
+  const lackingChanged: number[] = [];
+  for (const t of testRows) {
+    const n = lacking.get(t.id) ?? 0;
+    if (n === t.agentsLackingPlugin) continue;
+    lackingChanged.push(t.id);
+    queries.push(db.update(tests).set({ agentsLackingPlugin: n }).where(eq(tests.id, t.id)));
+  }
 
   const wakes = new Map<string, Wake>();
   const byHash = new Map<string, string[]>();
@@ -177,7 +232,11 @@ export async function reconcileLocked(ctx: ServiceContext, cluster: string): Pro
       );
     }
   }
-  const touched = new Set<number>([...toDelete.map((r) => r.testId), ...toInsert.map((r) => r.testId)]);
+  const touched = new Set<number>([
+    ...toDelete.map((r) => r.testId),
+    ...toInsert.map((r) => r.testId),
+    ...lackingChanged,
+  ]);
   if (touched.size > 0) {
     for (const part of chunk([...touched], 500)) queries.push(rollupQuery(db, part, now));
   }
@@ -207,7 +266,7 @@ export async function placeAgentLocked(ctx: ServiceContext, cluster: string, age
   const open = testRows.filter(
     (t) => !isSingle(t.nodeSelector) || t.pinnedAgentId === null || t.pinnedAgentId === agentId,
   );
-  const { byAgent, pins } = placeTests(open, [agent], ctx.random);
+  const { byAgent, pins, lacking } = placeTests(open, [agent], ctx.random);
   const mine = byAgent.get(agentId) ?? [];
   const now = ctx.clock.now();
   const want = new Set(mine.map((t) => t.id));
@@ -231,6 +290,12 @@ export async function placeAgentLocked(ctx: ServiceContext, cluster: string, age
   for (const [testId, holder] of pins) {
     queries.push(db.update(tests).set({ pinnedAgentId: holder }).where(eq(tests.id, testId)));
   }
+  // This agent alone cannot count the cluster's agents that lack a plugin: it only raises the
+  // count from 0, so a test nobody can run shows `unsupported`; the next full placement counts.
+  const lackingHere = open.filter((t) => (lacking.get(t.id) ?? 0) > 0 && t.agentsLackingPlugin === 0).map((t) => t.id);
+  if (lackingHere.length > 0) {
+    queries.push(db.update(tests).set({ agentsLackingPlugin: 1 }).where(inArray(tests.id, lackingHere)));
+  }
   const hash = assignmentFingerprint(mine, '');
   const wakes = new Map<string, Wake>();
   if (hash !== agent.assignmentHash) {
@@ -242,7 +307,7 @@ export async function placeAgentLocked(ctx: ServiceContext, cluster: string, age
     );
     wakes.set(agentId, { version: agent.assignmentVersion + 1, hash });
   }
-  const touched = [...removed, ...added];
+  const touched = [...removed, ...added, ...lackingHere];
   if (touched.length > 0) queries.push(rollupQuery(db, touched, now));
   await runBatch(db, queries);
   if (wakes.size > 0) await ctx.hub.wake(cluster, wakes);

@@ -28,7 +28,9 @@ function rowValues(parsed: ParsedTest, now: number) {
     nodeSelector: object.spec.node,
     displayName: object.spec.displayName ?? null,
     importance: object.spec.importance ?? null,
-    labels: JSON.stringify(object.spec.labels ?? {}),
+    // The object's labels and the spec's (which win): synthetic-heart's agents match on the former.
+    labels: JSON.stringify({ ...object.metadata.labels, ...object.spec.labels }),
+    podLabelSelector: JSON.stringify(object.spec.podLabelSelector ?? {}),
     quorumCount: parsed.quorumCount,
     quorumShare: parsed.quorumShare,
     updatedAt: now,

@@ -196,7 +196,7 @@ export function syntheticTest(
 
 export function runResult(
   name: string,
-  status: 'pass' | 'fail' | 'error' | 'timeout' | 'skipped',
+  status: 'pass' | 'fail' | 'error' | 'timeout' | 'skipped' | 'unsupported',
   at: number,
   extra = {},
 ) {

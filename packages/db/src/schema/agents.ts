@@ -12,6 +12,12 @@ export const agents = sqliteTable(
     /** JSON array of plugin names the agent can run. */
     capabilities: text('capabilities').notNull(),
     heartbeatUrl: text('heartbeat_url'),
+    /** JSON object: the agent pod's labels, as it reported them at registration. */
+    podLabels: text('pod_labels').notNull().default('{}'),
+    /** JSON array: the agent runs only tests of these namespaces (empty: all). */
+    matchTestNamespaces: text('match_test_namespaces').notNull().default('[]'),
+    /** JSON object: the agent runs only tests carrying these labels. */
+    matchTestLabels: text('match_test_labels').notNull().default('{}'),
     registeredAt: integer('registered_at').notNull(),
     lastPollAt: integer('last_poll_at'),
     state: text('state', { enum: ['live', 'stale'] }).notNull(),

@@ -11,7 +11,7 @@ export const latest = sqliteTable(
     agentId: text('agent_id').notNull(),
     cluster: text('cluster').notNull(),
     runId: text('run_id').notNull(),
-    status: text('status', { enum: ['pass', 'fail', 'error', 'timeout', 'skipped'] }).notNull(),
+    status: text('status', { enum: ['pass', 'fail', 'error', 'timeout', 'skipped', 'unsupported'] }).notNull(),
     marks: integer('marks').notNull(),
     maxMarks: integer('max_marks').notNull(),
     passRatio: real('pass_ratio').notNull(),

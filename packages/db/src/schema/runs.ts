@@ -9,7 +9,7 @@ export const runs = sqliteTable(
     agentId: text('agent_id').notNull(),
     cluster: text('cluster').notNull(),
     revision: integer('revision'),
-    status: text('status', { enum: ['pass', 'fail', 'error', 'timeout', 'skipped'] }).notNull(),
+    status: text('status', { enum: ['pass', 'fail', 'error', 'timeout', 'skipped', 'unsupported'] }).notNull(),
     marks: integer('marks').notNull(),
     maxMarks: integer('max_marks').notNull(),
     passRatio: real('pass_ratio').notNull(),

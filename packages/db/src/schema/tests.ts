@@ -23,6 +23,8 @@ export const tests = sqliteTable(
     displayName: text('display_name'),
     importance: text('importance'),
     labels: text('labels').notNull(),
+    /** JSON object: the spec's podLabelSelector (empty: any agent pod). */
+    podLabelSelector: text('pod_label_selector').notNull().default('{}'),
     /** Cross-vantage verdict: failing fleet-wide once this many agents fail… */
     quorumCount: integer('quorum_count'),
     /** …or this percentage of the assigned agents (0–100]. */
@@ -34,7 +36,12 @@ export const tests = sqliteTable(
     /** Tombstone: set when deleted; the row stays so history and revisions survive. */
     deletedAt: integer('deleted_at'),
     // Roll-up of the latest results, kept current on ingest so fleet views read one row per test.
-    state: text('state', { enum: ['passing', 'failing', 'pending'] }).notNull(),
+    state: text('state', { enum: ['passing', 'failing', 'pending', 'unsupported'] }).notNull(),
+    /**
+     * Live agents the selectors pick that lack the plugin, as the last full placement counted (a
+     * lone agent's registration only raises it to 1). With no agent assigned: `unsupported`.
+     */
+    agentsLackingPlugin: integer('agents_lacking_plugin').notNull().default(0),
     passingAgents: integer('passing_agents').notNull(),
     failingAgents: integer('failing_agents').notNull(),
     assignedAgents: integer('assigned_agents').notNull(),

@@ -50,7 +50,9 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
       ? html`failing for ${ago(t.failingSince, now).replace(' ago', '')}`
       : t.display === 'stale'
         ? t.staleReason
-        : ago(t.lastRunAt, now)
+        : t.display === 'unsupported'
+          ? html`no agent offers plugin ${t.plugin}`
+          : ago(t.lastRunAt, now)
   }</td>
 <td>${t.failingAgents} failing / ${t.assignedAgents} assigned</td>
 <td class="small">${
@@ -68,7 +70,7 @@ export function overviewPage(overview: Overview, f: DashboardFilter, principal: 
   const silent = overview.clusters.filter((c) => c.silent);
   const problems = overview.counts.failing + overview.counts.stale;
   const live = html`<h1>Fleet</h1>
-<p class="summary">${overview.clusters.length} clusters · ${overview.counts.failing} failing · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing</p>
+<p class="summary">${overview.clusters.length} clusters · ${overview.counts.failing} failing · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.unsupported} unsupported · ${overview.counts.passing} passing</p>
 ${
   silent.length || overview.staleAgents.length
     ? html`<div class="error-box" role="alert">

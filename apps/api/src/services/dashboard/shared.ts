@@ -10,8 +10,8 @@ import { importanceRank, toTestSummary } from '../test-views.ts';
  * What the dashboard shows for a test. `stale` is kube-e2etestapp's TIME_TO_REPORT_PROBLEM: a test
  * that has produced no result for longer than it should is a problem, not "passing".
  */
-export type DisplayStatus = 'failing' | 'stale' | 'pending' | 'passing';
-export const DISPLAY_STATUSES: readonly DisplayStatus[] = ['failing', 'stale', 'pending', 'passing'];
+export type DisplayStatus = 'failing' | 'stale' | 'pending' | 'unsupported' | 'passing';
+export const DISPLAY_STATUSES: readonly DisplayStatus[] = ['failing', 'stale', 'pending', 'unsupported', 'passing'];
 
 export type DashboardTest = TestSummary & {
   display: DisplayStatus;
@@ -107,6 +107,8 @@ export function displayStatusOf(
   thresholdMs: number,
 ): { display: DisplayStatus; staleReason: string | null } {
   if (row.state === 'failing') return { display: 'failing', staleReason: null };
+  // Never run by design (no agent offers the plugin): neither a problem nor stale.
+  if (row.state === 'unsupported') return { display: 'unsupported', staleReason: null };
   const allowance = resultAllowanceMs(row, thresholdMs);
   if (row.lastRunAt !== null) {
     if (now - row.lastRunAt > allowance) {
@@ -141,7 +143,7 @@ function labelCondition(label: string): SQL {
   return sql`json_extract(${tests.labels}, ${`$."${key}"`}) = ${label.slice(eqAt + 1)}`;
 }
 
-const ORDER: Record<DisplayStatus, number> = { failing: 0, stale: 1, pending: 2, passing: 3 };
+const ORDER: Record<DisplayStatus, number> = { failing: 0, stale: 1, pending: 2, unsupported: 3, passing: 4 };
 
 /**
  * Tests matching a filter with their display status, problems first (failing by importance and
@@ -170,7 +172,7 @@ export async function listDashboardTests(
     .where(and(...where))
     .orderBy(importanceRank, asc(tests.failingSince), asc(tests.cluster), asc(tests.namespace), asc(tests.name));
   const now = ctx.clock.now();
-  const counts: Record<DisplayStatus, number> = { failing: 0, stale: 0, pending: 0, passing: 0 };
+  const counts: Record<DisplayStatus, number> = { failing: 0, stale: 0, pending: 0, unsupported: 0, passing: 0 };
   const kept: { id: number; display: DisplayStatus; staleReason: string | null }[] = [];
   for (const row of ranked) {
     const d = displayStatusOf(row, now, ctx.config.staleResultMs);

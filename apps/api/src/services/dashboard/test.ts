@@ -42,7 +42,7 @@ export async function getHistory(
     .select({
       bucket,
       runs: sql<number>`count(*)`,
-      failed: sql<number>`sum(${runs.status} <> 'pass' AND ${runs.status} <> 'skipped')`,
+      failed: sql<number>`sum(${runs.status} IN ('fail', 'error', 'timeout'))`,
       passRatio: sql<number>`avg(${runs.passRatio})`,
       avgMs: sql<number>`avg(${runs.durationMs})`,
       maxMs: sql<number>`max(${runs.durationMs})`,
