@@ -15,6 +15,7 @@ import { type Logger, silentLogger } from './lib/logger.ts';
 import { RateLimiter } from './lib/rate-limit.ts';
 import { mountRoutes, type Route } from './lib/route.ts';
 import { SAFE_METHODS, sameOrigin } from './lib/same-origin.ts';
+import { cleanApiPath, shAnonymous } from './lib/synthetic-heart-compat.ts';
 import { createOpenApiDocument, publicRoutes } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
@@ -57,7 +58,9 @@ export function createApp(deps: AppDeps) {
     limiter: new RateLimiter(deps.clock ?? systemClock),
     assignments: createAssignmentCaches(),
   };
-  const app = new OpenAPIHono<AppEnv>();
+  // gorilla/mux folds `//` in synthetic-heart's paths; its UI depends on it.
+  const app = new OpenAPIHono<AppEnv>({ getPath: cleanApiPath });
+  const sh = shAnonymous(ctx.config.shAnonymousCluster);
 
   app.use('*', async (c, next) => {
     const given = c.req.header('x-request-id');
@@ -69,6 +72,7 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use('*', sameOrigin());
+  app.use('/api/v1/*', sh.cors);
 
   const tooLarge = (limit: number) =>
     bodyLimit({
@@ -84,7 +88,7 @@ export function createApp(deps: AppDeps) {
 
   const resolvePrincipal = createPrincipalResolver(ctx);
   const api = new OpenAPIHono<AppEnv>();
-  api.use('*', requireAuth(resolvePrincipal));
+  api.use('*', requireAuth(resolvePrincipal, sh.principalFor));
   api.use('*', async (c, next) => {
     if (!SAFE_METHODS.has(c.req.method)) chargeWrite(ctx, c.var.principal);
     await next();

@@ -32,10 +32,22 @@ export function createPrincipalResolver(ctx: ServiceContext): PrincipalResolver 
 /** A token's secret as both the header and the dashboard's cookie accept it. */
 export const TOKEN_SECRET = /^\S{8,512}$/;
 
-/** Resolves `Authorization: Bearer …` to a principal. */
-export function requireAuth(resolve: PrincipalResolver): MiddlewareHandler<AppEnv> {
+/**
+ * Resolves `Authorization: Bearer …` to a principal. `anonymous` may name the principal of a
+ * request without the header (synthetic-heart's token-less readers, when the operator allows them).
+ */
+export function requireAuth(
+  resolve: PrincipalResolver,
+  anonymous?: (method: string, path: string, hasAuthorization: boolean) => Principal | undefined,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
+    const open = anonymous?.(c.req.method, c.req.path, header !== undefined);
+    if (open) {
+      c.set('principal', open);
+      await next();
+      return;
+    }
     if (!header) throw unauthorized('missing Authorization header; send "Authorization: Bearer <token>"');
     const m = /^Bearer\s+(\S{8,512})\s*$/i.exec(header);
     if (!m?.[1]) throw unauthorized('the Authorization header must be "Bearer <token>"');

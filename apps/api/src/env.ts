@@ -1,4 +1,4 @@
-import { parseEnvWith } from '@synthfleet/contracts';
+import { ClusterName, parseEnvWith } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { type ApiConfig, defaultApiConfig } from './services/context.ts';
 
@@ -43,6 +43,8 @@ export const ApiEnv = z.object({
     .max(100_000_000)
     .default(defaultApiConfig.tokenRunsPerMinute),
   RATE_SIGNINS_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(defaultApiConfig.signInsPerMinute),
+  /** synthetic-heart's GET routes answer without a token for this one cluster (its UI sends none). Off when unset. */
+  SH_ANONYMOUS_CLUSTER: z.preprocess((v) => (v === '' ? undefined : v), ClusterName.optional()),
   RUN_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -73,5 +75,6 @@ export function apiConfigFromEnv(env: ApiEnv): Partial<ApiConfig> {
     tokenRunsPerMinute: env.RATE_TOKEN_RUNS_PER_MINUTE,
     signInsPerMinute: env.RATE_SIGNINS_PER_MINUTE,
     maxRunBytes: env.RUN_MAX_BYTES,
+    shAnonymousCluster: env.SH_ANONYMOUS_CLUSTER ?? null,
   };
 }

@@ -175,7 +175,7 @@ export function dashboardRoutes(
         getOverview(ctx, principal, f, { limit, offset }),
         dashboardVersion(ctx, principal),
       ]);
-      return overviewPage(o, f, principal, version);
+      return overviewPage(o, f, principal, version, ctx.config.shAnonymousCluster);
     }),
   );
 

@@ -3,7 +3,7 @@ import { ErrorEnvelope } from '@synthfleet/contracts';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
-import { forbidden, notFound } from '../errors.ts';
+import { ApiError, forbidden, notFound, RateLimitedError, statusFor } from '../errors.ts';
 import type { Principal } from '../services/context.ts';
 import { parseWith, readJson } from './validate.ts';
 
@@ -37,6 +37,11 @@ type Declaration = {
   errors?: readonly ErrorStatus[];
   /** Further paths (Hono syntax) served by the same handler, undocumented (e.g. legacy forms). */
   aliases?: readonly string[];
+  /**
+   * Answer errors past authentication as `text/plain` messages instead of the JSON envelope, as
+   * synthetic-heart's `http.Error` does (its clients show the body as text).
+   */
+  plainTextErrors?: boolean;
 };
 
 /**
@@ -102,7 +107,10 @@ export function openApiRoute(r: Route) {
   for (const status of [...errors].sort()) {
     responses[status] = {
       description: ERROR_TEXT[status],
-      content: { 'application/json': { schema: ErrorEnvelope } },
+      content:
+        r.plainTextErrors && status !== 401
+          ? { 'text/plain': { schema: { type: 'string' } } }
+          : { 'application/json': { schema: ErrorEnvelope } },
     };
   }
   const roles = r.roles === 'public' ? 'none (no token)' : r.roles.join(', ');
@@ -137,13 +145,27 @@ function checkRole(r: Route, principal: Principal | undefined): void {
 export function mountRoutes(app: OpenAPIHono<AppEnv>, routes: readonly Route[]): OpenAPIHono<AppEnv> {
   for (const r of routes) {
     app.openAPIRegistry.registerPath(openApiRoute(r) as never);
-    const handle = (declaredPath: boolean) => async (c: Context<AppEnv>) => {
+    const serve = (declaredPath: boolean) => async (c: Context<AppEnv>) => {
       checkRole(r, c.var.principal);
       // An alias has path parameters of its own, which its handler reads itself.
       const params = r.params && declaredPath ? parseWith(r.params, c.req.param(), 'path') : {};
       const query = r.query ? parseWith(r.query, c.req.query(), 'query') : {};
       const body = r.body ? await readJson(c, r.body) : undefined;
       return r.handler(c, { params, query, body } as never);
+    };
+    const handle = (declaredPath: boolean) => {
+      const inner = serve(declaredPath);
+      if (!r.plainTextErrors) return inner;
+      return async (c: Context<AppEnv>) => {
+        try {
+          return await inner(c);
+        } catch (err) {
+          if (!(err instanceof ApiError) || err instanceof RateLimitedError) throw err;
+          const status = statusFor(err.code);
+          if (status >= 500) throw err;
+          return c.text(err.message, status as 400);
+        }
+      };
     };
     app.on(r.method.toUpperCase(), honoPath(r.path), handle(true));
     for (const alias of r.aliases ?? []) app.on(r.method.toUpperCase(), alias, handle(false));

@@ -51,7 +51,9 @@ function concrete(r: Route): string {
     name: 'secret-test',
     agentId,
     remedyId: '00000000-0000-4000-8000-000000000000',
-    id: r.path.startsWith('/api/v1/testrun/') ? encodeURIComponent('secret-test/default/secret-node/default') : tokenId,
+    id: /^\/api\/v1\/(testrun|plugin)\//.test(r.path)
+      ? encodeURIComponent('secret-test/default/secret-node/default')
+      : tokenId,
   };
   const path = r.path.replace(/\{(\w+)\}/g, (_, p: string) => {
     const v = values[p];
@@ -95,7 +97,8 @@ describe('generated from the route declarations', () => {
         /\{\w+\}/.test(r.path) || r.body !== undefined || (r.roles !== 'public' && !r.roles.includes('cluster'));
       if (namesObjects) {
         expect(res.status, what).toBe(404);
-        expect(res.body, what).toMatchObject({ error: { code: 'NOT_FOUND' } });
+        if (r.plainTextErrors) expect(res.headers.get('content-type'), what).toMatch(/^text\/plain/);
+        else expect(res.body, what).toMatchObject({ error: { code: 'NOT_FOUND' } });
       } else {
         expect([200, 404].includes(res.status), what).toBe(true);
       }

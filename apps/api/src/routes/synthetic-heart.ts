@@ -7,15 +7,25 @@ import type { ServiceContext } from '../services/context.ts';
 import {
   shAgents,
   shPing,
+  shPluginHealth,
+  shPluginStatuses,
   shTestConfig,
   shTestConfigSummary,
   shTestRun,
   shTestRunStatus,
 } from '../services/synthetic-heart.ts';
+import {
+  ShAgents,
+  ShConfigSummaries,
+  ShPing,
+  ShPluginState,
+  ShStatusMap,
+  ShTestConfigResponse,
+  ShTestRun,
+} from '../services/synthetic-heart-shapes.ts';
 import { ClusterQuery } from './params.ts';
 
 const READERS: readonly Role[] = ['admin', 'viewer', 'cluster'];
-const Json = z.record(z.string(), z.unknown());
 const TestConfigParams = z.object({ name: DnsSubdomain, namespace: DnsLabel });
 const RunIdParams = z.object({ id: z.string().min(1).max(1000) });
 
@@ -41,20 +51,20 @@ export function syntheticHeartRoutes(ctx: ServiceContext): Route[] {
       query: ClusterQuery,
       responses: { 200: { description: "synthetic-heart's shape", schema } },
       errors: [404],
+      plainTextErrors: true,
       handler: async (c, { query }) => c.json((await read(c.var.principal, query.cluster)) as never),
     });
   const routes: Route[] = [
-    simple('/ping', 'shPing', 'overall health', Json, (p, cl) => shPing(ctx, p, cl)),
-    simple('/agents', 'shAgents', 'agents by agentId', Json, (p, cl) => shAgents(ctx, p, cl)),
-    simple('/testconfigs/summary', 'shTestConfigSummary', 'test configs', Json, (p, cl) =>
+    simple('/ping', 'shPing', 'overall health', ShPing, (p, cl) => shPing(ctx, p, cl)),
+    simple('/agents', 'shAgents', 'agents by agentId', ShAgents, (p, cl) => shAgents(ctx, p, cl)),
+    simple('/testconfigs/summary', 'shTestConfigSummary', 'test configs', ShConfigSummaries, (p, cl) =>
       shTestConfigSummary(ctx, p, cl),
     ),
-    simple(
-      '/testruns/status',
-      'shTestRunStatus',
-      'pass ratio per plugin instance',
-      z.record(z.string(), z.string()),
-      (p, cl) => shTestRunStatus(ctx, p, cl),
+    simple('/testruns/status', 'shTestRunStatus', 'pass ratio per plugin instance', ShStatusMap, (p, cl) =>
+      shTestRunStatus(ctx, p, cl),
+    ),
+    simple('/plugins/status', 'shPluginStatuses', 'routine status per plugin instance', ShStatusMap, (p, cl) =>
+      shPluginStatuses(ctx, p, cl),
     ),
     defineRoute({
       method: 'get',
@@ -65,8 +75,9 @@ export function syntheticHeartRoutes(ctx: ServiceContext): Route[] {
       roles: READERS,
       params: TestConfigParams,
       query: ClusterQuery,
-      responses: { 200: { description: "synthetic-heart's shape", schema: Json } },
+      responses: { 200: { description: "synthetic-heart's shape", schema: ShTestConfigResponse } },
       errors: [404],
+      plainTextErrors: true,
       handler: async (c, { params: p, query }) =>
         c.json((await shTestConfig(ctx, c.var.principal, p.name, p.namespace, query.cluster)) as never),
     }),
@@ -87,8 +98,9 @@ export function syntheticHeartRoutes(ctx: ServiceContext): Route[] {
           query: ClusterQuery,
           responses: logs
             ? { 200: { description: "The run's `_log`", contentType: 'text/plain' } }
-            : { 200: { description: "synthetic-heart's shape", schema: Json } },
+            : { 200: { description: "synthetic-heart's shape", schema: ShTestRun } },
           errors: [404],
+          plainTextErrors: true,
           aliases: [`/testrun/:a/:b/:c/:d/${suffix}`],
           handler: async (c, { query }) => {
             const id = c.req.param('id') ?? fourParts(c);
@@ -98,6 +110,28 @@ export function syntheticHeartRoutes(ctx: ServiceContext): Route[] {
         }),
       );
     }
+  }
+  for (const which of ['health', 'lastUnhealthy'] as const) {
+    routes.push(
+      defineRoute({
+        method: 'get',
+        path: `/plugin/{id}/${which}`,
+        operationId: which === 'health' ? 'shPluginHealth' : 'shPluginLastUnhealthy',
+        summary: `synthetic-heart: ${which === 'health' ? 'the routine state' : 'the last time it was not running'} of a plugin instance (id URL-encoded, or as its four segments)`,
+        tag: 'synthetic-heart',
+        roles: READERS,
+        params: RunIdParams,
+        query: ClusterQuery,
+        responses: { 200: { description: "synthetic-heart's PluginState", schema: ShPluginState } },
+        errors: [404],
+        plainTextErrors: true,
+        aliases: [`/plugin/:a/:b/:c/:d/${which}`],
+        handler: async (c, { query }) => {
+          const id = c.req.param('id') ?? fourParts(c);
+          return c.json(await shPluginHealth(ctx, c.var.principal, id, which, query.cluster));
+        },
+      }),
+    );
   }
   return routes;
 }

@@ -13,6 +13,7 @@ export function assertCanRead(principal: Principal, cluster: string, what = `clu
 export function assertCanWrite(principal: Principal, cluster: string, what = `cluster "${cluster}"`): void {
   assertCanRead(principal, cluster, what);
   if (principal.role === 'viewer') throw forbidden('viewer tokens cannot change anything');
+  if (principal.readOnly) throw forbidden('reads without a token cannot change anything');
 }
 
 export function assertAdmin(principal: Principal): void {

@@ -31,6 +31,11 @@ export type ApiConfig = {
   signInsPerMinute: number;
   /** A run larger than this (as JSON) is rejected, not stored. */
   maxRunBytes: number;
+  /**
+   * SH_ANONYMOUS_CLUSTER: synthetic-heart's GET routes answer without a token, for this cluster
+   * only, with synthetic-heart's CORS headers (lib/synthetic-heart-compat.ts). Off (null) by default.
+   */
+  shAnonymousCluster: string | null;
 };
 
 export const defaultApiConfig: ApiConfig = {
@@ -48,6 +53,7 @@ export const defaultApiConfig: ApiConfig = {
   tokenRunsPerMinute: 900_000,
   signInsPerMinute: 10,
   maxRunBytes: 128 * 1024,
+  shAnonymousCluster: null,
 };
 
 /** Everything a service needs; built once by createApp. */
@@ -71,4 +77,6 @@ export type Principal = {
   tokenId: string;
   role: 'admin' | 'viewer' | 'cluster';
   cluster: string | null;
+  /** The token-less synthetic-heart reader (SH_ANONYMOUS_CLUSTER): may read its cluster, never write. */
+  readOnly?: boolean;
 };

@@ -1,16 +1,20 @@
 /**
- * Reads in the shapes synthetic-heart's REST API returns, so its scripts and UI keep working.
- * synthetic-heart runs one API per cluster; here each such read is scoped to one cluster
- * (`?cluster=`, implied by a cluster token, or the only cluster there is). `/ping` may span all.
+ * Reads in the shapes synthetic-heart's REST API returns (synthetic-heart-shapes.ts), so its
+ * scripts and web UI keep working. synthetic-heart runs one API per cluster; here each such read
+ * is scoped to one cluster (`?cluster=`, implied by a cluster token or SH_ANONYMOUS_CLUSTER, or
+ * the only cluster there is). `/ping` may span all.
  */
-import { agents, assignments, clusters, latest, runs, tests } from '@synthfleet/db';
-import { and, eq, isNull } from 'drizzle-orm';
+import { type AgentRow, agents, assignments, clusters, latest, runs, type TestRow, tests } from '@synthfleet/db';
+import { and, desc, eq, inArray, isNull, or, type SQL } from 'drizzle-orm';
+import { stringify as toYaml } from 'yaml';
 import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, visibleClusters } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
+import type { ShPluginState, ShSynTestConfig, ShTestRun, ShTriggeringTestRun } from './synthetic-heart-shapes.ts';
 import { specOf } from './test-objects.ts';
 
 type AgentIdParts = { pod: string | null; podNamespace: string | null; node: string };
+type PluginStateBody = import('zod').infer<typeof ShPluginState>;
 
 /** synthetic-heart's agentId is podName/podNamespace; an agent without a pod name uses its node. */
 export function shAgentId(a: AgentIdParts): string {
@@ -23,6 +27,11 @@ export function legacyStatus(passRatio: number): number {
   if (passRatio === 0) return 1;
   if (passRatio < 1 && passRatio > 0.5) return 2;
   return 0;
+}
+
+/** Go's RFC3339Nano: fractional seconds without trailing zeros (none at all for whole seconds). */
+export function rfc3339Nano(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d*?)0*Z$/, (_, f: string) => (f ? `.${f}Z` : 'Z'));
 }
 
 async function resolveCluster(ctx: ServiceContext, principal: Principal, requested?: string): Promise<string> {
@@ -43,8 +52,42 @@ async function resolveCluster(ctx: ServiceContext, principal: Principal, request
   );
 }
 
+/** The runtime keys synthetic-heart's agent fills in a test config it runs. */
+function runtimeOf(agent: AgentRow): Record<string, string> {
+  return { $nodeName: agent.node, $podName: agent.pod ?? agent.node, $agentId: shAgentId(agent) };
+}
+
+/** A test as synthetic-heart's SynTestConfig (protojson, every field present). */
+export function synTestConfig(t: TestRow, runtime: Record<string, string> = {}): ShSynTestConfig {
+  const spec = specOf(t.spec);
+  const rawSpec = (JSON.parse(t.raw) as { spec?: { node?: unknown } }).spec;
+  const config = spec.config === undefined ? '' : typeof spec.config === 'string' ? spec.config : toYaml(spec.config);
+  return {
+    name: t.name,
+    version: String(t.generation ?? t.revision),
+    labels: JSON.parse(t.labels) as Record<string, string>,
+    pluginName: spec.plugin,
+    displayName: spec.displayName ?? '',
+    description: spec.description ?? '',
+    namespace: t.namespace,
+    importance: spec.importance ?? '',
+    repeat: spec.repeat ?? spec.schedule ?? '',
+    // As written: synthetic-heart leaves an omitted selector empty (every agent).
+    nodeSelector: typeof rawSpec?.node === 'string' ? rawSpec.node : '',
+    podLabelSelector: spec.podLabelSelector ?? {},
+    dependsOn: spec.dependsOn ?? [],
+    timeouts: { init: spec.timeouts.init, run: spec.timeouts.run, finish: spec.timeouts.finish },
+    pluginRestartPolicy: spec.pluginRestartPolicy ?? '',
+    logWaitTime: spec.logWaitTime ?? '',
+    config,
+    runtime,
+  };
+}
+
+const unsupportedMessage = (plugin: string) => `no agent offers plugin "${plugin}"`;
+
 /** Plugin-instance rows: one per (assigned test, agent) with its latest result. */
-async function pluginRows(ctx: ServiceContext, scope: string | null) {
+function pluginRows(ctx: ServiceContext, scope: string | null) {
   return ctx.db
     .select({
       cluster: tests.cluster,
@@ -54,7 +97,9 @@ async function pluginRows(ctx: ServiceContext, scope: string | null) {
       pod: agents.pod,
       podNamespace: agents.podNamespace,
       node: agents.node,
+      agentState: agents.state,
       passRatio: latest.passRatio,
+      status: latest.status,
     })
     .from(assignments)
     .innerJoin(tests, eq(tests.id, assignments.testId))
@@ -62,6 +107,9 @@ async function pluginRows(ctx: ServiceContext, scope: string | null) {
     .leftJoin(latest, and(eq(latest.testId, assignments.testId), eq(latest.agentId, assignments.agentId)))
     .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope)));
 }
+
+/** A result that says something about the target: neither skipped nor a plugin the agent lacks. */
+const counts = (status: string | null) => status !== null && status !== 'skipped' && status !== 'unsupported';
 
 export async function shPing(ctx: ServiceContext, principal: Principal, requested?: string) {
   const scope = visibleClusters(principal, requested);
@@ -72,12 +120,12 @@ export async function shPing(ctx: ServiceContext, principal: Principal, requeste
     testId: string;
     displayName: string;
     status: number;
-    cluster: string;
+    cluster?: string;
   };
   const failedTests: Record<string, Failed> = {};
   let overall = 3;
   for (const r of rows) {
-    if (r.passRatio === null || r.passRatio >= 1) continue;
+    if (r.passRatio === null || !counts(r.status) || r.passRatio >= 1) continue;
     const status = legacyStatus(r.passRatio);
     const key = scope === null ? `${r.cluster}/${r.name}` : r.name;
     failedTests[key] ??= {
@@ -86,7 +134,7 @@ export async function shPing(ctx: ServiceContext, principal: Principal, requeste
       testId: `${r.name}/${r.namespace}`,
       displayName: r.displayName ?? '',
       status,
-      cluster: r.cluster,
+      ...(scope === null ? { cluster: r.cluster } : {}),
     };
     overall = Math.min(overall, status === 0 ? 2 : status);
   }
@@ -99,8 +147,8 @@ export async function shPing(ctx: ServiceContext, principal: Principal, requeste
     details = `${failed.length} failed tests: ${names.join(', ')} and ${failed.length - 3} more`;
   else details = `${failed.length} failed tests: ${names.join(', ')}`;
   return {
-    message: overall === 3 ? 'Healthy' : 'UnHealthy',
-    lastUpdated: new Date(ctx.clock.now()).toISOString(),
+    message: overall === 3 ? ('Healthy' as const) : ('UnHealthy' as const),
+    lastUpdated: rfc3339Nano(ctx.clock.now()),
     details,
     status: overall,
     failedTests,
@@ -115,22 +163,38 @@ export async function shAgents(ctx: ServiceContext, principal: Principal, reques
     .from(assignments)
     .innerJoin(tests, eq(tests.id, assignments.testId))
     .where(eq(assignments.cluster, cluster));
+  const byAgent = new Map<string, string[]>();
+  for (const p of placed) {
+    const list = byAgent.get(p.agentId) ?? [];
+    list.push(`${p.name}/${p.namespace}`);
+    byAgent.set(p.agentId, list);
+  }
   const out: Record<string, unknown> = {};
   for (const a of rows) {
+    const namespaces = JSON.parse(a.matchTestNamespaces) as string[];
     out[shAgentId(a)] = {
-      syntests: placed.filter((p) => p.agentId === a.id).map((p) => `${p.name}/${p.namespace}`),
-      statusTime: new Date(a.lastPollAt ?? a.registeredAt).toISOString(),
+      syntests: (byAgent.get(a.id) ?? []).sort(),
+      statusTime: rfc3339Nano(a.lastPollAt ?? a.registeredAt),
       agentConfig: {
-        labels: {},
+        matchTestNamespaces: namespaces,
+        matchTestLabels: JSON.parse(a.matchTestLabels) as Record<string, string>,
+        labelFileLocation: '/etc/podinfo/labels',
+        // Go durations marshal as nanoseconds: how often it hears from the API, and its deadline.
+        syncFrequency: ctx.config.maxPollWaitMs * 1e6,
+        gracePeriod: ctx.config.agentDeadlineMs * 1e6,
+        prometheusConfig: { ServerAddress: '', Push: false, PrometheusPushUrl: '', Labels: {} },
+        storeConfig: { Type: 'synthfleet', BufferSize: 0, Address: '', ExportRate: 0 },
+        printPluginLogs: 'onFail',
+        enabledPlugins: [],
+        debugMode: false,
+        discoveredPlugins: { builtin: JSON.parse(a.capabilities) as string[] },
         runTimeInfo: {
           nodeName: a.node,
           podName: a.pod ?? a.node,
-          podLabels: {},
+          podLabels: JSON.parse(a.podLabels) as Record<string, string>,
           agentNamespace: a.podNamespace ?? 'default',
         },
-        capabilities: JSON.parse(a.capabilities) as string[],
-        version: a.version,
-        state: a.state,
+        matchNamespaceSet: Object.fromEntries(namespaces.map((n) => [n, true])),
       },
     };
   }
@@ -161,6 +225,17 @@ export async function shTestConfigSummary(ctx: ServiceContext, principal: Princi
   return out;
 }
 
+async function liveTest(ctx: ServiceContext, cluster: string, name: string, namespace: string) {
+  return ctx.db.query.tests.findFirst({
+    where: and(
+      eq(tests.cluster, cluster),
+      eq(tests.namespace, namespace),
+      eq(tests.name, name),
+      isNull(tests.deletedAt),
+    ),
+  });
+}
+
 export async function shTestConfig(
   ctx: ServiceContext,
   principal: Principal,
@@ -169,28 +244,27 @@ export async function shTestConfig(
   requested?: string,
 ) {
   const cluster = await resolveCluster(ctx, principal, requested);
-  const t = await ctx.db.query.tests.findFirst({
-    where: and(
-      eq(tests.cluster, cluster),
-      eq(tests.namespace, namespace),
-      eq(tests.name, name),
-      isNull(tests.deletedAt),
-    ),
-  });
-  if (!t) throw notFound(`test config "${name}/${namespace}" was not found`);
-  const spec = specOf(t.spec);
+  const t = await liveTest(ctx, cluster, name, namespace);
+  if (!t) throw notFound('no test config found');
   const holder = t.pinnedAgentId
     ? await ctx.db.query.agents.findFirst({ where: eq(agents.id, t.pinnedAgentId) })
     : undefined;
+  const deployed = t.assignedAgents > 0;
+  const raw = JSON.parse(t.raw) as { spec?: unknown };
   return {
-    testConfig: { name: t.name, namespace: t.namespace, version: String(t.generation ?? t.revision), ...spec },
+    testConfig: synTestConfig(t),
     configStatus: {
-      deployed: t.assignedAgents > 0,
-      message: t.assignedAgents > 0 ? '' : 'no live agent matches the node selector',
-      agent: holder ? shAgentId(holder) : t.assignedAgents > 0 ? spec.node : '',
-      timestamp: new Date(t.updatedAt).toISOString(),
+      deployed,
+      message: deployed
+        ? ''
+        : t.state === 'unsupported'
+          ? unsupportedMessage(t.plugin)
+          : 'no live agent matches the node selector and podLabelSelector',
+      agent: holder ? shAgentId(holder) : deployed ? t.nodeSelector : '',
+      timestamp: rfc3339Nano(t.updatedAt),
     },
-    rawConfig: t.raw,
+    // synthetic-heart keeps the resource's spec as YAML.
+    rawConfig: toYaml(raw.spec ?? specOf(t.spec)),
   };
 }
 
@@ -199,22 +273,41 @@ export async function shTestRunStatus(ctx: ServiceContext, principal: Principal,
   const rows = await pluginRows(ctx, cluster);
   const out: Record<string, string> = {};
   for (const r of rows) {
-    if (r.passRatio === null) continue;
+    if (r.passRatio === null || !counts(r.status)) continue;
     out[`${r.name}/${r.namespace}/${shAgentId(r)}`] = r.passRatio.toFixed(5);
   }
   return out;
 }
 
-const nano = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
+type RoutineRow = { agentState: string; status: string | null };
 
-/** A run in synthetic-heart's TestRun shape, by plugin id `test/ns/pod/podNs`. */
-export async function shTestRun(
+/** The state synthetic-heart's agent would give the plugin's routine. */
+function routineOf(r: RoutineRow): 'running' | 'error' | 'notRunning' | 'unknown' {
+  if (r.status === 'unsupported') return 'notRunning';
+  if (r.agentState === 'stale') return 'unknown';
+  if (r.status === 'error') return 'error';
+  return 'running';
+}
+
+/** `plugins/status`: pluginId → routine status, for every plugin instance. */
+export async function shPluginStatuses(ctx: ServiceContext, principal: Principal, requested?: string) {
+  const cluster = await resolveCluster(ctx, principal, requested);
+  const rows = await pluginRows(ctx, cluster);
+  const out: Record<string, string> = {};
+  for (const r of rows) out[`${r.name}/${r.namespace}/${shAgentId(r)}`] = routineOf(r);
+  return out;
+}
+
+type PluginInstance = { test: TestRow; agent: AgentRow };
+
+/** A plugin instance by synthetic-heart's id `testName/testNamespace/podName/podNamespace`. */
+async function pluginInstance(
   ctx: ServiceContext,
   principal: Principal,
   pluginId: string,
-  which: 'latest' | 'lastFailed',
-  requested?: string,
-) {
+  requested: string | undefined,
+  missing: string,
+): Promise<PluginInstance> {
   const parts = pluginId.split('/');
   if (parts.length !== 4 || parts.some((p) => p === '')) {
     throw badRequest(`plugin id "${pluginId}" must be testName/testNamespace/podName/podNamespace`, [
@@ -227,27 +320,132 @@ export async function shTestRun(
   const t = await ctx.db.query.tests.findFirst({
     where: and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name)),
   });
-  if (!t) throw notFound(`no testrun found for "${pluginId}"`);
-  const agentRows = await ctx.db.select().from(agents).where(eq(agents.cluster, cluster));
-  const agent = agentRows.find((a) => shAgentId(a) === `${pod}/${podNs}`);
-  if (!agent) throw notFound(`no testrun found for "${pluginId}"`);
+  if (!t) throw notFound(missing);
+  const ns: SQL | undefined =
+    podNs === 'default'
+      ? or(eq(agents.podNamespace, 'default'), isNull(agents.podNamespace))
+      : eq(agents.podNamespace, podNs);
+  const candidates = await ctx.db
+    .select()
+    .from(agents)
+    .where(
+      and(eq(agents.cluster, cluster), ns, or(eq(agents.pod, pod), and(isNull(agents.pod), eq(agents.node, pod)))),
+    );
+  const agent = candidates.find((a) => shAgentId(a) === `${pod}/${podNs}`);
+  if (!agent) throw notFound(missing);
+  return { test: t, agent };
+}
+
+/** `plugin/{id}/health` and `…/lastUnhealthy`: the plugin's routine as synthetic-heart's PluginState. */
+export async function shPluginHealth(
+  ctx: ServiceContext,
+  principal: Principal,
+  pluginId: string,
+  which: 'health' | 'lastUnhealthy',
+  requested?: string,
+): Promise<PluginStateBody> {
+  const missing = 'no plugin health found';
+  const { test: t, agent } = await pluginInstance(ctx, principal, pluginId, requested, missing);
+  const [placed] = await ctx.db
+    .select({ assignedAt: assignments.assignedAt })
+    .from(assignments)
+    .where(and(eq(assignments.testId, t.id), eq(assignments.agentId, agent.id)));
+  const config = synTestConfig(t, runtimeOf(agent));
+  const since = placed?.assignedAt ?? agent.registeredAt;
+  const base = { config, restarts: 0, restartBackOff: '0s', totalRestarts: 0, runningSince: rfc3339Nano(since) };
+  if (which === 'health') {
+    if (!placed) throw notFound(missing);
+    const state = await ctx.db.query.latest.findFirst({
+      where: and(eq(latest.testId, t.id), eq(latest.agentId, agent.id)),
+    });
+    const status = routineOf({ agentState: agent.state, status: state?.status ?? null });
+    const statusMsg =
+      status === 'unknown'
+        ? `the agent has not polled since ${rfc3339Nano(agent.lastPollAt ?? agent.registeredAt)}`
+        : status === 'running'
+          ? ''
+          : (state?.message ?? '');
+    return { status, statusMsg, ...base, lastUpdated: rfc3339Nano(state?.endedAt ?? agent.lastPollAt ?? since) };
+  }
+  // The last time the routine was not running: the newest run the plugin could not perform.
+  const [bad] = await ctx.db
+    .select({ status: runs.status, details: runs.details, endedAt: runs.endedAt })
+    .from(runs)
+    .where(and(eq(runs.testId, t.id), eq(runs.agentId, agent.id), inArray(runs.status, ['error', 'unsupported'])))
+    .orderBy(desc(runs.startedAt))
+    .limit(1);
+  if (!bad) throw notFound(missing);
+  const details = JSON.parse(bad.details) as Record<string, string>;
+  return {
+    status: bad.status === 'unsupported' ? 'notRunning' : 'error',
+    statusMsg: details._error ?? '',
+    ...base,
+    lastUpdated: rfc3339Nano(bad.endedAt),
+  };
+}
+
+type GaugeRow = { name: string; help?: string; value: number; labels?: Record<string, string> };
+
+/** A stored run as synthetic-heart's TestRun; `_prometheus` carries the plugin's gauges as its agents write them. */
+function shRun(
+  run: typeof runs.$inferSelect,
+  t: TestRow,
+  agent: AgentRow,
+  triggeringTest: ShTriggeringTestRun | null,
+): ShTestRun {
+  const details = JSON.parse(run.details) as Record<string, string>;
+  const gauges = JSON.parse(run.gauges) as GaugeRow[];
+  if (gauges.length > 0 && details._prometheus === undefined) {
+    details._prometheus = toYaml({
+      gauges: gauges.map((g) => ({ name: g.name, help: g.help ?? '', value: g.value, labels: g.labels ?? {} })),
+    });
+  }
+  const trigger = run.trigger ? (JSON.parse(run.trigger) as { type: string; test?: string }) : { type: 'timer' };
+  return {
+    id: run.id,
+    agentId: shAgentId(agent),
+    startTime: rfc3339Nano(run.startedAt),
+    endTime: rfc3339Nano(run.endedAt),
+    testConfig: synTestConfig(t, runtimeOf(agent)),
+    trigger: {
+      triggerType: trigger.type,
+      triggeringTest,
+      details: trigger.type === 'test' && trigger.test ? `triggered by test ${trigger.test}` : '',
+    },
+    testResult: { marks: String(run.marks), maxMarks: String(run.maxMarks), details },
+    details,
+  };
+}
+
+/** A run in synthetic-heart's TestRun shape, by plugin id `test/ns/pod/podNs`. */
+export async function shTestRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  pluginId: string,
+  which: 'latest' | 'lastFailed',
+  requested?: string,
+): Promise<ShTestRun> {
+  const missing = 'no testrun found';
+  const { test: t, agent } = await pluginInstance(ctx, principal, pluginId, requested, missing);
   const state = await ctx.db.query.latest.findFirst({
     where: and(eq(latest.testId, t.id), eq(latest.agentId, agent.id)),
   });
   const runId = which === 'latest' ? state?.runId : state?.lastFailedRunId;
   const run = runId ? await ctx.db.query.runs.findFirst({ where: eq(runs.id, runId) }) : undefined;
-  if (!run) throw notFound(`no testrun found for "${pluginId}"`);
-  const details = JSON.parse(run.details) as Record<string, string>;
-  const trigger = run.trigger ? (JSON.parse(run.trigger) as { type: string; test?: string }) : { type: 'timer' };
-  return {
-    id: run.id,
-    agentId: shAgentId(agent),
-    startTime: nano(run.startedAt),
-    endTime: nano(run.endedAt),
-    testConfig: { name: t.name, namespace: t.namespace, ...specOf(t.spec) },
-    trigger: { triggerType: trigger.type, triggeringTest: trigger.test ?? '', details: {} },
-    testResult: { marks: run.marks, maxMarks: run.maxMarks, details },
-    details,
-    status: run.status,
-  };
+  if (!run) throw notFound(missing);
+  // A run triggered by another test carries that test's latest run on the same agent, as synthetic-heart's does.
+  let triggeringTest: ShTriggeringTestRun | null = null;
+  const trigger = run.trigger ? (JSON.parse(run.trigger) as { type: string; test?: string }) : undefined;
+  if (trigger?.type === 'test' && trigger.test) {
+    const upstream = await liveTest(ctx, t.cluster, trigger.test, t.namespace);
+    const upLatest = upstream
+      ? await ctx.db.query.latest.findFirst({
+          where: and(eq(latest.testId, upstream.id), eq(latest.agentId, agent.id)),
+        })
+      : undefined;
+    const upRun = upLatest ? await ctx.db.query.runs.findFirst({ where: eq(runs.id, upLatest.runId) }) : undefined;
+    // Its own trigger goes no further (null), which is what makes it a ShTriggeringTestRun.
+    if (upstream && upRun) triggeringTest = shRun(upRun, upstream, agent, null) as ShTriggeringTestRun;
+  }
+  return shRun(run, t, agent, triggeringTest);
 }

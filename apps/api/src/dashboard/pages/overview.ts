@@ -66,10 +66,21 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
 </tbody></table></div>`;
 }
 
-export function overviewPage(overview: Overview, f: DashboardFilter, principal: Principal, version: string): Html {
+export function overviewPage(
+  overview: Overview,
+  f: DashboardFilter,
+  principal: Principal,
+  version: string,
+  anonymousCluster: string | null = null,
+): Html {
   const silent = overview.clusters.filter((c) => c.silent);
   const problems = overview.counts.failing + overview.counts.stale;
   const live = html`<h1>Fleet</h1>
+${
+  anonymousCluster !== null && principal.role === 'admin'
+    ? html`<p class="notice" role="status" data-notice="sh-anonymous"><strong>Open without a token:</strong> SH_ANONYMOUS_CLUSTER is set, so synthetic-heart's read routes (<code>/api/v1/ping</code>, <code>/api/v1/agents</code>, <code>/api/v1/testconfigs/summary</code>, <code>/api/v1/plugins/status</code>, …) answer anyone, with CORS <code>*</code>, for cluster <a href="${clusterHref(anonymousCluster)}">${anonymousCluster}</a>.</p>`
+    : ''
+}
 <p class="summary">${overview.clusters.length} clusters · ${overview.counts.failing} failing · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.unsupported} unsupported · ${overview.counts.passing} passing</p>
 ${
   silent.length || overview.staleAgents.length
