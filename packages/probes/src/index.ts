@@ -1,4 +1,5 @@
 export * from './config.ts';
+export * from './curl.ts';
 export * from './dns.ts';
 export * from './exec.ts';
 export * from './heartbeat.ts';

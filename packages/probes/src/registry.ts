@@ -1,5 +1,6 @@
 import type { Gauge, Plugin, PluginConfig, RunStatus } from '@synthfleet/contracts';
 import { parseProbeConfig } from './config.ts';
+import { curl } from './curl.ts';
 import { dnsProbe } from './dns.ts';
 import { createExecProbe } from './exec.ts';
 import { heartbeat } from './heartbeat.ts';
@@ -28,7 +29,7 @@ export type ProbeSet = ReadonlyMap<Plugin, AnyProbe>;
 /** The probes this agent can run; their plugins are the capabilities it registers with. */
 export function createProbeSet(options: ProbeSetOptions = {}): ProbeSet {
   const set = new Map<Plugin, AnyProbe>();
-  for (const p of [httpPing, dnsProbe, netDial, heartbeat] as AnyProbe[]) set.set(p.plugin, p);
+  for (const p of [httpPing, dnsProbe, netDial, heartbeat, curl] as AnyProbe[]) set.set(p.plugin, p);
   if (options.canPing ?? pingBinary() !== undefined) set.set('ping', ping);
   if (options.execAllow && options.execAllow.length > 0)
     set.set('exec', createExecProbe({ allow: options.execAllow, envAllow: options.execEnvAllow }));
