@@ -9,6 +9,7 @@ import { createHeartbeatServer } from './heartbeat-server.ts';
 import { kubeClientFor } from './kube-access.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { AgentMetrics, createPusher } from './metrics.ts';
+import { createMetricsServer } from './metrics-server.ts';
 import { type AgentState, createPoller } from './poller.ts';
 import { Remedies } from './remedies.ts';
 import { Reporter } from './reporter.ts';
@@ -39,7 +40,14 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
   const k8sNamespace = env.K8S_NAMESPACE ?? env.POD_NAMESPACE ?? 'default';
   const probes = deps.probes ?? createProbeSet(probeSetOptions(env, kube, k8sNamespace, logger));
   const api = createApiClient({ baseUrl: env.SYNTHFLEET_API_URL, token: env.SYNTHFLEET_TOKEN });
-  const metrics = new AgentMetrics({ node: env.NODE_NAME, version: AGENT_VERSION, logger });
+  const metrics = new AgentMetrics({
+    node: env.NODE_NAME,
+    version: AGENT_VERSION,
+    logger,
+    shLabels: env.SH_METRIC_LABELS,
+    pod: env.POD_NAME,
+    podNamespace: env.POD_NAMESPACE,
+  });
   const spool = new Spool(env.SPOOL_DIR, env.SPOOL_MAX_BYTES, (n) => metrics.recordDropped(n));
   const pollCtl = new AbortController();
   const state = initialState(env);
@@ -88,6 +96,10 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
       return metrics.exposition();
     },
   });
+  const pull =
+    env.METRICS_PORT === undefined
+      ? undefined
+      : createMetricsServer({ host: env.METRICS_HOST, port: env.METRICS_PORT, exposition: () => metrics.exposition() });
   const poller = createPoller(
     { env, version: AGENT_VERSION, state, api, probes, supervisor, reporter, spool, metrics, pusher, logger, random },
     pollCtl.signal,
@@ -104,6 +116,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
       await poller.loadSavedAssignment();
       state.port = await server.listen();
       state.heartbeatUrl = heartbeatUrlOf(env, state.port);
+      if (pull) logger.info({ port: await pull.listen(), host: env.METRICS_HOST }, 'serving /metrics for pull');
       logger.info(
         { url: state.heartbeatUrl, version: AGENT_VERSION, capabilities: [...probes.keys()] },
         'agent listening',
@@ -127,6 +140,7 @@ export function createAgent(env: AgentEnv, deps: AgentDeps = {}) {
       await remedies.settle(2000);
       kube?.close();
       await server.close();
+      await pull?.close();
       logger.info({ spooled: spool.depth }, 'agent stopped');
     },
   };

@@ -9,6 +9,7 @@ import {
   parseEnvWith,
 } from '@synthfleet/contracts';
 import { z } from 'zod';
+import { DEFAULT_SH_LABELS, parseShLabels } from './metrics.ts';
 
 const MiB = 1024 * 1024;
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -42,6 +43,25 @@ export const AgentEnv = z
     /** The pod's address (downward API status.podIP): peers reach this agent's heartbeats there. */
     POD_IP: z.string().max(64).optional(),
     PUSHGATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** synthetic-heart's pull mode: serve /metrics alone on this port (its default 2112); off when unset. */
+    METRICS_PORT: int(0, 65535).optional(),
+    METRICS_HOST: z.string().default('0.0.0.0'),
+    /**
+     * synthetic-heart's `prometheus.labels` for its syntheticheart_* series: `name=template,…` with
+     * {{.Agent.NodeName}}, {{.Agent.PodName}}, {{.Agent.AgentNamespace}}, {{.TestConfig.Name}},
+     * {{.TestConfig.Namespace}} and {{.TestConfig.PluginName}}; its chart's default.
+     */
+    SH_METRIC_LABELS: z
+      .string()
+      .default(DEFAULT_SH_LABELS)
+      .transform((text, ctx) => {
+        try {
+          return parseShLabels(text);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
     /** The agent pushes at least this often, results or not: the gateway's push time says it lives. */
     PUSH_KEEPALIVE_SECONDS: int(5, 3600).default(60),
     HEARTBEAT_HOST: z.string().default('0.0.0.0'),

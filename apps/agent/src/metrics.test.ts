@@ -2,7 +2,7 @@ import type { RunResult } from '@synthfleet/contracts';
 import { type Pushgateway, startPushgateway } from '@synthfleet/test-support/pushgateway.ts';
 import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentMetrics, createPusher } from './metrics.ts';
+import { AgentMetrics, createPusher, parseShLabels } from './metrics.ts';
 import { quietLogger } from './testing/fixtures.ts';
 
 let gw: Pushgateway;
@@ -34,20 +34,59 @@ describe('agent metrics', () => {
     expect(text).toContain(
       'synthfleet_test_runs_total{namespace="default",test="web",plugin="httpPing",status="fail"} 1',
     );
+    // synthetic-heart's chart default labels: test_node and plugin.
     expect(text).toContain(
-      'syntheticheart_marks_total{test_name="web",test_namespace="default",plugin_name="httpPing",node_name="node-a"} 1',
+      'syntheticheart_marks_total{test_name="web",test_namespace="default",test_node="node-a",plugin="httpPing"} 1',
     );
     expect(text).toContain(
-      'syntheticheart_runtime_ns{test_name="web",test_namespace="default",plugin_name="httpPing",node_name="node-a"} 1500000000',
+      'syntheticheart_runtime_ns{test_name="web",test_namespace="default",test_node="node-a",plugin="httpPing"} 1500000000',
     );
     expect(text).toContain(
       'synthfleet_probe_http_ping_latency_seconds{namespace="default",test="web",plugin="httpPing",endpoint="x"} 0.25',
     );
-    expect(text).toContain('syntheticheart_http_ping_latency_seconds{');
+    // Our own gauges keep to our family; synthetic-heart's series come from its own gauges.
+    expect(text).not.toContain('syntheticheart_http_ping_latency_seconds');
     m.removeTest(t);
     const after = await m.registry.metrics();
     expect(after).not.toContain('test="web"');
     expect(after).not.toContain('test_name="web"');
+  });
+
+  it("emits synthetic-heart's plugin gauges under its names only, with labels configured as its chart does", async () => {
+    const m = new AgentMetrics({
+      node: 'node-a',
+      version: '1.2.3',
+      logger: quietLogger,
+      shLabels: parseShLabels(
+        'node={{.Agent.NodeName}},pod={{ .Agent.PodName }},kind=probe-{{.TestConfig.PluginName}}',
+      ),
+      pod: 'agent-a',
+      podNamespace: 'sh',
+    });
+    m.recordRun(t, result('pass', 2), [
+      { name: 'http_ping_latency', value: 12 },
+      { name: 'http_ping_latency_seconds', value: 0.012, labels: { endpoint: 'x' } },
+    ]);
+    m.recordRun({ namespace: 'default', test: 'dial', plugin: 'netDial' }, result('pass', 2), [
+      { name: 'net_dial', value: 1, labels: { net: 'tcp', addr: '127.0.0.1:1' } },
+      { name: 'net_dial_duration_ns', value: 250000, labels: { net: 'tcp', addr: '127.0.0.1:1' } },
+    ]);
+    m.recordRun({ namespace: 'default', test: 'c', plugin: 'curl' }, result('pass', 2), [
+      { name: 'curl_time_total', value: 0.5, labels: { remote_ip: '127.0.0.1', url: 'http://x/' } },
+    ]);
+    const text = await m.registry.metrics();
+    expect(text).toContain(
+      'syntheticheart_http_ping_latency{test_name="web",test_namespace="default",node="node-a",pod="agent-a",kind="probe-httpPing"} 12',
+    );
+    expect(text).not.toContain('synthfleet_probe_http_ping_latency{');
+    expect(text).toContain(
+      'syntheticheart_net_dial{test_name="dial",test_namespace="default",node="node-a",pod="agent-a",kind="probe-netDial",addr="127.0.0.1:1",net="tcp"} 1',
+    );
+    expect(text).toContain('syntheticheart_net_dial_duration_ns{');
+    expect(text).toContain('syntheticheart_curl_time_total{test_name="c",');
+    expect(text).toContain('synthfleet_probe_curl_time_total{');
+    expect(() => parseShLabels('x={{.Agent.Nope}}')).toThrow(/\{\{\.Agent\.Nope\}\} is not one of/);
+    expect(() => parseShLabels('test_name=x')).toThrow(/always set/);
   });
 
   it('pushes to a real Pushgateway grouped by job, cluster and instance, replacing removed series', async () => {

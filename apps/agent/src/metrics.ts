@@ -5,7 +5,65 @@ import type { Logger } from './logger.ts';
 export type TestLabels = { namespace: string; test: string; plugin: string };
 
 const TEST = ['namespace', 'test', 'plugin'] as const;
-const SH = ['test_name', 'test_namespace', 'plugin_name', 'node_name'] as const;
+
+/**
+ * synthetic-heart's extra labels on its `syntheticheart_*` series, as its agent config's
+ * `prometheus.labels` gives them: a label name and a Go-template value. Its chart's defaults.
+ */
+export const DEFAULT_SH_LABELS = 'test_node={{.Agent.NodeName}},plugin={{.TestConfig.PluginName}}';
+const SH_FIELDS = {
+  '.Agent.NodeName': (c: ShLabelContext) => c.node,
+  '.Agent.PodName': (c: ShLabelContext) => c.pod,
+  '.Agent.AgentNamespace': (c: ShLabelContext) => c.podNamespace,
+  '.TestConfig.Name': (c: ShLabelContext) => c.test,
+  '.TestConfig.Namespace': (c: ShLabelContext) => c.namespace,
+  '.TestConfig.PluginName': (c: ShLabelContext) => c.plugin,
+} as const;
+type ShLabelContext = TestLabels & { node: string; pod: string; podNamespace: string };
+export type ShLabel = { name: string; template: string };
+
+/** Parses `name=template,…`; a template may name the fields of SH_FIELDS. Throws naming what is wrong. */
+export function parseShLabels(text: string): ShLabel[] {
+  const out: ShLabel[] = [];
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const name = part.slice(0, eq);
+    if (eq < 1 || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new Error(`"${part}" is not label_name=template`);
+    if (['test_name', 'test_namespace'].includes(name))
+      throw new Error(`label "${name}" is always set; choose another name`);
+    const template = part.slice(eq + 1);
+    for (const m of template.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
+      if (!((m[1] as string) in SH_FIELDS))
+        throw new Error(
+          `label "${name}": {{${m[1]}}} is not one of ${Object.keys(SH_FIELDS)
+            .map((f) => `{{${f}}}`)
+            .join(', ')}`,
+        );
+    }
+    out.push({ name, template });
+  }
+  return out;
+}
+
+function renderShLabel(template: string, c: ShLabelContext): string {
+  return template.replace(
+    /\{\{\s*([^}]*?)\s*\}\}/g,
+    (_, f: string) => SH_FIELDS[f as keyof typeof SH_FIELDS]?.(c) ?? '',
+  );
+}
+
+/** synthetic-heart's own plugin gauges: exported under its names only (ours have their own). */
+const SH_ONLY = new Set(['http_ping_latency', 'net_dial', 'net_dial_duration_ns', 'dns_repeat_count']);
+/** Which families a plugin gauge goes to: synthfleet_probe_*, syntheticheart_*, or both. */
+function familiesOf(plugin: string, name: string): ('fleet' | 'sh')[] {
+  if (SH_ONLY.has(name)) return ['sh'];
+  // curl's gauges are synthetic-heart's; an exec program's are its author's, for either dashboard.
+  if (name.startsWith('curl_') || plugin === 'exec') return ['fleet', 'sh'];
+  return ['fleet'];
+}
 
 /**
  * The agent's metrics, served at /metrics and pushed to the Pushgateway. Names are documented in
@@ -21,9 +79,12 @@ export class AgentMetrics {
   private readonly duration: Gauge<(typeof TEST)[number]>;
   private readonly lastRun: Gauge<(typeof TEST)[number]>;
   private readonly runs: Counter<(typeof TEST)[number] | 'status'>;
-  private readonly shMarks: Gauge<(typeof SH)[number]>;
-  private readonly shMaxMarks: Gauge<(typeof SH)[number]>;
-  private readonly shRuntime: Gauge<(typeof SH)[number]>;
+  private readonly shMarks: Gauge<string>;
+  private readonly shMaxMarks: Gauge<string>;
+  private readonly shRuntime: Gauge<string>;
+  private readonly shLabels: readonly ShLabel[];
+  private readonly pod: string;
+  private readonly podNamespace: string;
   private readonly pluginGauges = new Map<string, { gauge: Gauge<string>; labels: string[] }>();
   /** Per test: the plugin-gauge series its last run set, removed before the next run sets its own. */
   private readonly pluginSeries = new Map<string, { gauge: Gauge<string>; labels: Record<string, string> }[]>();
@@ -38,9 +99,21 @@ export class AgentMetrics {
   readonly assignedTests: Gauge;
   readonly runsInFlight: Gauge;
 
-  constructor(opts: { node: string; version: string; logger: Logger }) {
+  constructor(opts: {
+    node: string;
+    version: string;
+    logger: Logger;
+    /** synthetic-heart's `prometheus.labels` (DEFAULT_SH_LABELS when not given). */
+    shLabels?: readonly ShLabel[];
+    pod?: string;
+    podNamespace?: string;
+  }) {
     this.node = opts.node;
     this.logger = opts.logger;
+    this.shLabels = opts.shLabels ?? parseShLabels(DEFAULT_SH_LABELS);
+    this.pod = opts.pod ?? opts.node;
+    this.podNamespace = opts.podNamespace ?? 'default';
+    const SH = ['test_name', 'test_namespace', ...this.shLabels.map((l) => l.name)];
     const r = [this.registry];
     const g = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
       new Gauge<L>({ name, help, labelNames, registers: r });
@@ -141,7 +214,7 @@ export class AgentMetrics {
     const seconds = Math.max(0, (Date.parse(run.endTime) - Date.parse(run.startTime)) / 1000);
     this.runs.inc({ ...t, status: run.status });
     if (run.status === 'skipped' || run.status === 'unsupported') return;
-    const sh = { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node };
+    const sh = this.shBase(t);
     this.success.set(t, run.status === 'pass' ? 1 : 0);
     this.passRatio.set(t, run.maxMarks > 0 ? run.marks / run.maxMarks : 0);
     this.duration.set(t, seconds);
@@ -152,23 +225,30 @@ export class AgentMetrics {
     this.setPluginGauges(t, gauges);
   }
 
+  /** The labels of a test's syntheticheart_* series. */
+  private shBase(t: TestLabels): Record<string, string> {
+    const c: ShLabelContext = { ...t, node: this.node, pod: this.pod, podNamespace: this.podNamespace };
+    const labels: Record<string, string> = { test_name: t.test, test_namespace: t.namespace };
+    for (const l of this.shLabels) labels[l.name] = renderShLabel(l.template, c);
+    return labels;
+  }
+
   private setPluginGauges(t: TestLabels, gauges: readonly PluginGauge[]): void {
     const key = `${t.namespace}/${t.test}`;
     for (const s of this.pluginSeries.get(key) ?? []) s.gauge.remove(s.labels);
     const now: { gauge: Gauge<string>; labels: Record<string, string> }[] = [];
     for (const pg of gauges) {
       const extra = Object.keys(pg.labels ?? {}).sort();
-      for (const [name, base] of [
-        [`synthfleet_probe_${pg.name}`, { namespace: t.namespace, test: t.test, plugin: t.plugin }],
-        [
-          `syntheticheart_${pg.name}`,
-          { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node },
-        ],
-      ] as const) {
+      const families = familiesOf(t.plugin, pg.name);
+      const targets: [string, Record<string, string>][] = [];
+      if (families.includes('fleet'))
+        targets.push([`synthfleet_probe_${pg.name}`, { namespace: t.namespace, test: t.test, plugin: t.plugin }]);
+      if (families.includes('sh')) targets.push([`syntheticheart_${pg.name}`, this.shBase(t)]);
+      for (const [name, base] of targets) {
         const gauge = this.pluginGauge(name, pg.help, [...Object.keys(base), ...extra]);
         if (!gauge) continue;
         const labels: Record<string, string> = {};
-        for (const l of gauge.labels) labels[l] = (base as Record<string, string>)[l] ?? pg.labels?.[l] ?? '';
+        for (const l of gauge.labels) labels[l] = base[l] ?? pg.labels?.[l] ?? '';
         gauge.gauge.set(labels, pg.value);
         now.push({ gauge: gauge.gauge, labels });
       }
@@ -198,7 +278,7 @@ export class AgentMetrics {
 
   /** Forgets a test's series when it is no longer assigned, so dashboards do not show ghosts. */
   removeTest(t: TestLabels): void {
-    const sh = { test_name: t.test, test_namespace: t.namespace, plugin_name: t.plugin, node_name: this.node };
+    const sh = this.shBase(t);
     for (const m of [this.success, this.passRatio, this.duration, this.lastRun]) m.remove(t);
     for (const m of [this.shMarks, this.shMaxMarks, this.shRuntime]) m.remove(sh);
     for (const status of RunStatus.options) this.runs.remove({ ...t, status });

@@ -109,11 +109,20 @@ export const dnsProbe: Probe<DnsConfig> = {
       maxMarks: jobs.length,
       log,
       error: errors.size ? [...errors].join('; ') : undefined,
-      gauges: [...latency].map(([domain, ms]) => ({
-        name: 'dns_lookup_seconds',
-        value: seconds(ms),
-        labels: { domain },
-      })),
+      gauges: [
+        ...[...latency].map(([domain, ms]) => ({
+          name: 'dns_lookup_seconds',
+          value: seconds(ms),
+          labels: { domain },
+        })),
+        // synthetic-heart's own: successful resolutions per domain, out of `repeats`.
+        ...queries.map((q) => ({
+          name: 'dns_repeat_count',
+          help: `Number of Successful resolutions (out of ${config.repeats})`,
+          value: jobs.filter((j, i) => j === q && results[i]).length,
+          labels: { domain: q.name },
+        })),
+      ],
     };
   },
 };

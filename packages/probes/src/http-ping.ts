@@ -187,6 +187,8 @@ async function pingEndpoint(endpoint: Endpoint, ctx: ProbeContext): Promise<Endp
   }
   if (last) {
     gauges.push({ name: 'http_ping_latency_seconds', value: seconds(last.totalMs), labels: label });
+    // synthetic-heart's own: whole milliseconds, no labels (one series per test, the last endpoint's).
+    gauges.push({ name: 'http_ping_latency', help: 'show httpPing request latency', value: Math.round(last.totalMs) });
     if (last.firstByteMs !== undefined)
       gauges.push({ name: 'http_ping_first_byte_seconds', value: seconds(last.firstByteMs), labels: label });
     if (last.code !== undefined) gauges.push({ name: 'http_ping_status_code', value: last.code, labels: label });

@@ -98,11 +98,20 @@ export const netDial: Probe<NetDialConfig> = {
       maxMarks: results.length,
       log: results.map((r) => r.line),
       error: failed.length ? failed.join('; ') : undefined,
-      gauges: results.map((r, i) => ({
-        name: 'net_dial_seconds',
-        value: seconds(r.ms),
-        labels: { addr: config.addresses[i]?.addr ?? '', net: config.addresses[i]?.net ?? '' },
-      })),
+      gauges: results.flatMap((r, i) => {
+        const labels = { addr: config.addresses[i]?.addr ?? '', net: config.addresses[i]?.net ?? '' };
+        return [
+          { name: 'net_dial_seconds', value: seconds(r.ms), labels },
+          // synthetic-heart's own: 0/1, and the dial's duration in ns (0 when it failed, as there).
+          { name: 'net_dial', help: 'Whether Net dial was successful', value: r.ok ? 1 : 0, labels },
+          {
+            name: 'net_dial_duration_ns',
+            help: 'Duration of the net.Dial() call',
+            value: r.ok ? Math.round(r.ms * 1e6) : 0,
+            labels,
+          },
+        ];
+      }),
     };
   },
 };
