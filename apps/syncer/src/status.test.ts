@@ -76,4 +76,23 @@ describe('status', () => {
     });
     expect(s).toEqual({ deployed: true, agent: 'n1,n2', message: 'Passing' });
   });
+
+  it('says Unsupported, naming the plugin, for a test no agent can run, in both groups', () => {
+    const none = rollup({ state: 'unsupported', passingAgents: 0, assignedAgents: 0, nodes: [], lastRunAt: null });
+    const sh = desiredStatus({
+      object: object(undefined, 'synheart.infra.webex.com/v1', { plugin: 'json-ping.py' }),
+      rollup: none,
+      notMirrored: undefined,
+      now,
+    });
+    expect(sh).toEqual({ deployed: false, message: 'Unsupported: no agent offers plugin "json-ping.py"' });
+    const ours = desiredStatus({
+      object: object(undefined, 'synthfleet.dev/v1', { plugin: 'curl' }),
+      rollup: none,
+      notMirrored: undefined,
+      now,
+    });
+    expect(ours.phase).toBe('Unsupported');
+    expect(ours.message).toBe('Unsupported: no agent offers plugin "curl"');
+  });
 });

@@ -1,10 +1,11 @@
 /**
- * synthetic-heart's series from a real agent process, in a real Pushgateway and on the pull port,
+ * A real agent process as synthetic-heart's agent would be deployed: its pod labels from a
+ * downward-API labels file, and synthetic-heart's series in a real Pushgateway and on the pull port,
  * named and labelled as its default chart configures them (cisco-open/synthetic-heart at commit
  * 500284980fd7: chart/synthetic-heart/templates/configmap-agent.yaml `prometheus.labels`, and the
  * gauges of agent/plugins/syntests/{httpPing,netDial,dns,curl}).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,13 +22,17 @@ let agent: AgentProcess;
 let gateway: Pushgateway;
 let target: ProbeTarget;
 let pullPort = 0;
+let token = '';
+const labelsFile = join(dir, 'labels');
 
 beforeAll(async () => {
   target = await startProbeTarget();
   gateway = await startPushgateway();
-  api = await startApi({ dataDir: join(dir, 'api') });
-  const token = await api.clusterToken(CLUSTER);
+  // Short long-polls: the agent re-reads its labels file between polls.
+  api = await startApi({ dataDir: join(dir, 'api'), env: { POLL_WAIT_MAX_SECONDS: '2' } });
+  token = await api.clusterToken(CLUSTER);
   pullPort = await freePort();
+  writeFileSync(labelsFile, 'app.kubernetes.io/name="synthfleet"\ntier="edge-agents"\n');
   agent = await startAgent({
     apiUrl: api.url,
     token,
@@ -39,6 +44,7 @@ beforeAll(async () => {
       METRICS_HOST: '127.0.0.1',
       POD_NAME: 'agent-a',
       POD_NAMESPACE: 'synthetic-heart',
+      POD_LABELS_FILE: labelsFile,
     },
   });
   const put = async (name: string, plugin: string, config: string) => {
@@ -135,5 +141,27 @@ describe("synthetic-heart's series", () => {
     expect(text).toContain(`syntheticheart_marks_total{${base('http', 'httpPing')}}`);
     expect(text).toContain('syntheticheart_dns_repeat_count{');
     expect((await fetch(`http://127.0.0.1:${pullPort}/heartbeat/10`)).status).toBe(404);
+  });
+});
+
+describe('pod labels', () => {
+  it('are read from the downward-API file, reported at registration and again when they change', async () => {
+    const agents = async () =>
+      (await api.call(`/api/v1/agents?cluster=${CLUSTER}`, { token })).json as Record<
+        string,
+        { agentConfig: { runTimeInfo: { podLabels: Record<string, string> } } }
+      >;
+    await waitFor(
+      async () => (await agents())['agent-a/synthetic-heart']?.agentConfig.runTimeInfo.podLabels.tier === 'edge-agents',
+      30_000,
+      'the pod labels in /api/v1/agents',
+    );
+    // The downward API rewrites the file when the pod's labels change: the agent registers again.
+    writeFileSync(labelsFile, 'app.kubernetes.io/name="synthfleet"\ntier="core"\n');
+    await waitFor(
+      async () => (await agents())['agent-a/synthetic-heart']?.agentConfig.runTimeInfo.podLabels.tier === 'core',
+      60_000,
+      'the changed pod labels',
+    );
   });
 });
