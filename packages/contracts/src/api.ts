@@ -134,6 +134,10 @@ export const TestDetail = TestSummary.extend({
   generation: z.number().int().nullable(),
   agents: z.array(LatestState),
   assignedTo: z.array(z.object({ agentId: z.string(), node: z.string() })),
+  placementNote: z
+    .string()
+    .nullable()
+    .describe('Why agents the selectors pick do not run it (they lack the plugin), or null.'),
 });
 export type TestDetail = z.infer<typeof TestDetail>;
 

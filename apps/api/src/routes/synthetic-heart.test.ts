@@ -107,6 +107,14 @@ describe("synthetic-heart's manifests and placement", () => {
         .filter((id) => on(id).includes('curl-local/synthetic-heart'))
         .sort(),
     ).toEqual(['agent-a/synthetic-heart', 'agent-c/some-other-namespace']);
+    // It says why agent-b does not run curl-local.
+    const curl = TestDetail.parse((await shGet(`/api/v1/tests/${CLUSTER}/${NS}/curl-local`)).body);
+    expect(curl.placementNote).toBe('1 selected agent lacks plugin "curl"; it runs on the 2 that offer it');
+    const page = await api.request('GET', `/tests/${CLUSTER}/${NS}/curl-local`, {
+      token: null,
+      headers: { cookie: await adminCookie() },
+    });
+    expect(page.text).toContain('1 selected agent lacks plugin &quot;curl&quot;; it runs on the 2 that offer it');
     // Real pod labels and filters in the agent's config.
     expect(agents['agent-a/synthetic-heart']?.agentConfig.runTimeInfo.podLabels).toEqual({
       tier: 'edge-agents',
@@ -120,6 +128,7 @@ describe("synthetic-heart's manifests and placement", () => {
     const detail = TestDetail.parse((await shGet(`/api/v1/tests/${CLUSTER}/${NS}/test-py`)).body);
     expect(detail.state).toBe('unsupported');
     expect(detail.assignedAgents).toBe(0);
+    expect(detail.placementNote).toMatch(/no agent offers plugin "json-ping\.py"/);
     const config = ShTestConfigResponse.parse((await shGet(`/api/v1/testconfig/test-py/${NS}`, token)).body);
     expect(config.configStatus).toMatchObject({ deployed: false, message: 'no agent offers plugin "json-ping.py"' });
     const ping = ShPing.parse((await shGet('/api/v1/ping', token)).body);

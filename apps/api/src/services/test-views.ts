@@ -61,6 +61,14 @@ export function toTestSummary(row: TestSummaryRow): TestSummary {
   };
 }
 
+/** What placement says of agents that were selected but cannot run the plugin. */
+export function placementNote(row: Pick<TestRow, 'plugin' | 'assignedAgents' | 'agentsLackingPlugin'>): string | null {
+  const n = row.agentsLackingPlugin;
+  if (n === 0) return null;
+  if (row.assignedAgents === 0) return `no agent offers plugin "${row.plugin}"; the selected agents lack it`;
+  return `${n} selected ${n === 1 ? 'agent lacks' : 'agents lack'} plugin "${row.plugin}"; it runs on the ${row.assignedAgents} that offer it`;
+}
+
 export type TestFilter = {
   cluster?: string | undefined;
   status?: TestState | undefined;
@@ -168,6 +176,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
     generation: row.generation,
     agents: agentStates,
     assignedTo: placed,
+    placementNote: placementNote(row),
   };
 }
 

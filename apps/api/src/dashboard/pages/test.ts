@@ -25,6 +25,7 @@ export function testPage(d: PageData, principal: Principal, version: string): Ht
 ${d.staleReason ? html`<div class="error-box" role="alert">This test is a problem: ${d.staleReason}.</div>` : ''}
 ${d.display === 'failing' ? html`<div class="error-box" role="alert">Failing for ${ago(t.failingSince, d.now).replace(' ago', '')} on ${t.failingAgents} of ${t.assignedAgents} agents: ${t.lastFailureMessage ?? ''}</div>` : ''}
 <dl class="kv">
+${t.placementNote ? html`<dt>Placement</dt><dd data-placement-note>${t.placementNote}</dd>` : ''}
 <dt>Assigned to</dt><dd>${t.assignedTo.length} agents${t.assignedTo.length ? html`: ${t.assignedTo.slice(0, 10).map((a, i) => html`${i ? ', ' : ''}<a href="${agentHref(a.agentId)}">${a.node}</a>`)}${t.assignedTo.length > 10 ? ' …' : ''}` : ''}</dd>
 <dt>Last result</dt><dd>${ago(t.lastRunAt, d.now)}</dd>
 </dl>
