@@ -10,6 +10,7 @@ const rollup = (over: Partial<TestRollup> = {}): TestRollup => ({
   revision: 1,
   generation: 3,
   state: 'passing',
+  stateReason: null,
   passingAgents: 2,
   failingAgents: 0,
   assignedAgents: 2,
@@ -94,5 +95,34 @@ describe('status', () => {
     });
     expect(ours.phase).toBe('Unsupported');
     expect(ours.message).toBe('Unsupported: no agent offers plugin "curl"');
+  });
+
+  it("writes the test's verdict as the phase, with why it is stale", () => {
+    for (const [state, phase] of [
+      ['passing', 'Passing'],
+      ['failing', 'Failing'],
+      ['degraded', 'Degraded'],
+      ['pending', 'Pending'],
+      ['skipped', 'Skipped'],
+      ['unsupported', 'Unsupported'],
+    ] as const) {
+      expect(desiredStatus({ object: object(), rollup: rollup({ state }), notMirrored: undefined, now }).phase).toBe(
+        phase,
+      );
+    }
+    const stale = desiredStatus({
+      object: object(),
+      rollup: rollup({ state: 'stale', stateReason: 'no result for 6m 0s' }),
+      notMirrored: undefined,
+      now,
+    });
+    expect([stale.phase, stale.message]).toEqual(['Stale', 'Stale: no result for 6m 0s']);
+    const sh = desiredStatus({
+      object: object(undefined, 'synheart.infra.webex.com/v1'),
+      rollup: rollup({ state: 'stale', stateReason: 'no result for 6m 0s' }),
+      notMirrored: undefined,
+      now,
+    });
+    expect(sh.message).toBe('Stale: no result for 6m 0s');
   });
 });

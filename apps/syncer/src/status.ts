@@ -1,7 +1,18 @@
-import { SYNTHETIC_HEART_API_VERSION, type TestRollup } from '@synthfleet/contracts';
+import { SYNTHETIC_HEART_API_VERSION, type TestRollup, type Verdict } from '@synthfleet/contracts';
 import type { Checked } from './objects.ts';
 
-export type Phase = 'Passing' | 'Failing' | 'Pending' | 'Unsupported' | 'Invalid';
+export type Phase = 'Passing' | 'Failing' | 'Degraded' | 'Stale' | 'Pending' | 'Skipped' | 'Unsupported' | 'Invalid';
+
+/** The resource's phase is the test's verdict (contracts' verdict.ts), capitalised. */
+const PHASE: Record<Verdict, Phase> = {
+  passing: 'Passing',
+  failing: 'Failing',
+  degraded: 'Degraded',
+  stale: 'Stale',
+  pending: 'Pending',
+  skipped: 'Skipped',
+  unsupported: 'Unsupported',
+};
 
 /** At most this many node names go into the status; the counts say how many there are. */
 const MAX_NODES = 50;
@@ -30,15 +41,7 @@ function existingCondition(object: Checked, type: string): Condition | undefined
 export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput): Record<string, unknown> {
   const invalidMessage = !object.valid ? object.message : notMirrored;
   const phase: Phase =
-    invalidMessage !== undefined
-      ? 'Invalid'
-      : rollup === undefined || rollup.state === 'pending'
-        ? 'Pending'
-        : rollup.state === 'failing'
-          ? 'Failing'
-          : rollup.state === 'unsupported'
-            ? 'Unsupported'
-            : 'Passing';
+    invalidMessage !== undefined ? 'Invalid' : rollup === undefined ? 'Pending' : PHASE[rollup.state];
   const unsupportedMessage = `Unsupported: no agent offers plugin "${object.raw.spec && typeof object.raw.spec === 'object' ? String((object.raw.spec as { plugin?: unknown }).plugin) : ''}"`;
 
   if (object.apiVersion === SYNTHETIC_HEART_API_VERSION) {
@@ -51,7 +54,9 @@ export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput)
           ? `Failing: ${rollup?.lastFailureMessage ?? 'see the dashboard'}`
           : phase === 'Unsupported'
             ? unsupportedMessage
-            : phase),
+            : phase === 'Stale' && rollup?.stateReason
+              ? `Stale: ${rollup.stateReason}`
+              : phase),
     };
     if (rollup && rollup.nodes.length > 0) status.agent = rollup.nodes.slice(0, MAX_NODES).join(',');
     return status;
@@ -83,6 +88,7 @@ export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput)
     if (rollup.lastFailureMessage) status.lastFailureMessage = rollup.lastFailureMessage.slice(0, 1024);
   }
   if (phase === 'Unsupported') status.message = unsupportedMessage;
+  if (phase === 'Stale' && rollup?.stateReason) status.message = `Stale: ${rollup.stateReason}`;
   return status;
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Gauge, RunStatus } from './agent-api.ts';
 import { ClusterName } from './names.ts';
 import { SyntheticTestSpec } from './synthetic-test.ts';
+import { Verdict } from './verdict.ts';
 
 export const Role = z.enum(['admin', 'viewer', 'cluster']);
 export type Role = z.infer<typeof Role>;
@@ -65,8 +66,8 @@ export const WhoAmI = z.object({
 });
 export type WhoAmI = z.infer<typeof WhoAmI>;
 
-/** `unsupported`: the agents the selectors pick all lack the plugin; it is never counted as a failure. */
-export const TestState = z.enum(['passing', 'failing', 'pending', 'unsupported']);
+/** A test's verdict (verdict.ts): the same on every surface. */
+export const TestState = Verdict;
 export type TestState = z.infer<typeof TestState>;
 
 export const AgentState = z.enum(['live', 'stale']);
@@ -120,6 +121,7 @@ export const TestSummary = z.object({
   labels: z.record(z.string(), z.string()),
   revision: z.number().int(),
   state: TestState,
+  stateReason: z.string().nullable().describe('Why it is stale, in words (null otherwise).'),
   passingAgents: z.number().int(),
   failingAgents: z.number().int(),
   assignedAgents: z.number().int(),
@@ -147,6 +149,7 @@ export const TestRollup = TestSummary.pick({
   name: true,
   revision: true,
   state: true,
+  stateReason: true,
   passingAgents: true,
   failingAgents: true,
   assignedAgents: true,
@@ -195,6 +198,7 @@ export const ClusterView = z.object({
   testsPassing: z.number().int(),
   testsFailing: z.number().int(),
   testsPending: z.number().int(),
+  tests: z.record(Verdict, z.number().int()).describe('Tests by verdict.'),
   lastResultAt: z.string().nullable(),
 });
 export type ClusterView = z.infer<typeof ClusterView>;

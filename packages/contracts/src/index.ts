@@ -13,3 +13,4 @@ export * from './query.ts';
 export * from './remedy.ts';
 export * from './server-timeouts.ts';
 export * from './synthetic-test.ts';
+export * from './verdict.ts';

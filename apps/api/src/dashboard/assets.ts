@@ -28,7 +28,7 @@ th{background:var(--card);font-weight:600;font-size:13px}
 tr:last-child td{border-bottom:0}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
 .b-passing,.b-pass,.b-succeeded{background:var(--pass)}.b-failing,.b-fail,.b-error,.b-timeout,.b-failed{background:var(--fail)}
-.b-stale,.b-unknown{background:var(--stale)}.b-pending,.b-skipped,.b-running{background:var(--pending)}.b-unsupported{background:var(--bg);color:var(--fg);border:1px dashed var(--pending)}.b-live{background:var(--pass)}
+.b-stale,.b-unknown,.b-degraded{background:var(--stale)}.b-pending,.b-skipped,.b-running{background:var(--pending)}.b-unsupported{background:var(--bg);color:var(--fg);border:1px dashed var(--pending)}.b-live{background:var(--pass)}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:10px}
 .tile{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:8px 12px;background:var(--card)}
 .tile.problem{border-left-color:var(--fail)}.tile.silent{border-left-color:var(--stale)}

@@ -1,10 +1,10 @@
-import type { AgentView, ClusterView, FleetView } from '@synthfleet/contracts';
+import { type AgentView, type ClusterView, type FleetView, VERDICTS, type Verdict } from '@synthfleet/contracts';
 import { agents, clusters, tests } from '@synthfleet/db';
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
-import { importanceRank, toTestSummary } from './test-views.ts';
+import { importanceRank, timingColumns, toTestSummary, verdictClock, verdictOf } from './test-views.ts';
 
 const FAILING_LIMIT = 500;
 const STALE_LIMIT = 500;
@@ -22,12 +22,21 @@ export async function listClusters(ctx: ServiceContext, principal: Principal, on
       .from(agents)
       .where(scope === null ? undefined : eq(agents.cluster, scope))
       .groupBy(agents.cluster, agents.state),
+    // Each test's verdict needs the clock (stale): the few columns it needs, for every test.
     ctx.db
-      .select({ cluster: tests.cluster, state: tests.state, n: sql<number>`count(*)` })
+      .select({
+        cluster: tests.cluster,
+        state: tests.state,
+        lastRunAt: tests.lastRunAt,
+        createdAt: tests.createdAt,
+        updatedAt: tests.updatedAt,
+        assignedAgents: tests.assignedAgents,
+        ...timingColumns,
+      })
       .from(tests)
-      .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope)))
-      .groupBy(tests.cluster, tests.state),
+      .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope))),
   ]);
+  const none = () => Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const views = new Map<string, ClusterView>(
     clusterRows.map((c) => [
       c.name,
@@ -39,6 +48,7 @@ export async function listClusters(ctx: ServiceContext, principal: Principal, on
         testsPassing: 0,
         testsFailing: 0,
         testsPending: 0,
+        tests: none(),
         lastResultAt: c.lastResultAt === null ? null : new Date(c.lastResultAt).toISOString(),
       },
     ]),
@@ -49,13 +59,16 @@ export async function listClusters(ctx: ServiceContext, principal: Principal, on
     if (a.state === 'live') v.agentsLive += a.n;
     else v.agentsStale += a.n;
   }
+  const at = verdictClock(ctx);
   for (const t of testCounts) {
     const v = views.get(t.cluster);
     if (!v) continue;
-    v.testsTotal += t.n;
-    if (t.state === 'passing') v.testsPassing += t.n;
-    else if (t.state === 'failing') v.testsFailing += t.n;
-    else v.testsPending += t.n;
+    const verdict = verdictOf(t, at).state;
+    v.testsTotal++;
+    v.tests[verdict]++;
+    if (verdict === 'passing') v.testsPassing++;
+    else if (verdict === 'failing') v.testsFailing++;
+    else if (verdict === 'pending') v.testsPending++;
   }
   return [...views.values()].sort(
     (a, b) => Number(b.testsFailing > 0) - Number(a.testsFailing > 0) || a.name.localeCompare(b.name),
@@ -80,7 +93,7 @@ export async function getFleet(ctx: ServiceContext, principal: Principal, only?:
   return {
     generatedAt: new Date(ctx.clock.now()).toISOString(),
     clusters: clusterViews,
-    failingTests: failing.map(toTestSummary),
+    failingTests: failing.map((row) => toTestSummary(row, verdictClock(ctx))),
     staleAgents: stale,
   };
 }

@@ -5,10 +5,9 @@ const FAILED = `('fail','error','timeout')`;
 
 /**
  * Recomputes the roll-up columns of the given tests from their assigned agents' latest results,
- * in one statement. A test is failing when its failing agents reach the quorum (count or share of
- * the assigned agents; default: one), passing when some agent has a result and it is not failing,
- * `unsupported` when no agent runs it because every agent the selectors pick lacks the plugin,
- * pending otherwise.
+ * in one statement. `state` is contracts' resultState (verdict.ts) over those results: failing at
+ * the quorum (count or share of the assigned agents; default one), degraded below it, then
+ * passing, skipped, unsupported, pending.
  */
 export function rollupQuery(db: Database, testIds: readonly number[], now: number) {
   const ids = sql.join(
@@ -25,10 +24,12 @@ export function rollupQuery(db: Database, testIds: readonly number[], now: numbe
       passing_agents = agg.passing,
       failing_agents = agg.failing,
       last_run_at = coalesce(agg.last_run, tests.last_run_at),
+      -- contracts' resultState, in SQL (rollup.test.ts checks that the two agree)
       state = CASE WHEN ${failingCond} THEN 'failing'
-                   WHEN agg.passing + agg.failing > 0 THEN 'passing'
-                   WHEN agg.assigned = 0 AND tests.agents_lacking_plugin > 0 THEN 'unsupported'
-                   WHEN agg.unsupported > 0 THEN 'unsupported'
+                   WHEN agg.failing > 0 THEN 'degraded'
+                   WHEN agg.passing > 0 THEN 'passing'
+                   WHEN agg.skipped > 0 THEN 'skipped'
+                   WHEN (agg.assigned = 0 AND tests.agents_lacking_plugin > 0) OR agg.unsupported > 0 THEN 'unsupported'
                    ELSE 'pending' END,
       failing_since = CASE WHEN ${failingCond} THEN coalesce(tests.failing_since, agg.failing_since, ${now}) ELSE NULL END,
       last_failure_message = coalesce(agg.last_message, tests.last_failure_message)
@@ -38,6 +39,7 @@ export function rollupQuery(db: Database, testIds: readonly number[], now: numbe
         coalesce(sum(l.status = 'pass'), 0) AS passing,
         coalesce(sum(l.status IN ${sql.raw(FAILED)}), 0) AS failing,
         coalesce(sum(l.status = 'unsupported'), 0) AS unsupported,
+        coalesce(sum(l.status = 'skipped'), 0) AS skipped,
         max(l.ended_at) AS last_run,
         min(CASE WHEN l.status IN ${sql.raw(FAILED)} THEN l.failing_since END) AS failing_since,
         (SELECT l2.message FROM latest l2 WHERE l2.test_id = t.id AND l2.status IN ${sql.raw(FAILED)}

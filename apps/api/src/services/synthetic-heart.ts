@@ -12,6 +12,7 @@ import { assertCanRead, visibleClusters } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import type { ShPluginState, ShSynTestConfig, ShTestRun, ShTriggeringTestRun } from './synthetic-heart-shapes.ts';
 import { specOf } from './test-objects.ts';
+import { timingColumns, verdictClock, verdictOf } from './test-views.ts';
 
 type AgentIdParts = { pod: string | null; podNamespace: string | null; node: string };
 type PluginStateBody = import('zod').infer<typeof ShPluginState>;
@@ -111,9 +112,37 @@ function pluginRows(ctx: ServiceContext, scope: string | null) {
 /** A result that says something about the target: neither skipped nor a plugin the agent lacks. */
 const counts = (status: string | null) => status !== null && status !== 'skipped' && status !== 'unsupported';
 
+/**
+ * synthetic-heart's /ping over the tests' verdicts: a failing test carries its legacy status (from
+ * its worst agent's pass ratio), a degraded one 2 (warning), a stale one 0 (unknown, which makes
+ * the whole answer a warning as synthetic-heart does for an unknown status).
+ */
 export async function shPing(ctx: ServiceContext, principal: Principal, requested?: string) {
   const scope = visibleClusters(principal, requested);
-  const rows = await pluginRows(ctx, scope);
+  const [rows, testRows] = await Promise.all([
+    pluginRows(ctx, scope),
+    ctx.db
+      .select({
+        cluster: tests.cluster,
+        name: tests.name,
+        namespace: tests.namespace,
+        displayName: tests.displayName,
+        state: tests.state,
+        lastRunAt: tests.lastRunAt,
+        createdAt: tests.createdAt,
+        updatedAt: tests.updatedAt,
+        assignedAgents: tests.assignedAgents,
+        ...timingColumns,
+      })
+      .from(tests)
+      .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope))),
+  ]);
+  const worst = new Map<string, number>();
+  for (const r of rows) {
+    if (r.passRatio === null || !counts(r.status)) continue;
+    const k = `${r.cluster}/${r.namespace}/${r.name}`;
+    worst.set(k, Math.min(worst.get(k) ?? 1, r.passRatio));
+  }
   type Failed = {
     name: string;
     namespace: string;
@@ -124,17 +153,23 @@ export async function shPing(ctx: ServiceContext, principal: Principal, requeste
   };
   const failedTests: Record<string, Failed> = {};
   let overall = 3;
-  for (const r of rows) {
-    if (r.passRatio === null || !counts(r.status) || r.passRatio >= 1) continue;
-    const status = legacyStatus(r.passRatio);
-    const key = scope === null ? `${r.cluster}/${r.name}` : r.name;
+  const at = verdictClock(ctx);
+  for (const t of testRows) {
+    const verdict = verdictOf(t, at).state;
+    let status: number;
+    if (verdict === 'failing') status = legacyStatus(worst.get(`${t.cluster}/${t.namespace}/${t.name}`) ?? 0);
+    else if (verdict === 'degraded') status = 2;
+    else if (verdict === 'stale') status = 0;
+    else continue;
+    if (status === 3) status = 2; // failing by quorum while the worst ratio read 1: a warning at least
+    const key = scope === null ? `${t.cluster}/${t.name}` : t.name;
     failedTests[key] ??= {
-      name: r.name,
-      namespace: r.namespace,
-      testId: `${r.name}/${r.namespace}`,
-      displayName: r.displayName ?? '',
+      name: t.name,
+      namespace: t.namespace,
+      testId: `${t.name}/${t.namespace}`,
+      displayName: t.displayName ?? '',
       status,
-      ...(scope === null ? { cluster: r.cluster } : {}),
+      ...(scope === null ? { cluster: t.cluster } : {}),
     };
     overall = Math.min(overall, status === 0 ? 2 : status);
   }

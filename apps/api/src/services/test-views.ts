@@ -8,7 +8,7 @@ import type {
   TestState,
   TestSummary,
 } from '@synthfleet/contracts';
-import { type TestKey, testKeyString } from '@synthfleet/contracts';
+import { resultAllowanceMs, type TestKey, testKeyString, testVerdict, type Verdict } from '@synthfleet/contracts';
 import { agents, assignments, latest, runs, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
@@ -18,28 +18,68 @@ import { specOf } from './test-objects.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The columns a summary is made of (list queries may select just these). */
-export type TestSummaryRow = Pick<
-  TestRow,
-  | 'cluster'
-  | 'namespace'
-  | 'name'
-  | 'apiVersion'
-  | 'plugin'
-  | 'displayName'
-  | 'importance'
-  | 'labels'
-  | 'revision'
-  | 'state'
-  | 'passingAgents'
-  | 'failingAgents'
-  | 'assignedAgents'
-  | 'lastRunAt'
-  | 'failingSince'
-  | 'lastFailureMessage'
->;
+/** What a verdict needs besides the row: the time, and the stale threshold. */
+export type VerdictClock = { now: number; thresholdMs: number };
+export const verdictClock = (ctx: ServiceContext): VerdictClock => ({
+  now: ctx.clock.now(),
+  thresholdMs: ctx.config.staleResultMs,
+});
 
-export function toTestSummary(row: TestSummaryRow): TestSummary {
+/** The spec fields stale detection needs; list queries read them with SQLite, not the whole spec. */
+type Timing = { repeat: string | null; schedule: string | null; runTimeout: string | null };
+export const timingColumns = {
+  repeat: sql<string | null>`json_extract(${tests.spec}, '$.repeat')`,
+  schedule: sql<string | null>`json_extract(${tests.spec}, '$.schedule')`,
+  runTimeout: sql<string | null>`json_extract(${tests.spec}, '$.timeouts.run')`,
+};
+export type VerdictRow = Pick<TestRow, 'state' | 'lastRunAt' | 'createdAt' | 'updatedAt' | 'assignedAgents'> &
+  ({ spec: string } | Timing);
+
+function timingOf(row: VerdictRow): Timing {
+  if ('spec' in row) {
+    const spec = specOf(row.spec);
+    return { repeat: spec.repeat ?? null, schedule: spec.schedule ?? null, runTimeout: spec.timeouts?.run ?? null };
+  }
+  return row;
+}
+
+/** The test's verdict now (contracts' testVerdict over its stored result state). */
+export function verdictOf(row: VerdictRow, at: VerdictClock): { state: Verdict; reason: string | null } {
+  return testVerdict({
+    result: row.state,
+    lastRunAt: row.lastRunAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    assigned: row.assignedAgents,
+    allowanceMs: resultAllowanceMs(timingOf(row), at.thresholdMs),
+    now: at.now,
+  });
+}
+
+/** The columns a summary is made of (list queries may select just these). */
+export type TestSummaryRow = VerdictRow &
+  Pick<
+    TestRow,
+    | 'cluster'
+    | 'namespace'
+    | 'name'
+    | 'apiVersion'
+    | 'plugin'
+    | 'displayName'
+    | 'importance'
+    | 'labels'
+    | 'revision'
+    | 'state'
+    | 'passingAgents'
+    | 'failingAgents'
+    | 'assignedAgents'
+    | 'lastRunAt'
+    | 'failingSince'
+    | 'lastFailureMessage'
+  >;
+
+export function toTestSummary(row: TestSummaryRow, at: VerdictClock): TestSummary {
+  const verdict = verdictOf(row, at);
   return {
     key: `${row.cluster}/${row.namespace}/${row.name}`,
     cluster: row.cluster,
@@ -51,7 +91,8 @@ export function toTestSummary(row: TestSummaryRow): TestSummary {
     importance: row.importance,
     labels: JSON.parse(row.labels) as Record<string, string>,
     revision: row.revision,
-    state: row.state,
+    state: verdict.state,
+    stateReason: verdict.reason,
     passingAgents: row.passingAgents,
     failingAgents: row.failingAgents,
     assignedAgents: row.assignedAgents,
@@ -90,7 +131,8 @@ export async function listTests(
   const where: SQL[] = [isNull(tests.deletedAt)];
   const cluster = visibleClusters(principal, filter.cluster);
   if (cluster !== null) where.push(eq(tests.cluster, cluster));
-  if (filter.status) where.push(eq(tests.state, filter.status));
+  // The stored state narrows; staleness needs the clock, so the verdict filters what remains.
+  if (filter.status && filter.status !== 'stale') where.push(eq(tests.state, filter.status));
   if (filter.plugin) where.push(eq(tests.plugin, filter.plugin));
   if (filter.importance) where.push(eq(tests.importance, filter.importance));
   if (filter.label) {
@@ -115,8 +157,11 @@ export async function listTests(
     .limit(filter.limit + 1);
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
+  const at = verdictClock(ctx);
+  const summaries = page.map((r) => toTestSummary(r, at));
   return {
-    tests: page.map(toTestSummary),
+    // A page may come out shorter than the limit when the verdict filters: the cursor goes on.
+    tests: filter.status ? summaries.filter((t) => t.state === filter.status) : summaries,
     nextCursor: rows.length > filter.limit && last ? String(last.id) : null,
   };
 }
@@ -171,7 +216,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
     lastFailedRunId: l.lastFailedRunId,
   }));
   return {
-    ...toTestSummary(row),
+    ...toTestSummary(row, verdictClock(ctx)),
     spec: specOf(row.spec),
     generation: row.generation,
     agents: agentStates,
@@ -202,14 +247,16 @@ export async function listRollups(ctx: ServiceContext, principal: Principal, clu
     if (list) list.push(p.node);
     else nodes.set(p.testId, [p.node]);
   }
+  const at = verdictClock(ctx);
   const rollups: TestRollup[] = rows.map((row) => {
-    const t = toTestSummary(row);
+    const t = toTestSummary(row, at);
     return {
       namespace: t.namespace,
       name: t.name,
       revision: t.revision,
       generation: row.generation,
       state: t.state,
+      stateReason: t.stateReason,
       passingAgents: t.passingAgents,
       failingAgents: t.failingAgents,
       assignedAgents: t.assignedAgents,

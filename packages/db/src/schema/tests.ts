@@ -36,7 +36,10 @@ export const tests = sqliteTable(
     /** Tombstone: set when deleted; the row stays so history and revisions survive. */
     deletedAt: integer('deleted_at'),
     // Roll-up of the latest results, kept current on ingest so fleet views read one row per test.
-    state: text('state', { enum: ['passing', 'failing', 'pending', 'unsupported'] }).notNull(),
+    /** What the latest results say (contracts' resultState, computed in SQL by the API's rollup). */
+    state: text('state', {
+      enum: ['failing', 'degraded', 'pending', 'unsupported', 'skipped', 'passing'],
+    }).notNull(),
     /**
      * Live agents the selectors pick that lack the plugin, as the last full placement counted (a
      * lone agent's registration only raises it to 1). With no agent assigned: `unsupported`.

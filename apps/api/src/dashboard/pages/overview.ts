@@ -52,7 +52,9 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
         ? t.staleReason
         : t.display === 'unsupported'
           ? html`no agent offers plugin ${t.plugin}`
-          : ago(t.lastRunAt, now)
+          : t.display === 'degraded'
+            ? html`${t.failingAgents} of ${t.assignedAgents} failing, under the quorum · ${ago(t.lastRunAt, now)}`
+            : ago(t.lastRunAt, now)
   }</td>
 <td>${t.failingAgents} failing / ${t.assignedAgents} assigned</td>
 <td class="small">${
@@ -74,14 +76,14 @@ export function overviewPage(
   anonymousCluster: string | null = null,
 ): Html {
   const silent = overview.clusters.filter((c) => c.silent);
-  const problems = overview.counts.failing + overview.counts.stale;
+  const problems = overview.counts.failing + overview.counts.degraded + overview.counts.stale;
   const live = html`<h1>Fleet</h1>
 ${
   anonymousCluster !== null && principal.role === 'admin'
     ? html`<p class="notice" role="status" data-notice="sh-anonymous"><strong>Open without a token:</strong> SH_ANONYMOUS_CLUSTER is set, so synthetic-heart's read routes (<code>/api/v1/ping</code>, <code>/api/v1/agents</code>, <code>/api/v1/testconfigs/summary</code>, <code>/api/v1/plugins/status</code>, …) answer anyone, with CORS <code>*</code>, for cluster <a href="${clusterHref(anonymousCluster)}">${anonymousCluster}</a>.</p>`
     : ''
 }
-<p class="summary">${overview.clusters.length} clusters · ${overview.counts.failing} failing · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.unsupported} unsupported · ${overview.counts.passing} passing</p>
+<p class="summary">${overview.clusters.length} clusters · ${overview.counts.failing} failing · ${overview.counts.degraded} degraded · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing · not problems: ${overview.counts.skipped} skipped, ${overview.counts.unsupported} unsupported</p>
 ${
   silent.length || overview.staleAgents.length
     ? html`<div class="error-box" role="alert">

@@ -5,7 +5,7 @@ import { notFound } from '../../errors.ts';
 import { assertCanRead } from '../access.ts';
 import { toAgentView } from '../agents.ts';
 import type { Principal, ServiceContext } from '../context.ts';
-import { toTestSummary } from '../test-views.ts';
+import { toTestSummary, verdictClock } from '../test-views.ts';
 
 export type AgentPage = {
   now: number;
@@ -31,7 +31,7 @@ export async function getAgentPage(ctx: ServiceContext, principal: Principal, ag
     now: ctx.clock.now(),
     agent: { ...toAgentView(row), heartbeatUrl: row.heartbeatUrl },
     tests: rows.map(({ t, l }) => ({
-      test: toTestSummary(t),
+      test: toTestSummary(t, verdictClock(ctx)),
       latest: l
         ? {
             runId: l.runId,

@@ -1,17 +1,14 @@
-import { parseDuration, type TestSummary } from '@synthfleet/contracts';
+import { formatSpan, type TestSummary, VERDICTS, type Verdict } from '@synthfleet/contracts';
 import { agents, latest, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { badRequest } from '../../errors.ts';
 import { visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
-import { importanceRank, toTestSummary } from '../test-views.ts';
+import { importanceRank, timingColumns, toTestSummary, verdictOf } from '../test-views.ts';
 
-/**
- * What the dashboard shows for a test. `stale` is kube-e2etestapp's TIME_TO_REPORT_PROBLEM: a test
- * that has produced no result for longer than it should is a problem, not "passing".
- */
-export type DisplayStatus = 'failing' | 'stale' | 'pending' | 'unsupported' | 'passing';
-export const DISPLAY_STATUSES: readonly DisplayStatus[] = ['failing', 'stale', 'pending', 'unsupported', 'passing'];
+/** What the dashboard shows for a test: its verdict (contracts' verdict.ts), as every surface does. */
+export type DisplayStatus = Verdict;
+export const DISPLAY_STATUSES: readonly DisplayStatus[] = VERDICTS;
 
 export type DashboardTest = TestSummary & {
   display: DisplayStatus;
@@ -30,8 +27,6 @@ export type DashboardFilter = {
 };
 
 const NODES_SHOWN = 5;
-/** Cron schedules have no fixed period here; a day without a result is a problem whatever the cron. */
-const CRON_ALLOWANCE_MS = 24 * 3_600_000;
 
 /** What stale detection and the problem-first order need, for every matching test. */
 export const statusColumns = {
@@ -42,9 +37,7 @@ export const statusColumns = {
   createdAt: tests.createdAt,
   updatedAt: tests.updatedAt,
   // The spec stays in the database: SQLite reads the few fields stale detection needs.
-  repeat: sql<string | null>`json_extract(${tests.spec}, '$.repeat')`,
-  schedule: sql<string | null>`json_extract(${tests.spec}, '$.schedule')`,
-  runTimeout: sql<string | null>`json_extract(${tests.spec}, '$.timeouts.run')`,
+  ...timingColumns,
 };
 export type StatusRow = {
   id: number;
@@ -77,64 +70,22 @@ export const summaryColumns = {
   lastRunAt: tests.lastRunAt,
   failingSince: tests.failingSince,
   lastFailureMessage: tests.lastFailureMessage,
+  createdAt: tests.createdAt,
+  updatedAt: tests.updatedAt,
+  ...timingColumns,
 };
 
-function durationOr(text: string | null, fallback: number): number {
-  if (!text) return fallback;
-  try {
-    return parseDuration(text);
-  } catch {
-    return fallback;
-  }
-}
-
-/** How long a test may go without a result before that is a problem: two periods plus a run. */
-export function resultAllowanceMs(
-  spec: { repeat: string | null; schedule: string | null; runTimeout: string | null },
-  thresholdMs: number,
-): number {
-  const schedule = spec.schedule?.trim();
-  let period: number;
-  if (schedule?.startsWith('@every ')) period = durationOr(schedule.slice(7), 60_000);
-  else if (schedule) return Math.max(thresholdMs, CRON_ALLOWANCE_MS);
-  else period = durationOr(spec.repeat, 60_000);
-  return Math.max(thresholdMs, 2 * period + durationOr(spec.runTimeout, 10_000));
-}
-
+/** A test's verdict for the dashboard, with why it is stale in words. */
 export function displayStatusOf(
   row: Omit<StatusRow, 'id'>,
   now: number,
   thresholdMs: number,
 ): { display: DisplayStatus; staleReason: string | null } {
-  if (row.state === 'failing') return { display: 'failing', staleReason: null };
-  // Never run by design (no agent offers the plugin): neither a problem nor stale.
-  if (row.state === 'unsupported') return { display: 'unsupported', staleReason: null };
-  const allowance = resultAllowanceMs(row, thresholdMs);
-  if (row.lastRunAt !== null) {
-    if (now - row.lastRunAt > allowance) {
-      return { display: 'stale', staleReason: `no result for ${formatSpan(now - row.lastRunAt)}` };
-    }
-    return { display: row.state === 'passing' ? 'passing' : 'pending', staleReason: null };
-  }
-  // Never ran: give it the allowance from when it was declared or last changed.
-  const since = Math.max(row.createdAt, row.updatedAt);
-  if (now - since > allowance) {
-    const why = row.assignedAgents === 0 ? 'no agent runs it' : 'no result yet';
-    return { display: 'stale', staleReason: `${why} after ${formatSpan(now - since)}` };
-  }
-  return { display: 'pending', staleReason: null };
+  const v = verdictOf(row, { now, thresholdMs });
+  return { display: v.state, staleReason: v.reason };
 }
 
-/** 95 s → "1m 35s"; 3 days → "3d 0h". */
-export function formatSpan(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
+export { formatSpan };
 
 function labelCondition(label: string): SQL {
   const eqAt = label.indexOf('=');
@@ -143,7 +94,7 @@ function labelCondition(label: string): SQL {
   return sql`json_extract(${tests.labels}, ${`$."${key}"`}) = ${label.slice(eqAt + 1)}`;
 }
 
-const ORDER: Record<DisplayStatus, number> = { failing: 0, stale: 1, pending: 2, unsupported: 3, passing: 4 };
+const ORDER = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<DisplayStatus, number>;
 
 /**
  * Tests matching a filter with their display status, problems first (failing by importance and
@@ -172,7 +123,7 @@ export async function listDashboardTests(
     .where(and(...where))
     .orderBy(importanceRank, asc(tests.failingSince), asc(tests.cluster), asc(tests.namespace), asc(tests.name));
   const now = ctx.clock.now();
-  const counts: Record<DisplayStatus, number> = { failing: 0, stale: 0, pending: 0, unsupported: 0, passing: 0 };
+  const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<DisplayStatus, number>;
   const kept: { id: number; display: DisplayStatus; staleReason: string | null }[] = [];
   for (const row of ranked) {
     const d = displayStatusOf(row, now, ctx.config.staleResultMs);
@@ -198,7 +149,7 @@ export async function listDashboardTests(
     const row = byId.get(t.id);
     if (!row) continue; // deleted between the two reads
     out.push({
-      ...toTestSummary(row),
+      ...toTestSummary(row, { now, thresholdMs: ctx.config.staleResultMs }),
       display: t.display,
       staleReason: t.staleReason,
       failingNodes: nodes.get(t.id) ?? [],

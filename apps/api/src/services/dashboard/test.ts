@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { notFound } from '../../errors.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { remediesOf } from '../remedies.ts';
-import { loadTest, runPageOf, testDetailOf, toRunView, toTestSummary } from '../test-views.ts';
+import { loadTest, runPageOf, testDetailOf, toRunView, toTestSummary, verdictClock } from '../test-views.ts';
 import { type DisplayStatus, displayStatusOf, type StatusRow } from './shared.ts';
 
 export type HistoryPoint = {
@@ -135,7 +135,7 @@ export async function getRun(ctx: ServiceContext, principal: Principal, id: Test
     .where(and(eq(runs.id, runId), eq(runs.testId, test.id)))
     .get();
   if (!row) throw notFound(`run "${runId}" of test "${id.cluster}/${id.namespace}/${id.name}" was not found`);
-  return { test: toTestSummary(test), run: { ...toRunView(row.r), node: row.node } };
+  return { test: toTestSummary(test, verdictClock(ctx)), run: { ...toRunView(row.r), node: row.node } };
 }
 
 /**
