@@ -49,6 +49,9 @@ describe('npm start (scripts/start.ts)', () => {
       expect(byName['localhost-dns']?.state).toBe('passing');
       // Nothing listens on 8787 in this test, so the API checks fail: they ran and reported.
       expect(byName['api-health']?.state).toMatch(/passing|failing/);
+      // A mesh of one agent skips every run: skipped, not pending forever. No example stays pending.
+      expect(byName['node-mesh']?.state).toBe('skipped');
+      expect(Object.values(byName).filter((t) => t.state === 'pending')).toEqual([]);
     } finally {
       expect(await proc.stop()).toBe(0);
     }

@@ -4,7 +4,8 @@ import { ClusterName } from './names.ts';
 import { SyntheticTestSpec } from './synthetic-test.ts';
 import { Verdict } from './verdict.ts';
 
-export const Role = z.enum(['admin', 'viewer', 'cluster']);
+/** `metrics` may read /metrics and nothing else (a Prometheus scrape credential). */
+export const Role = z.enum(['admin', 'viewer', 'cluster', 'metrics']);
 export type Role = z.infer<typeof Role>;
 
 export const CreateTokenRequest = z

@@ -80,7 +80,7 @@ export function dashboardRoutes(
   app.get(CSS_PATH, asset(STYLESHEET, 'text/css; charset=utf-8'));
   app.get(JS_PATH, asset(SCRIPT, 'text/javascript; charset=utf-8'));
 
-  const send = (c: DashContext, body: Html, status: 200 | 400 | 401 | 404 | 429 | 500 = 200) => {
+  const send = (c: DashContext, body: Html, status: 200 | 400 | 401 | 403 | 404 | 429 | 500 = 200) => {
     for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
     return c.html(body, status);
   };
@@ -89,7 +89,8 @@ export function dashboardRoutes(
     const secret = sessionSecret(c);
     if (!secret) return undefined;
     try {
-      return await resolve(secret);
+      const who = await resolve(secret);
+      return who.role === 'metrics' ? undefined : who; // a scrape credential, not a dashboard user
     } catch {
       return undefined; // revoked or unknown: sign in again
     }
@@ -139,7 +140,9 @@ export function dashboardRoutes(
       const token = typeof form.token === 'string' ? form.token.trim() : '';
       if (!/^\S{8,512}$/.test(token)) return send(c, loginPage(next, 'That does not look like a token.'), 400);
       try {
-        await resolve(token);
+        const who = await resolve(token);
+        if (who.role === 'metrics')
+          return send(c, loginPage(next, 'A metrics token reads /metrics only; sign in with another token.'), 403);
       } catch {
         return send(c, loginPage(next, 'That token is not valid (unknown or revoked).'), 401);
       }

@@ -97,6 +97,8 @@ export function openApiRoute(r: Route) {
   if (r.roles !== 'public') errors.add(401);
   // Refused by the role check: a viewer is told (403), a cluster token is not (404).
   if (r.roles !== 'public' && !r.roles.includes('viewer')) errors.add(403);
+  // A metrics token (a scrape credential) is told so on every route but /metrics.
+  if (r.roles !== 'public' && !r.roles.includes('metrics')) errors.add(403);
   if (r.roles !== 'public' && !r.roles.includes('cluster')) errors.add(404);
   if (r.params || r.query || r.body) errors.add(400);
   if (r.body) {

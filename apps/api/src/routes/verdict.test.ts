@@ -110,4 +110,52 @@ describe('the verdict', () => {
     expect(ping.failedTests['fail-t']?.status).toBe(1);
     expect(ping.status).toBe(1);
   });
+
+  it('is what /metrics exports: synthfleet_test_state is 1 for it and 0 for every other state', async () => {
+    const r = await api.request('GET', '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    for (const [name, state] of Object.entries(expected)) {
+      const lines = r.text
+        .split('\n')
+        .filter((l) => l.startsWith(`synthfleet_test_state{cluster="edge-1",namespace="default",test="${name}",`));
+      expect(lines, name).toHaveLength(7);
+      expect(
+        lines.filter((l) => l.endsWith(' 1')),
+        name,
+      ).toEqual([`synthfleet_test_state{cluster="edge-1",namespace="default",test="${name}",state="${state}"} 1`]);
+    }
+    expect(r.text).toContain('synthfleet_test_failing_agents{cluster="edge-1",namespace="default",test="degr-t"} 1');
+    expect(r.text).toContain('synthfleet_test_assigned_agents{cluster="edge-1",namespace="default",test="degr-t"} 2');
+    expect(r.text).toContain('synthfleet_cluster_agents{cluster="edge-1",state="live"} 2');
+    expect(r.text).toMatch(/synthfleet_api_runs_total\{outcome="accepted"\} 9\n/);
+    expect(r.text).toMatch(
+      /synthfleet_test_last_result_age_seconds\{cluster="edge-1",namespace="default",test="stale-t"\} 599\.\d+/,
+    );
+    // The same at /api/v1/metrics.
+    const v1 = await api.request('GET', '/api/v1/metrics');
+    expect(v1.text.split('\n').filter((l) => l.startsWith('synthfleet_test_state'))).toEqual(
+      r.text.split('\n').filter((l) => l.startsWith('synthfleet_test_state')),
+    );
+  });
+
+  it('/metrics answers admin, viewer and metrics tokens; a metrics token reads nothing else', async () => {
+    const metrics = await api.token('metrics');
+    const viewer = await api.token('viewer');
+    for (const t of [metrics, viewer]) {
+      expect((await api.request('GET', '/metrics', { token: t })).status).toBe(200);
+      expect((await api.request('GET', '/api/v1/metrics', { token: t })).status).toBe(200);
+    }
+    expect((await api.request('GET', '/metrics', { token })).status).toBe(404);
+    expect((await api.request('GET', '/metrics', { token: null })).status).toBe(401);
+    for (const path of ['/api/v1/tests', '/api/v1/fleet', '/api/v1/ping?cluster=edge-1', '/api/v1/tokens'])
+      expect((await api.request('GET', path, { token: metrics })).status, path).toBe(403);
+    const login = await api.app.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: metrics, next: '/' }).toString(),
+    });
+    expect(login.status).toBe(403);
+    expect(login.headers.get('set-cookie')).toBeNull();
+  });
 });

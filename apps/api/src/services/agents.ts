@@ -160,6 +160,7 @@ export async function pollAssignment(
 ): Promise<PollOutcome> {
   const { agentId, known, waitMs, signal, report } = poll;
   const first = await loadAgent(ctx, principal, agentId);
+  ctx.counters.polls++;
   const wait = Math.max(0, Math.min(waitMs, ctx.config.maxPollWaitMs));
   // Subscribe before the authoritative read so a change landing in between still wakes us.
   const sub = known !== undefined && wait > 0 ? ctx.hub.subscribe(first.cluster, agentId, wait, known) : undefined;
@@ -174,6 +175,7 @@ export async function pollAssignment(
     const wake = await sub.done;
     signal?.removeEventListener('abort', onAbort);
     if (!wake || signal?.aborted) return { kind: 'not-modified', version: agent.assignmentVersion };
+    ctx.counters.pollWakeups++;
     // The waker knows the new version and fingerprint: no read needed when the body is cached.
     const fresh =
       wake.version !== undefined && wake.hash !== undefined

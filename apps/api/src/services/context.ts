@@ -6,6 +6,7 @@ import type { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { RateLimiter } from '../lib/rate-limit.ts';
 import type { AssignmentCaches } from './assignments.ts';
+import type { ApiCounters } from './control-metrics.ts';
 
 export type ApiConfig = {
   /** An agent that has not polled for this long is stale and loses its `$` tests. */
@@ -69,13 +70,16 @@ export type ServiceContext = {
   limiter: RateLimiter;
   /** The assignment bodies and reads shared by agents that run the same set (services/assignments.ts). */
   assignments: AssignmentCaches;
+  /** This process's ingest and long-poll counters, for /metrics. */
+  counters: ApiCounters;
 };
 
 export type AssignmentBody = { tests: AssignedTest[]; peers: Peer[] };
 
 export type Principal = {
   tokenId: string;
-  role: 'admin' | 'viewer' | 'cluster';
+  /** `metrics`: may read /metrics and nothing else. */
+  role: 'admin' | 'viewer' | 'cluster' | 'metrics';
   cluster: string | null;
   /** The token-less synthetic-heart reader (SH_ANONYMOUS_CLUSTER): may read its cluster, never write. */
   readOnly?: boolean;

@@ -164,5 +164,9 @@ export async function ingestRuns(
     await runBatch(ctx.db, queries);
   }
   if (rejected.length > 0) ctx.logger.warn({ cluster, agentId: agent.id, rejected: rejected.length }, 'runs rejected');
+  ctx.counters.runBatches++;
+  ctx.counters.runsAccepted += inserted.size;
+  ctx.counters.runsDuplicate += duplicates;
+  ctx.counters.runsRejected += rejected.length;
   return { accepted: inserted.size, duplicates, rejected };
 }

@@ -7,7 +7,7 @@ import { randomToken } from '../lib/random-token.ts';
 import { ensureCluster } from './clusters.ts';
 import type { Principal, ServiceContext } from './context.ts';
 
-const PREFIX = { admin: 'sfa', viewer: 'sfv', cluster: 'sfc' } as const;
+const PREFIX = { admin: 'sfa', viewer: 'sfv', cluster: 'sfc', metrics: 'sfm' } as const;
 
 export const hashToken = sha256Hex;
 

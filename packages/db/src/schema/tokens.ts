@@ -6,7 +6,7 @@ export const tokens = sqliteTable(
     id: text('id').primaryKey(),
     /** SHA-256 of the secret, hex. The secret itself is never stored. */
     hash: text('hash').notNull().unique(),
-    role: text('role', { enum: ['admin', 'viewer', 'cluster'] }).notNull(),
+    role: text('role', { enum: ['admin', 'viewer', 'cluster', 'metrics'] }).notNull(),
     cluster: text('cluster'),
     name: text('name'),
     createdAt: integer('created_at').notNull(),
