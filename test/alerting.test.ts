@@ -36,6 +36,8 @@ let token = '';
 let gateway: Pushgateway;
 let promUrl = '';
 let webhook: http.Server;
+let apiPort = 0;
+const metricsTokenFile = join(dir, 'metrics-token');
 
 /** The shipped rules with every duration divided by SCALE (see the header). */
 function scaleRules(text: string): string {
@@ -106,6 +108,12 @@ beforeAll(async () => {
   const prom = parseYaml(infra('prometheus.example.yaml'));
   prom.global = { scrape_interval: '1s', evaluation_interval: '1s' };
   prom.scrape_configs[0].static_configs[0].targets = [gateway.url.replace('http://', '')];
+  // The control plane's /metrics: this test's API over plain http, read with a metrics token.
+  apiPort = await freePort();
+  writeFileSync(metricsTokenFile, 'not-yet');
+  prom.scrape_configs[1].scheme = 'http';
+  prom.scrape_configs[1].static_configs[0].targets = [`127.0.0.1:${apiPort}`];
+  prom.scrape_configs[1].authorization.credentials_file = metricsTokenFile;
   prom.alerting.alertmanagers[0].static_configs[0].targets = [`127.0.0.1:${amPort}`];
   writeFileSync(join(dir, 'prometheus.yaml'), toYaml(prom));
   const promPort = await freePort();
@@ -118,8 +126,10 @@ beforeAll(async () => {
   promUrl = `http://127.0.0.1:${promPort}`;
   await ready(`${promUrl}/-/ready`);
 
-  api = await startApi({ dataDir: join(dir, 'api') });
+  api = await startApi({ dataDir: join(dir, 'api'), port: apiPort, env: { STALE_RESULT_SECONDS: '10' } });
   token = await api.clusterToken(CLUSTER);
+  const metricsToken = await api.call('/api/v1/tokens', { method: 'POST', body: { role: 'metrics' } });
+  writeFileSync(metricsTokenFile, (metricsToken.json as { token: string }).token);
   for (const node of ['node-a', 'node-b', 'node-c']) {
     agents[node] = await startAgent({
       apiUrl: api.url,
@@ -175,6 +185,53 @@ describe('alerting through a real Pushgateway, Prometheus and Alertmanager', () 
     // Both fire in Prometheus; Alertmanager delivers only the critical one.
     expect(named(await firing(), 'SynthfleetTestFailingEverywhere', { test: 'down' })).toHaveLength(1);
     expect(named(notifications, 'SynthfleetTestFailing', { test: 'down' })).toEqual([]);
+  }, 120_000);
+
+  it("sees the control plane's verdicts: a failing test's state series, and a stale test's alert", async () => {
+    const query = async (q: string) =>
+      (
+        (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        }
+      ).data.result;
+    await waitFor(
+      async () => (await query('synthfleet_test_state{test="down",state="failing"} == 1')).length === 1,
+      slow.timeout,
+      'the failing state series of "down" in Prometheus',
+    );
+    const [series] = await query('synthfleet_test_state{test="down",state="failing"}');
+    expect(series?.metric).toMatchObject({ job: 'synthfleet-api', cluster: CLUSTER, namespace: 'default' });
+    // A test no agent can run (no such node) never reports: stale after STALE_RESULT_SECONDS.
+    expect(
+      (
+        await api.putTest(CLUSTER, token, 'orphan', {
+          plugin: 'dns',
+          repeat: '1s',
+          node: 'no-such-node',
+          config: { domains: ['localhost'] },
+        })
+      ).status,
+    ).toBe(201);
+    const alerts = async () =>
+      named(
+        ((await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as { data: { alerts: PromAlert[] } }).data.alerts,
+        'SynthfleetTestStale',
+        { test: 'orphan' },
+      );
+    await waitFor(
+      async () => (await alerts()).some((a) => a.state === 'pending'),
+      slow.timeout,
+      'SynthfleetTestStale pending',
+    );
+    await waitFor(
+      async () => (await alerts()).some((a) => a.state === 'firing'),
+      slow.timeout,
+      'SynthfleetTestStale firing',
+    );
+    expect((await query('synthfleet_test_state{test="orphan",state="stale"}'))[0]?.value[1]).toBe('1');
+    expect(
+      (await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/orphan`, { method: 'DELETE', token })).status,
+    ).toBe(204);
   }, 120_000);
 
   it("resolves a deleted test's alerts, and its idle agents stay alive to the silence alerts", async () => {
