@@ -20,6 +20,7 @@ import { createOpenApiDocument, publicRoutes } from './openapi.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
 import { fleetRoutes } from './routes/fleet.ts';
+import { fleetTestRoutes } from './routes/fleet-tests.ts';
 import { remedyRoutes } from './routes/remedies.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps) {
     ...runRoutes(ctx),
     ...remedyRoutes(ctx),
     ...fleetRoutes(ctx),
+    ...fleetTestRoutes(ctx),
     ...testRoutes(ctx),
     ...syntheticHeartRoutes(ctx),
     ...statsRoutes(ctx),

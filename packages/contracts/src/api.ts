@@ -200,6 +200,7 @@ export const ClusterView = z.object({
   testsFailing: z.number().int(),
   testsPending: z.number().int(),
   tests: z.record(Verdict, z.number().int()).describe('Tests by verdict.'),
+  labels: z.record(z.string(), z.string()).describe("Labels admins set, for fleet tests' selectors."),
   lastResultAt: z.string().nullable(),
 });
 export type ClusterView = z.infer<typeof ClusterView>;

@@ -7,6 +7,7 @@ export * from './duration.ts';
 export * from './env.ts';
 export * from './errors.ts';
 export * from './exec-env.ts';
+export * from './fleet-test.ts';
 export * from './names.ts';
 export * from './node-selector.ts';
 export * from './query.ts';

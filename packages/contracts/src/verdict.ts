@@ -135,3 +135,25 @@ export function testVerdict(v: VerdictInput): { state: Verdict; reason: string |
   }
   return { state: v.result, reason: null };
 }
+
+/**
+ * A fleet test's verdict from its selected clusters' verdicts, with `quorum` a count or share of
+ * clusters (default: every selected cluster must fail):
+ * - `failing` when the failing clusters reach the quorum;
+ * - `degraded` when some cluster fails or is degraded, short of that;
+ * - `stale` when no cluster has a fresh result and some is stale; `pending` when none has any;
+ * - `unsupported` / `skipped` when every cluster says so; `passing` otherwise.
+ */
+export function fleetVerdict(clusters: readonly Verdict[], quorum: QuorumRule): Verdict {
+  const n = (v: Verdict) => clusters.filter((c) => c === v).length;
+  if (clusters.length === 0) return 'pending';
+  const failing = n('failing');
+  const rule = quorum.count === null && quorum.share === null ? { count: clusters.length, share: null } : quorum;
+  if (quorumReached(failing, clusters.length, rule)) return 'failing';
+  if (failing > 0 || n('degraded') > 0) return 'degraded';
+  if (n('passing') > 0) return 'passing';
+  if (n('stale') > 0) return 'stale';
+  if (n('pending') > 0) return 'pending';
+  if (n('skipped') > 0) return 'skipped';
+  return 'unsupported';
+}

@@ -38,7 +38,8 @@ export function clusterTestRoutes(ctx: ServiceContext) {
         200: { description: 'Updated (the revision moves only when the spec changed)', schema: UpsertTestResponse },
         201: { description: 'Created', schema: UpsertTestResponse },
       },
-      errors: [403, 404],
+      // 409: the name is a fleet test's share in this cluster.
+      errors: [403, 404, 409],
       handler: async (c, { params: p, body }) => {
         const result = await upsertTest(ctx, c.var.principal, p, body);
         return c.json(result, result.created ? 201 : 200);

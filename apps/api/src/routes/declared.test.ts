@@ -37,6 +37,11 @@ function sampleBody(r: Route): unknown {
     sendRuns: () => ({ agentId, runs: [runResult('secret-test', 'pass', api.clock.now())] }),
     claimRemedy: () => ({ namespace: 'default', name: 'secret-test', revision: 1, runId: 'run-00000001', failures: 3 }),
     finishRemedy: () => ({ status: 'succeeded', message: 'done' }),
+    putFleetTest: () => ({
+      ...syntheticTest('secret-test'),
+      spec: { ...syntheticTest('secret-test').spec, clusters: ['edge-*'] },
+    }),
+    setClusterLabels: () => ({ labels: { region: 'eu' } }),
   };
   const make = samples[r.operationId];
   if (!make) throw new Error(`route ${r.operationId} takes a body: give it a valid sample in declared.test.ts`);

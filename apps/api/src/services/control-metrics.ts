@@ -8,6 +8,7 @@ import { VERDICTS } from '@synthfleet/contracts';
 import { agents, tests } from '@synthfleet/db';
 import { isNull, sql } from 'drizzle-orm';
 import type { ServiceContext } from './context.ts';
+import { fleetTestViews } from './fleet-tests.ts';
 import { timingColumns, verdictClock, verdictOf } from './test-views.ts';
 
 /** This process's counters; on Workers, one isolate's. */
@@ -113,6 +114,19 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
   for (const [cluster, c] of [...byCluster].sort(([x], [y]) => x.localeCompare(y))) {
     out.sample('synthfleet_cluster_agents', { cluster, state: 'live' }, c.live);
     out.sample('synthfleet_cluster_agents', { cluster, state: 'stale' }, c.stale);
+  }
+  out.family(
+    'synthfleet_fleet_test_state',
+    'gauge',
+    "1 for the fleet test's verdict over its clusters, 0 for the others",
+  );
+  for (const f of await fleetTestViews(ctx)) {
+    for (const state of VERDICTS)
+      out.sample(
+        'synthfleet_fleet_test_state',
+        { namespace: f.namespace, test: f.name, state },
+        state === f.state ? 1 : 0,
+      );
   }
   const k = ctx.counters;
   out.family('synthfleet_api_runs_total', 'counter', 'runs received by this API process, by outcome');

@@ -49,6 +49,7 @@ export async function listClusters(ctx: ServiceContext, principal: Principal, on
         testsFailing: 0,
         testsPending: 0,
         tests: none(),
+        labels: JSON.parse(c.labels) as Record<string, string>,
         lastResultAt: c.lastResultAt === null ? null : new Date(c.lastResultAt).toISOString(),
       },
     ]),

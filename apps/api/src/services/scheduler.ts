@@ -6,6 +6,7 @@ import type { Wake } from '../hub/hub.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
 import { assignmentFingerprint, peersFingerprint } from './assignments.ts';
 import type { ServiceContext } from './context.ts';
+import { reconcileFleetTests } from './fleet-tests.ts';
 import { expireRemedies } from './remedies.ts';
 import { rollupQuery } from './rollup.ts';
 
@@ -349,6 +350,8 @@ export async function sweep(ctx: ServiceContext): Promise<SweepResult> {
       'agents went stale',
     );
   }
+  // New clusters (and changed labels) pick up the fleet tests that select them.
+  await reconcileFleetTests(ctx);
   const remediesUnknown = await expireRemedies(ctx, now);
   let runsDeleted = 0;
   const retentionCutoff = now - ctx.config.retentionMs;

@@ -8,7 +8,7 @@ import {
 import { type TestRow, tests } from '@synthfleet/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { badRequest, notFound } from '../errors.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
 import { runBatch } from '../lib/batch.ts';
 import { assertCanWrite } from './access.ts';
 import { ensureClusterQuery } from './clusters.ts';
@@ -115,6 +115,11 @@ export async function upsertTest(
     const existing = await ctx.db.query.tests.findFirst({
       where: and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name)),
     });
+    if (existing && existing.deletedAt === null && existing.fleetTestId !== null) {
+      throw conflict(
+        `test "${testKeyString(key)}" is this cluster's share of fleet test ${namespace}/${name}: change the fleet test (PUT /api/v1/fleet-tests/${namespace}/${name})`,
+      );
+    }
     const plan = planUpsert(ctx, cluster, parsed, existing);
     await runBatch(ctx.db, [ensureClusterQuery(ctx, cluster), ...(plan.query ? [plan.query] : [])]);
     if (plan.changed) await reconcileLocked(ctx, cluster);
@@ -174,7 +179,17 @@ export async function applySnapshot(
     const result: SnapshotResponse = { created: 0, updated: 0, unchanged: 0, deleted: 0 };
     let changed = false;
     for (const p of parsed) {
-      const plan = planUpsert(ctx, cluster, p, byKey.get(`${p.object.metadata.namespace}/${p.object.metadata.name}`));
+      const existing = byKey.get(`${p.object.metadata.namespace}/${p.object.metadata.name}`);
+      if (existing && existing.deletedAt === null && existing.fleetTestId !== null) {
+        // A fleet test's share: the fleet test owns it, not this cluster's resources.
+        ctx.logger.warn(
+          { cluster, test: `${existing.namespace}/${existing.name}` },
+          "a cluster resource has the name of a fleet test's share; the fleet test keeps it",
+        );
+        result.unchanged++;
+        continue;
+      }
+      const plan = planUpsert(ctx, cluster, p, existing);
       if (plan.query) queries.push(plan.query);
       if (plan.created) result.created++;
       else if (plan.changed) result.updated++;
@@ -182,7 +197,8 @@ export async function applySnapshot(
       changed ||= plan.changed;
     }
     for (const row of rows) {
-      if (row.deletedAt !== null || seen.has(`${row.namespace}/${row.name}`)) continue;
+      // A fleet test's share is not the cluster's own: its snapshot never removes it.
+      if (row.deletedAt !== null || row.fleetTestId !== null || seen.has(`${row.namespace}/${row.name}`)) continue;
       queries.push(
         ctx.db.update(tests).set({ deletedAt: now, pinnedAgentId: null, state: 'pending' }).where(eq(tests.id, row.id)),
       );
@@ -192,5 +208,46 @@ export async function applySnapshot(
     await runBatch(ctx.db, queries);
     if (changed) await reconcileLocked(ctx, cluster);
     return result;
+  });
+}
+
+/**
+ * Stores a fleet test's share in one cluster: an ordinary test row owned by the fleet test, placed
+ * as any other. A cluster's own live test of that name keeps it: `conflict`, nothing stored.
+ */
+export async function upsertFleetShare(
+  ctx: ServiceContext,
+  cluster: string,
+  parsed: ParsedTest,
+  fleetTestId: number,
+): Promise<'stored' | 'unchanged' | 'conflict'> {
+  const { namespace, name } = parsed.object.metadata;
+  return ctx.exclusive(cluster, async () => {
+    const existing = await ctx.db.query.tests.findFirst({
+      where: and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name)),
+    });
+    if (existing && existing.deletedAt === null && existing.fleetTestId !== fleetTestId) return 'conflict';
+    const plan = planUpsert(ctx, cluster, parsed, existing);
+    await runBatch(ctx.db, [
+      ensureClusterQuery(ctx, cluster),
+      ...(plan.query ? [plan.query] : []),
+      ctx.db
+        .update(tests)
+        .set({ fleetTestId })
+        .where(and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name))),
+    ]);
+    if (plan.changed) await reconcileLocked(ctx, cluster);
+    return plan.changed ? 'stored' : 'unchanged';
+  });
+}
+
+/** Removes a fleet test's share from a cluster that it no longer selects (or that it was deleted from). */
+export async function removeFleetShare(ctx: ServiceContext, cluster: string, testId: number): Promise<void> {
+  await ctx.exclusive(cluster, async () => {
+    await ctx.db
+      .update(tests)
+      .set({ deletedAt: ctx.clock.now(), pinnedAgentId: null, state: 'pending', fleetTestId: null })
+      .where(and(eq(tests.id, testId), isNull(tests.deletedAt)));
+    await reconcileLocked(ctx, cluster);
   });
 }

@@ -1,6 +1,7 @@
 export * from './agents.ts';
 export * from './assignments.ts';
 export * from './clusters.ts';
+export * from './fleet-tests.ts';
 export * from './latest.ts';
 export * from './remedies.ts';
 export * from './runs.ts';

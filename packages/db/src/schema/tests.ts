@@ -23,6 +23,8 @@ export const tests = sqliteTable(
     displayName: text('display_name'),
     importance: text('importance'),
     labels: text('labels').notNull(),
+    /** The fleet test this row is its cluster's share of; null for a cluster's own test. */
+    fleetTestId: integer('fleet_test_id'),
     /** JSON object: the spec's podLabelSelector (empty: any agent pod). */
     podLabelSelector: text('pod_label_selector').notNull().default('{}'),
     /** Cross-vantage verdict: failing fleet-wide once this many agents fail… */
