@@ -157,8 +157,11 @@ async function firing(): Promise<PromAlert[]> {
   return r.data.alerts.filter((a) => a.state === 'firing');
 }
 
-const named = <A extends { labels: Record<string, string> }>(alerts: A[], name: string, extra: Record<string, string> = {}) =>
-  alerts.filter((a) => a.labels.alertname === name && Object.entries(extra).every(([k, v]) => a.labels[k] === v));
+const named = <A extends { labels: Record<string, string> }>(
+  alerts: A[],
+  name: string,
+  extra: Record<string, string> = {},
+) => alerts.filter((a) => a.labels.alertname === name && Object.entries(extra).every(([k, v]) => a.labels[k] === v));
 
 const slow = { timeout: 90_000, interval: 500 };
 

@@ -11,7 +11,10 @@ export const ClusterSelector = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^([a-z0-9*?.-]+|[A-Za-z0-9_./-]+=[^=]*)$/, 'a cluster selector is a name glob (edge-*) or label=glob (region=eu-*)');
+  .regex(
+    /^([a-z0-9*?.-]+|[A-Za-z0-9_./-]+=[^=]*)$/,
+    'a cluster selector is a name glob (edge-*) or label=glob (region=eu-*)',
+  );
 
 export const FleetTestSelection = z.object({
   clusters: z.array(ClusterSelector).min(1, 'name at least one cluster selector').max(50),
@@ -19,7 +22,12 @@ export const FleetTestSelection = z.object({
 });
 
 const globRe = (glob: string) =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 
 /** Whether a cluster is selected: its name matches a name glob, or a label a `key=glob` entry. */
 export function clusterSelected(
@@ -65,7 +73,11 @@ export const FleetTestList = z.object({ fleetTests: z.array(FleetTestView) });
 export const ClusterLabels = z.object({
   labels: z
     .record(
-      z.string().min(1).max(63).regex(/^[A-Za-z0-9_./-]+$/, 'label key is not valid'),
+      z
+        .string()
+        .min(1)
+        .max(63)
+        .regex(/^[A-Za-z0-9_./-]+$/, 'label key is not valid'),
       z.string().max(63),
     )
     .refine((l) => Object.keys(l).length <= 50, 'at most 50 labels'),

@@ -43,6 +43,7 @@ button{cursor:pointer;background:var(--card)}
 .cell{display:block;width:18px;height:18px;border-radius:3px}
 .cell.s-pass{background:var(--pass)}.cell.s-fail,.cell.s-error,.cell.s-timeout{background:var(--fail)}
 .cell.s-skipped,.cell.s-none{background:var(--pending)}.cell.s-unsupported{background:var(--bg);border:1px dashed var(--pending)}
+a.chip{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;color:#fff;text-decoration:none;background:var(--pending)}a.chip.s-passing{background:var(--pass)}a.chip.s-failing{background:var(--fail)}a.chip.s-degraded,a.chip.s-stale{background:var(--stale)}
 p.notice{border:1px solid var(--stale);border-radius:6px;padding:8px 12px}
 pre{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;max-height:60vh;white-space:pre-wrap;overflow-wrap:anywhere}
 .chart{width:100%;max-width:900px;height:auto;border:1px solid var(--line);border-radius:6px;background:var(--card)}

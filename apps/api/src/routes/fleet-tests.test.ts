@@ -72,6 +72,20 @@ describe('fleet tests', () => {
       ['edge-us-1', 'passing'],
     ]);
     expect(failing.selected[0]?.failingSince).not.toBeNull();
+    // The dashboard's fleet tests section: the verdict, each cluster's state and since when, linked.
+    const login = await api.app.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: api.admin, next: '/' }).toString(),
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const html = await (await api.app.request('/', { headers: { cookie } })).text();
+    expect(html).toContain('data-fleet-test="default/reach" data-status="failing"');
+    expect(html).toMatch(
+      /<a class="chip s-failing" data-cluster="edge-eu-1" data-status="failing" href="\/tests\/edge-eu-1\/default\/reach"[^>]*>edge-eu-1 <span class="small">since /,
+    );
+    expect(html).toContain('data-cluster="edge-us-1" data-status="passing"');
+    expect(html).toContain('2 of 3');
     // One region recovers: one cluster of three fails, under the quorum of 2.
     await report('edge-eu-2', 'reach', 'pass');
     expect((await view('reach')).state).toBe('degraded');

@@ -92,6 +92,24 @@ ${overview.staleAgents.length ? html`<p><strong>${overview.staleAgents.length} s
 </div>`
     : ''
 }
+${
+  overview.fleetTests.length
+    ? html`<h2>Fleet tests</h2>
+<div class="table-wrap"><table class="fleet-tests"><thead><tr><th>Status</th><th>Fleet test</th><th>Quorum</th><th>Clusters (worst first)</th></tr></thead><tbody>
+${overview.fleetTests.map(
+  (ft) => html`<tr data-fleet-test="${ft.namespace}/${ft.name}" data-status="${ft.state}">
+<td>${badge(ft.state)}</td>
+<td>${ft.displayName ?? ft.name}<div class="small muted">${ft.namespace}/${ft.name} · ${ft.plugin}</div></td>
+<td class="small">${ft.quorum === null ? 'all clusters' : typeof ft.quorum === 'number' ? `${ft.quorum} of ${ft.selected.length}` : ft.quorum}</td>
+<td><div class="grid">${ft.selected.map(
+    (s) =>
+      html`<a class="chip s-${s.state}" data-cluster="${s.cluster}" data-status="${s.state}" href="${testHref({ cluster: s.cluster, namespace: ft.namespace, name: ft.name })}" title="${s.cluster}: ${s.state}${s.failingSince ? ` since ${s.failingSince}` : ''}${s.state === 'failing' || s.state === 'degraded' ? ` (${s.failingAgents} of ${s.assignedAgents} agents)` : ''}">${s.cluster}${s.failingSince ? html` <span class="small">since ${s.failingSince.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</span>` : ''}</a>`,
+  )}</div></td>
+</tr>`,
+)}
+</tbody></table></div>`
+    : ''
+}
 <h2>Clusters</h2>
 <div class="tiles">
 ${overview.clusters.map(

@@ -1,9 +1,10 @@
-import type { AgentView } from '@synthfleet/contracts';
+import type { AgentView, FleetTestView } from '@synthfleet/contracts';
 import { tests } from '@synthfleet/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import { visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { listClusters, listStaleAgents } from '../fleet.ts';
+import { fleetTestViews } from '../fleet-tests.ts';
 import { type DashboardFilter, type DashboardTest, type DisplayStatus, listDashboardTests } from './shared.ts';
 
 /** Stale agents listed on the overview (the count is separate). */
@@ -23,6 +24,8 @@ export type Overview = {
   plugins: string[];
   /** Every visible cluster's name, for the filter. */
   allClusters: string[];
+  /** Fleet tests with their verdicts (admins and viewers; a cluster token sees only its shares). */
+  fleetTests: FleetTestView[];
 };
 
 export async function getOverview(
@@ -33,7 +36,7 @@ export async function getOverview(
 ): Promise<Overview> {
   const scope = visibleClusters(principal, filter.cluster);
   const now = ctx.clock.now();
-  const [clusterViews, list, stale, plugins] = await Promise.all([
+  const [clusterViews, list, stale, plugins, fleet] = await Promise.all([
     listClusters(ctx, principal),
     listDashboardTests(ctx, principal, filter, page),
     listStaleAgents(ctx, scope, STALE_AGENTS_SHOWN),
@@ -47,6 +50,7 @@ export async function getOverview(
         ),
       )
       .orderBy(tests.plugin),
+    principal.role === 'cluster' ? Promise.resolve([]) : fleetTestViews(ctx),
   ]);
   const threshold = ctx.config.staleResultMs;
   return {
@@ -63,5 +67,6 @@ export async function getOverview(
     staleAgents: stale,
     plugins: plugins.map((p) => p.plugin),
     allClusters: clusterViews.map((c) => c.name).sort(),
+    fleetTests: fleet,
   };
 }
