@@ -1,0 +1,175 @@
+/**
+ * A fleet test seen from three clusters, real processes on 127.0.0.1: the API, one agent per
+ * cluster, and Debian's prometheus scraping the API's /metrics (a metrics token) with the shipped
+ * rules. Not modelled here: the clusters' syncers (a fleet test is declared to the API, not by a
+ * cluster's resources; the syncer's handling of shares is covered by the route tests).
+ *
+ * The per-cluster difference is agent-level: the agents of edge-1 may not run the exec program the
+ * second fleet test names (EXEC_ALLOW), so their runs are errors while edge-2 and edge-3 pass.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FleetTestView } from '@synthfleet/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { freePort } from './support/free-port.ts';
+import { type AgentProcess, type Api, ROOT, startAgent, startApi } from './support/processes.ts';
+import { waitFor } from './support/wait.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'synthfleet-fleet-'));
+const CLUSTERS = ['edge-1', 'edge-2', 'edge-3'];
+let api: Api;
+const tokens: Record<string, string> = {};
+const agents: AgentProcess[] = [];
+let prometheus: ChildProcess | undefined;
+let promUrl = '';
+const ok = join(dir, 'ok.sh');
+
+beforeAll(async () => {
+  writeFileSync(ok, '#!/bin/sh\necho \'{"marks":1,"maxMarks":1}\'\n');
+  chmodSync(ok, 0o755);
+  const apiPort = await freePort();
+  api = await startApi({ dataDir: join(dir, 'api'), port: apiPort, env: { SWEEP_INTERVAL_SECONDS: '1' } });
+  const metrics = await api.call('/api/v1/tokens', { method: 'POST', body: { role: 'metrics' } });
+  writeFileSync(join(dir, 'metrics-token'), (metrics.json as { token: string }).token);
+  for (const cluster of CLUSTERS) {
+    tokens[cluster] = await api.clusterToken(cluster);
+    agents.push(
+      await startAgent({
+        apiUrl: api.url,
+        token: tokens[cluster] as string,
+        node: `${cluster}-node`,
+        spoolDir: join(dir, `spool-${cluster}`),
+        env: { EXEC_ALLOW: cluster === 'edge-1' ? join(dir, 'other.sh') : ok },
+      }),
+    );
+  }
+  const prom = parseYaml(readFileSync(join(ROOT, 'infra/prometheus/prometheus.example.yaml'), 'utf8'));
+  prom.global = { scrape_interval: '1s', evaluation_interval: '1s' };
+  const apiJob = prom.scrape_configs.find((j: { job_name: string }) => j.job_name === 'synthfleet-api');
+  apiJob.scheme = 'http';
+  apiJob.static_configs[0].targets = [`127.0.0.1:${apiPort}`];
+  apiJob.authorization.credentials_file = join(dir, 'metrics-token');
+  prom.scrape_configs = [apiJob];
+  delete prom.alerting;
+  writeFileSync(join(dir, 'synthfleet.rules.yaml'), readFileSync(join(ROOT, 'infra/prometheus/synthfleet.rules.yaml')));
+  writeFileSync(join(dir, 'prometheus.yaml'), toYaml(prom));
+  mkdirSync(join(dir, 'tsdb'));
+  const port = await freePort();
+  prometheus = spawn(
+    '/usr/bin/prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yaml')}`,
+      `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  promUrl = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => (await fetch(`${promUrl}/-/ready`).catch(() => undefined))?.ok === true,
+    30_000,
+    'prometheus ready',
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop('SIGKILL')));
+  await api?.stop();
+  prometheus?.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const putFleet = (name: string, spec: Record<string, unknown>) =>
+  api.call(`/api/v1/fleet-tests/default/${name}`, {
+    method: 'PUT',
+    body: {
+      apiVersion: 'synthfleet.dev/v1',
+      kind: 'SyntheticTest',
+      metadata: { name, namespace: 'default' },
+      spec: { repeat: '1s', node: '*', clusters: ['edge-*'], quorum: 2, ...spec },
+    },
+  });
+const fleetState = async (name: string) =>
+  FleetTestView.parse((await api.call(`/api/v1/fleet-tests/default/${name}`)).json);
+
+async function promQuery(q: string) {
+  const r = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+    data: { result: { metric: Record<string, string> }[] };
+  };
+  return r.data.result;
+}
+async function promAlerts(name: string) {
+  const r = (await (await fetch(`${promUrl}/api/v1/alerts`)).json()) as {
+    data: { alerts: { labels: Record<string, string>; state: string }[] };
+  };
+  return r.data.alerts.filter((a) => a.labels.alertname === name);
+}
+
+describe('a fleet test over three clusters', () => {
+  it('fails with quorum 2 of 3 when its target is down, and the state series and alert reach Prometheus', async () => {
+    const closed = await freePort();
+    expect(
+      (
+        await putFleet('reach', {
+          plugin: 'netDial',
+          config: { addresses: [{ addr: `127.0.0.1:${closed}`, net: 'tcp', timeout: '300ms' }] },
+        })
+      ).status,
+    ).toBe(201);
+    // Quorum 2 is reached as soon as two clusters report; wait for the third too.
+    await waitFor(
+      async () => (await fleetState('reach')).selected.every((s) => s.state === 'failing'),
+      60_000,
+      'every cluster failing',
+    );
+    const v = await fleetState('reach');
+    expect(v.selected.map((s) => [s.cluster, s.state])).toEqual(CLUSTERS.map((c) => [c, 'failing']));
+    await waitFor(
+      async () => (await promQuery('synthfleet_fleet_test_state{test="reach",state="failing"} == 1')).length === 1,
+      60_000,
+      'the failing fleet state series in Prometheus',
+    );
+    await waitFor(
+      async () => (await promAlerts('SynthfleetFleetTestFailing')).some((a) => a.labels.test === 'reach'),
+      60_000,
+      'SynthfleetFleetTestFailing in Prometheus',
+    );
+  }, 150_000);
+
+  it('is degraded when one cluster of three fails (an agent-level difference) under quorum 2', async () => {
+    expect((await putFleet('edge-exec', { plugin: 'exec', config: { command: ok } })).status).toBe(201);
+    await waitFor(
+      async () => (await fleetState('edge-exec')).selected.every((s) => s.state !== 'pending'),
+      60_000,
+      'every cluster reporting',
+    );
+    expect((await fleetState('edge-exec')).state).toBe('degraded');
+    const v = await fleetState('edge-exec');
+    expect(Object.fromEntries(v.selected.map((s) => [s.cluster, s.state]))).toEqual({
+      'edge-1': 'failing',
+      'edge-2': 'passing',
+      'edge-3': 'passing',
+    });
+    await waitFor(
+      async () => (await promQuery('synthfleet_fleet_test_state{test="edge-exec",state="degraded"} == 1')).length === 1,
+      60_000,
+      'the degraded fleet state series in Prometheus',
+    );
+  }, 120_000);
+
+  it("gives a cluster token its own cluster's share only", async () => {
+    const t = tokens['edge-2'] as string;
+    expect((await api.call('/api/v1/tests/edge-2/default/reach', { token: t })).status).toBe(200);
+    expect((await api.call('/api/v1/tests/edge-1/default/reach', { token: t })).status).toBe(404);
+    expect((await api.call('/api/v1/fleet-tests/default/reach', { token: t })).status).toBe(404);
+    const runs = await api.runs('edge-2', 'default', 'reach', t);
+    expect(runs.length).toBeGreaterThan(0);
+    const own = (await api.call('/api/v1/clusters/edge-2/agents', { token: t })).json as {
+      agents: { agentId: string }[];
+    };
+    expect(new Set(runs.map((r) => r.agentId))).toEqual(new Set(own.agents.map((a) => a.agentId)));
+  });
+});
