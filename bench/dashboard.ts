@@ -43,7 +43,21 @@ async function insertRows(client: Client, table: string, columns: string[], rows
   if (batch.length) await client.batch(batch, 'write');
 }
 
-async function seed(client: Client, now: number): Promise<{ sampleTest: string }> {
+type Scale = { clusters: number; agentsPerCluster: number; testsPerCluster: number; runs: number };
+const DEFAULT_SCALE: Scale = {
+  clusters: CLUSTERS,
+  agentsPerCluster: AGENTS_PER_CLUSTER,
+  testsPerCluster: TESTS_PER_CLUSTER,
+  runs: RUNS,
+};
+
+async function seed(client: Client, now: number, scale: Scale = DEFAULT_SCALE): Promise<{ sampleTest: string }> {
+  const {
+    clusters: CLUSTERS,
+    agentsPerCluster: AGENTS_PER_CLUSTER,
+    testsPerCluster: TESTS_PER_CLUSTER,
+    runs: RUNS,
+  } = scale;
   const clusters: unknown[][] = [];
   const agents: unknown[][] = [];
   const tests: unknown[][] = [];
@@ -269,18 +283,19 @@ async function openApi(dir: string) {
   /** Server time of one page: the whole request inside the app, body read to the end. */
   async function time(path: string): Promise<number> {
     const t0 = performance.now();
-    const res = await app.request(path, { headers: { cookie } });
+    // The dashboard reads the cookie; /metrics, like any scrape, the bearer token.
+    const res = await app.request(path, { headers: { cookie, authorization: `Bearer ${secret}` } });
     const body = await res.text();
     const ms = performance.now() - t0;
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 300)}`);
     return ms;
   }
-  async function measure(path: string): Promise<{ p50: number; p95: number; bytes: number }> {
+  async function measure(path: string, rounds = ROUNDS): Promise<{ p50: number; p95: number; bytes: number }> {
     for (let i = 0; i < 5; i++) await time(path); // warm the JIT and SQLite's page cache
     const samples: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) samples.push(await time(path));
+    for (let i = 0; i < rounds; i++) samples.push(await time(path));
     samples.sort((a, b) => a - b);
-    const res = await app.request(path, { headers: { cookie } });
+    const res = await app.request(path, { headers: { cookie, authorization: `Bearer ${secret}` } });
     return { p50: percentile(samples, 50), p95: percentile(samples, 95), bytes: (await res.text()).length };
   }
   return { handle, measure };
@@ -328,6 +343,65 @@ export async function benchDashboard(): Promise<BenchRow[]> {
         });
       }
     }
+    full.handle.close();
+    empty.handle.close();
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(emptyDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The control plane's /metrics (every test's verdict series, computed at scrape time) at 5,000
+ * agents and 10,000 tests, beside the fleet overview on the same data and /metrics on an empty
+ * database. Target: 1 s server time.
+ */
+export async function benchMetrics(): Promise<BenchRow[]> {
+  const scale: Scale = {
+    clusters: 50,
+    agentsPerCluster: 100,
+    testsPerCluster: Number(process.env.BENCH_METRICS_TESTS_PER_CLUSTER ?? 200),
+    runs: 0,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-metrics-'));
+  const emptyDir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-metrics-empty-'));
+  try {
+    const full = await openApi(dir);
+    const t0 = performance.now();
+    await seed(full.handle.client, Date.now(), scale);
+    const tests = scale.clusters * scale.testsPerCluster;
+    const agents = scale.clusters * scale.agentsPerCluster;
+    process.stdout.write(
+      `seeded ${agents} agents, ${tests} tests in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    const empty = await openApi(emptyDir);
+    const rounds = 10;
+    const base = await empty.measure('/metrics', rounds);
+    const metrics = await full.measure('/metrics', rounds);
+    const overview = await full.measure('/', rounds);
+    const at = `${agents.toLocaleString('en-US')} agents, ${tests.toLocaleString('en-US')} tests`;
+    const rows: BenchRow[] = [
+      {
+        bench: 'metrics',
+        metric: `/metrics scrape server time p50 (${at}; ${Math.round(metrics.bytes / 1024)} KiB)`,
+        unit: 'ms',
+        value: metrics.p50,
+        baseline: base.p50,
+        baselineName: '/metrics on an empty database',
+        higherIsBetter: false,
+        target: '< 1000 ms',
+      },
+      {
+        bench: 'metrics',
+        metric: `fleet overview server time p50 on the same data (${at})`,
+        unit: 'ms',
+        value: overview.p50,
+        baseline: base.p50,
+        baselineName: '/metrics on an empty database',
+        higherIsBetter: false,
+      },
+    ];
     full.handle.close();
     empty.handle.close();
     return rows;

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { benchDashboard } from './dashboard.ts';
+import { benchDashboard, benchMetrics } from './dashboard.ts';
 import { benchHeartbeat } from './heartbeat.ts';
 import { benchIngest } from './ingest.ts';
 import { benchLongPoll } from './longpoll.ts';
@@ -17,6 +17,7 @@ import { benchWorker } from './worker.ts';
 
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   dashboard: () => benchDashboard(),
+  metrics: () => benchMetrics(),
   heartbeat: () => benchHeartbeat(),
   ingest: () => benchIngest(),
   longpoll: () => benchLongPoll(),
