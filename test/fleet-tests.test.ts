@@ -1,8 +1,8 @@
 /**
- * A fleet test seen from three clusters, real processes on 127.0.0.1: the API, one agent per
- * cluster, and Debian's prometheus scraping the API's /metrics (a metrics token) with the shipped
- * rules. Not modelled here: the clusters' syncers (a fleet test is declared to the API, not by a
- * cluster's resources; the syncer's handling of shares is covered by the route tests).
+ * A fleet test seen from three clusters on 127.0.0.1: the API and one agent per cluster as real
+ * processes, each cluster's syncer (in this process, as test/syncer.test.ts runs it) against its
+ * own Kubernetes API double holding one test of the cluster's own, and Debian's prometheus
+ * scraping the API's /metrics (a metrics token) with the shipped rules.
  *
  * The per-cluster difference is agent-level: the agents of edge-1 may not run the exec program the
  * second fleet test names (EXEC_ALLOW), so their runs are errors while edge-2 and edge-3 pass.
@@ -11,10 +11,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FleetTestView } from '@synthfleet/contracts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { FleetTestView, TestPage } from '@synthfleet/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { createApiClient } from '../apps/syncer/src/api-client.ts';
+import { createLogger } from '../apps/syncer/src/logger.ts';
+import { createKubeSource } from '../apps/syncer/src/sources/kube.ts';
+import { createSyncer, type Syncer } from '../apps/syncer/src/syncer.ts';
 import { freePort } from './support/free-port.ts';
+import { type KubeApiDouble, startKubeApi } from './support/kube-api.ts';
 import { type AgentProcess, type Api, ROOT, startAgent, startApi } from './support/processes.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -24,6 +30,9 @@ let api: Api;
 const tokens: Record<string, string> = {};
 const agents: AgentProcess[] = [];
 let prometheus: ChildProcess | undefined;
+const kubes: KubeApiDouble[] = [];
+const syncers: Syncer[] = [];
+const OURS = 'synthfleet.dev/v1/synthetictests';
 let promUrl = '';
 const ok = join(dir, 'ok.sh');
 
@@ -45,6 +54,27 @@ beforeAll(async () => {
         env: { EXEC_ALLOW: cluster === 'edge-1' ? join(dir, 'other.sh') : ok },
       }),
     );
+    // The cluster's own resources, mirrored by its syncer: one test of its own.
+    const kube = await startKubeApi({ resources: [OURS] });
+    kubes.push(kube);
+    kube.apply(OURS, {
+      metadata: { name: 'own-check', namespace: 'default' },
+      spec: { plugin: 'dns', repeat: '5s', node: '*', config: { domains: ['localhost'] } },
+    });
+    const kubeConfig = new KubeConfig();
+    const kubeDir = join(dir, `kube-${cluster}`);
+    mkdirSync(kubeDir);
+    kubeConfig.loadFromFile(kube.writeKubeconfig(kubeDir));
+    const logger = createLogger('silent');
+    const syncer = createSyncer({
+      api: createApiClient({ baseUrl: api.url, token: tokens[cluster] as string, timeoutMs: 5000 }),
+      source: createKubeSource({ kubeConfig, groups: ['synthfleet.dev'], namespaces: [], logger, recheckMs: 60_000 }),
+      logger,
+      resyncMs: 2_000,
+      statusMs: 1_000,
+    });
+    syncer.start();
+    syncers.push(syncer);
   }
   const prom = parseYaml(readFileSync(join(ROOT, 'infra/prometheus/prometheus.example.yaml'), 'utf8'));
   prom.global = { scrape_interval: '1s', evaluation_interval: '1s' };
@@ -76,6 +106,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  for (const s of syncers) await s.stop();
+  for (const k of kubes) await k.close();
   await Promise.all(agents.map((a) => a.stop('SIGKILL')));
   await api?.stop();
   prometheus?.kill('SIGTERM');
@@ -159,6 +191,23 @@ describe('a fleet test over three clusters', () => {
       'the degraded fleet state series in Prometheus',
     );
   }, 120_000);
+
+  it("lives beside each cluster's own tests: the syncers' snapshots keep the shares", async () => {
+    // Several resyncs (every 2 s) have passed since the fleet tests were put.
+    await new Promise((r) => setTimeout(r, 4_500));
+    for (const cluster of CLUSTERS) {
+      const page = TestPage.parse((await api.call(`/api/v1/tests?cluster=${cluster}`)).json);
+      expect(page.tests.map((t) => t.name).sort(), cluster).toEqual(['edge-exec', 'own-check', 'reach']);
+    }
+    // The syncer writes its own object's status; the fleet shares have no resource to write to.
+    const kube = kubes[1] as KubeApiDouble;
+    await waitFor(
+      () =>
+        typeof (kube.get(OURS, 'default', 'own-check')?.status as { phase?: unknown } | undefined)?.phase === 'string',
+      30_000,
+      "own-check's status",
+    );
+  });
 
   it("gives a cluster token its own cluster's share only", async () => {
     const t = tokens['edge-2'] as string;
