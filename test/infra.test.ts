@@ -456,11 +456,16 @@ describe('the alert rules', () => {
     expect(promtool('test', 'rules', 'tests/synthfleet.rules.test.yaml')).toMatch(/SUCCESS/);
   });
 
-  it('watch the metrics the agent really pushes', () => {
+  it('watch the metrics the agent really pushes, and those the control plane really serves', () => {
     const rules = readFileSync(infra('prometheus', 'synthfleet.rules.yaml'), 'utf8');
+    const [agentRules, controlRules] = rules.split('- name: synthfleet-control-plane');
     const readme = readFileSync(join(ROOT, 'apps', 'agent', 'README.md'), 'utf8');
-    for (const metric of new Set(rules.match(/synthfleet_[a-z_]+/g) ?? []))
+    for (const metric of new Set(agentRules?.match(/synthfleet_[a-z_]+/g) ?? []))
       expect(readme, metric).toContain(`\`${metric}\``);
+    const served = readFileSync(join(ROOT, 'apps', 'api', 'src', 'services', 'control-metrics.ts'), 'utf8');
+    const controlMetrics = new Set(controlRules?.match(/synthfleet_[a-z_]+/g) ?? []);
+    expect(controlMetrics.size).toBeGreaterThan(0);
+    for (const metric of controlMetrics) expect(served, metric).toContain(`'${metric}'`);
   });
 });
 
