@@ -319,6 +319,29 @@ describe('pages', () => {
     expect((await page('/clusters/nope', cookie)).status).toBe(404);
   });
 
+  it('test page chart: runs spread over time fall into integer buckets (several per bucket, gaps, both edges)', async () => {
+    const token = await api.token('cluster', 'spread');
+    const agentId = await api.register(token, 'n1');
+    await api.putTest(token, 'spread', syntheticTest('web'));
+    const to = api.clock.now();
+    const from = to - 3_600_000; // 1h window: 60 buckets of exactly 60 s
+    const at = (bucket: number, offsetMs: number) => runResult('web', 'pass', from + bucket * 60_000 + offsetMs);
+    const runs = [
+      at(0, 0), // the window's first instant
+      at(5, 1_000),
+      at(5, 20_000),
+      at(5, 40_000), // three in one bucket
+      at(6, 59_000),
+      at(20, 0),
+      at(20, 30_000), // a gap, then two more in one bucket
+      at(59, 59_000), // the last bucket
+    ];
+    expect((await api.request('POST', '/api/v1/runs', { token, body: { agentId, runs } })).status).toBe(200);
+    const r = await page('/tests/spread/default/web?window=1h', await signIn(api.admin));
+    expect(r.status).toBe(200);
+    expect(Number(/data-points="(\d+)"/.exec(r.text)?.[1])).toBe(5);
+  });
+
   it('test page: per-agent grid, a chart with a point per bucket that has runs, paged runs, run detail', async () => {
     const token = await api.token('cluster', 'alpha');
     const a1 = await api.register(token, 'n1');

@@ -37,7 +37,9 @@ export async function getHistory(
   const span = HISTORY_WINDOWS[window];
   const bucketMs = Math.ceil(span / HISTORY_BUCKETS);
   const from = to - bucketMs * HISTORY_BUCKETS;
-  const bucket = sql<number>`(${runs.startedAt} - ${from}) / ${bucketMs}`;
+  // Bound JS numbers reach SQLite as REAL: cast, or the division is fractional and every run
+  // becomes a bucket of its own.
+  const bucket = sql<number>`CAST((${runs.startedAt} - CAST(${from} AS INTEGER)) / CAST(${bucketMs} AS INTEGER) AS INTEGER)`;
   const rows = await ctx.db
     .select({
       bucket,
