@@ -110,3 +110,7 @@ export function assetTag(text: string): string {
   }
   return (h >>> 0).toString(36);
 }
+
+/** The dashboard's icon: a green pulse on a dark tile. */
+export const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#161b22"/><path d="M3 17h7l3-8 5 15 3-7h8" fill="none" stroke="#3fb950" stroke-width="3" stroke-linejoin="round" stroke-linecap="round"/></svg>';

@@ -47,7 +47,7 @@ export function historyChart(opts: { from: number; to: number; bucketMs: number;
   const summary =
     points.length === 0
       ? 'No runs in this window.'
-      : `${total} runs in ${points.length} buckets of ${Math.round(bucketMs / 1000)} s; ${failed} not passing.`;
+      : `${total} ${total === 1 ? 'run' : 'runs'} in ${points.length} ${points.length === 1 ? 'bucket' : 'buckets'} of ${Math.round(bucketMs / 1000)} s; ${failed} not passing.`;
   return html`<figure>
 <svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="chart-title chart-desc" data-points="${points.length}">
 <title id="chart-title">Average latency (solid, left axis) and pass ratio (dashed, right axis)</title>

@@ -42,6 +42,7 @@ export function page(opts: {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${opts.title} · synthfleet</title>
 <link rel="stylesheet" href="${CSS_PATH}">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 ${principal ? html`<script src="${JS_PATH}" defer></script>` : ''}
 </head>
 <body data-version="${opts.version ?? ''}">
@@ -67,6 +68,16 @@ export function badge(status: string): Html {
 }
 
 /** "3m 10s ago", or "never". */
+/** "1 cluster", "3 clusters". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** An absolute UTC time to the second: 2026-12-01 10:00:00Z. */
+export function absolute(iso: string): string {
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
 export function ago(iso: string | null, now: number): string {
   if (iso === null) return 'never';
   return `${formatSpan(now - Date.parse(iso))} ago`;

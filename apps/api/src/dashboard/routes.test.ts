@@ -319,6 +319,28 @@ describe('pages', () => {
     expect((await page('/clusters/nope', cookie)).status).toBe(404);
   });
 
+  it('says one as one (1 cluster, 1 agent, 1 run in 1 bucket), shows since when a failure began, and serves an icon', async () => {
+    const token = await api.token('cluster', 'solo');
+    const agentId = await api.register(token, 'n1');
+    await api.putTest(token, 'solo', syntheticTest('web'));
+    const at = api.clock.now() - 60_000;
+    await api.request('POST', '/api/v1/runs', { token, body: { agentId, runs: [runResult('web', 'fail', at)] } });
+    const cookie = await signIn(api.admin);
+    const overview = await page('/', cookie);
+    expect(overview.text).toMatch(/<p class="summary">1 cluster · /);
+    const t = await page('/tests/solo/default/web?window=1h', cookie);
+    expect(t.text).toContain('1 run in 1 bucket of 60 s');
+    expect(t.text).toMatch(/on 1 of 1 agent: /);
+    expect(t.text).toContain('<dt>Assigned to</dt><dd>1 agent: ');
+    expect(t.text).toMatch(/\(since <time datetime="[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ<\/time>\)/);
+    expect(overview.text).toContain('<link rel="icon" href="/favicon.svg"');
+    for (const path of ['/favicon.svg', '/favicon.ico']) {
+      const icon = await api.app.request(path);
+      expect(icon.status, path).toBe(200);
+      expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    }
+  });
+
   it('test page chart: runs spread over time fall into integer buckets (several per bucket, gaps, both edges)', async () => {
     const token = await api.token('cluster', 'spread');
     const agentId = await api.register(token, 'n1');

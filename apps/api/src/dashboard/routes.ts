@@ -20,7 +20,7 @@ import {
   type HistoryWindow,
 } from '../services/dashboard/index.ts';
 import { chargeSignIn } from '../services/quotas.ts';
-import { SCRIPT, STYLESHEET } from './assets.ts';
+import { FAVICON, SCRIPT, STYLESHEET } from './assets.ts';
 import { CSS_PATH, errorPage, type Html, JS_PATH, PAGE_HEADERS } from './layout.ts';
 import { agentPage } from './pages/agent.ts';
 import { clusterPage } from './pages/cluster.ts';
@@ -79,6 +79,9 @@ export function dashboardRoutes(
     c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable' });
   app.get(CSS_PATH, asset(STYLESHEET, 'text/css; charset=utf-8'));
   app.get(JS_PATH, asset(SCRIPT, 'text/javascript; charset=utf-8'));
+  // Browsers ask for an icon on every page load; without one each load logged a 404.
+  app.get('/favicon.svg', asset(FAVICON, 'image/svg+xml'));
+  app.get('/favicon.ico', asset(FAVICON, 'image/svg+xml'));
 
   const send = (c: DashContext, body: Html, status: 200 | 400 | 401 | 403 | 404 | 429 | 500 = 200) => {
     for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);

@@ -7,7 +7,7 @@ import {
   DISPLAY_STATUSES,
   type Overview,
 } from '../../services/dashboard/index.ts';
-import { agentHref, ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
+import { agentHref, ago, badge, clusterHref, type Html, page, plural, testHref, withQuery } from '../layout.ts';
 
 const IMPORTANCE = Importance.options;
 
@@ -83,7 +83,7 @@ ${
     ? html`<p class="notice" role="status" data-notice="sh-anonymous"><strong>Open without a token:</strong> SH_ANONYMOUS_CLUSTER is set, so synthetic-heart's read routes (<code>/api/v1/ping</code>, <code>/api/v1/agents</code>, <code>/api/v1/testconfigs/summary</code>, <code>/api/v1/plugins/status</code>, …) answer anyone, with CORS <code>*</code>, for cluster <a href="${clusterHref(anonymousCluster)}">${anonymousCluster}</a>.</p>`
     : ''
 }
-<p class="summary">${overview.clusters.length} clusters · ${overview.counts.failing} failing · ${overview.counts.degraded} degraded · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing · not problems: ${overview.counts.skipped} skipped, ${overview.counts.unsupported} unsupported</p>
+<p class="summary">${plural(overview.clusters.length, 'cluster')} · ${overview.counts.failing} failing · ${overview.counts.degraded} degraded · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing · not problems: ${overview.counts.skipped} skipped, ${overview.counts.unsupported} unsupported</p>
 ${
   silent.length || overview.staleAgents.length
     ? html`<div class="error-box" role="alert">

@@ -3,7 +3,18 @@ import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import { HISTORY_WINDOWS, type HistoryWindow, type TestPageData } from '../../services/dashboard/index.ts';
 import { historyChart } from '../chart.ts';
-import { agentHref, ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
+import {
+  absolute,
+  agentHref,
+  ago,
+  badge,
+  clusterHref,
+  type Html,
+  page,
+  plural,
+  testHref,
+  withQuery,
+} from '../layout.ts';
 
 const TABLE_AGENTS = 200;
 
@@ -23,10 +34,10 @@ export function testPage(d: PageData, principal: Principal, version: string): Ht
   const live = html`<h1>${t.displayName ?? t.name} ${badge(d.display)}</h1>
 <p class="muted">${t.namespace}/${t.name} in <a href="${clusterHref(t.cluster)}">${t.cluster}</a> · ${t.plugin} · revision ${t.revision}${t.importance ? ` · ${t.importance}` : ''}</p>
 ${d.staleReason ? html`<div class="error-box" role="alert">This test is a problem: ${d.staleReason}.</div>` : ''}
-${d.display === 'failing' ? html`<div class="error-box" role="alert">Failing for ${ago(t.failingSince, d.now).replace(' ago', '')} on ${t.failingAgents} of ${t.assignedAgents} agents: ${t.lastFailureMessage ?? ''}</div>` : ''}
+${d.display === 'failing' ? html`<div class="error-box" role="alert">Failing for ${ago(t.failingSince, d.now).replace(' ago', '')}${t.failingSince ? html` (since <time datetime="${t.failingSince}">${absolute(t.failingSince)}</time>)` : ''} on ${t.failingAgents} of ${plural(t.assignedAgents, 'agent')}: ${t.lastFailureMessage ?? ''}</div>` : ''}
 <dl class="kv">
 ${t.placementNote ? html`<dt>Placement</dt><dd data-placement-note>${t.placementNote}</dd>` : ''}
-<dt>Assigned to</dt><dd>${t.assignedTo.length} agents${t.assignedTo.length ? html`: ${t.assignedTo.slice(0, 10).map((a, i) => html`${i ? ', ' : ''}<a href="${agentHref(a.agentId)}">${a.node}</a>`)}${t.assignedTo.length > 10 ? ' …' : ''}` : ''}</dd>
+<dt>Assigned to</dt><dd>${plural(t.assignedTo.length, 'agent')}${t.assignedTo.length ? html`: ${t.assignedTo.slice(0, 10).map((a, i) => html`${i ? ', ' : ''}<a href="${agentHref(a.agentId)}">${a.node}</a>`)}${t.assignedTo.length > 10 ? ' …' : ''}` : ''}</dd>
 <dt>Last result</dt><dd>${ago(t.lastRunAt, d.now)}</dd>
 </dl>
 
