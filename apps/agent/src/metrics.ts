@@ -237,13 +237,14 @@ export class AgentMetrics {
     const key = `${t.namespace}/${t.test}`;
     for (const s of this.pluginSeries.get(key) ?? []) s.gauge.remove(s.labels);
     const now: { gauge: Gauge<string>; labels: Record<string, string> }[] = [];
+    const shLabels = this.shBase(t);
     for (const pg of gauges) {
       const extra = Object.keys(pg.labels ?? {}).sort();
       const families = familiesOf(t.plugin, pg.name);
       const targets: [string, Record<string, string>][] = [];
       if (families.includes('fleet'))
         targets.push([`synthfleet_probe_${pg.name}`, { namespace: t.namespace, test: t.test, plugin: t.plugin }]);
-      if (families.includes('sh')) targets.push([`syntheticheart_${pg.name}`, this.shBase(t)]);
+      if (families.includes('sh')) targets.push([`syntheticheart_${pg.name}`, shLabels]);
       for (const [name, base] of targets) {
         const gauge = this.pluginGauge(name, pg.help, [...Object.keys(base), ...extra]);
         if (!gauge) continue;

@@ -7,13 +7,13 @@ import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './app-env.ts';
 import { createPrincipalResolver, requireAuth } from './auth.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
-import { ApiError, forbidden, notFound, RateLimitedError, statusFor } from './errors.ts';
+import { ApiError, RateLimitedError, statusFor } from './errors.ts';
 import type { AssignmentHub } from './hub/hub.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createKeyedMutex, type KeyedMutex } from './lib/keyed-mutex.ts';
 import { type Logger, silentLogger } from './lib/logger.ts';
 import { RateLimiter } from './lib/rate-limit.ts';
-import { mountRoutes, type Route } from './lib/route.ts';
+import { mountRoutes, type Route, serveRoute } from './lib/route.ts';
 import { SAFE_METHODS, sameOrigin } from './lib/same-origin.ts';
 import { cleanApiPath, shAnonymous } from './lib/synthetic-heart-compat.ts';
 import { createOpenApiDocument, publicRoutes } from './openapi.ts';
@@ -29,7 +29,7 @@ import { testRoutes } from './routes/tests.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { createAssignmentCaches } from './services/assignments.ts';
 import { type ApiConfig, defaultApiConfig, type ServiceContext } from './services/context.ts';
-import { controlPlaneMetrics, createCounters, METRICS_CONTENT_TYPE } from './services/control-metrics.ts';
+import { createCounters } from './services/control-metrics.ts';
 import { chargeWrite } from './services/quotas.ts';
 
 export type AppDeps = {
@@ -116,13 +116,8 @@ export function createApp(deps: AppDeps) {
   mountRoutes(api, apiRoutes);
   app.route('/api/v1', api);
   // Prometheus's default metrics path: the same answer as /api/v1/metrics (declared in stats.ts).
-  app.get('/metrics', requireAuth(resolvePrincipal), async (c) => {
-    const { role } = c.var.principal;
-    if (role === 'cluster') throw notFound('not found');
-    if (role !== 'admin' && role !== 'viewer' && role !== 'metrics')
-      throw forbidden('this needs an admin, viewer or metrics token');
-    return c.body(await controlPlaneMetrics(ctx), 200, { 'content-type': METRICS_CONTENT_TYPE });
-  });
+  const metricsRoute = apiRoutes.find((r) => r.operationId === 'getMetrics') as Route;
+  app.get('/metrics', requireAuth(resolvePrincipal), serveRoute(metricsRoute));
   app.route('/', dashboardRoutes(ctx, resolvePrincipal, deps.clientAddress ?? (() => undefined)));
 
   const envelope = (c: { var: { requestId?: string } }, code: ErrorCode, message: string, details?: unknown) => {

@@ -105,7 +105,9 @@ function measure(url: URL, signal: AbortSignal): Promise<{ ok: boolean; values: 
       local_ip: socket?.localAddress ?? '',
       local_port: socket?.localPort === undefined ? '' : String(socket.localPort),
       size_request: '0',
-      ssl_verify_result: url.protocol === 'https:' ? '1' : '0',
+      // curl's 0 is "verified"; a TLS connection that failed or was not verified is 1.
+      ssl_verify_result:
+        url.protocol === 'https:' ? (((socket as TLSSocket | undefined)?.authorized ?? false) ? '0' : '1') : '0',
     });
     const done = (ok: boolean, values: Measured, message: string) => {
       if (settled) return;
@@ -154,8 +156,6 @@ function measure(url: URL, signal: AbortSignal): Promise<{ ok: boolean; values: 
           size_header: String(headerBytes),
           speed_download: String(total > 0 ? Math.round(size / (total / 1000)) : 0),
           content_type: String(res.headers['content-type'] ?? ''),
-          ssl_verify_result:
-            url.protocol === 'https:' ? (((socket as TLSSocket | undefined)?.authorized ?? false) ? '0' : '1') : '0',
         };
         done(true, values, `HTTP ${res.statusCode} from ${url.href}${cut ? ` (stopped after ${size} bytes)` : ''}`);
       };

@@ -143,34 +143,38 @@ function checkRole(r: Route, principal: Principal | undefined): void {
   throw forbidden(`this needs a token of role ${r.roles.join(' or ')}`);
 }
 
+/**
+ * The handler of a route as mounted: role check, input validation from the declaration, and
+ * (for `plainTextErrors` routes) synthetic-heart's text errors. `declaredPath` false: an alias,
+ * whose path parameters its handler reads itself.
+ */
+export function serveRoute(r: Route, declaredPath = true) {
+  const serve = async (c: Context<AppEnv>) => {
+    checkRole(r, c.var.principal);
+    const params = r.params && declaredPath ? parseWith(r.params, c.req.param(), 'path') : {};
+    const query = r.query ? parseWith(r.query, c.req.query(), 'query') : {};
+    const body = r.body ? await readJson(c, r.body) : undefined;
+    return r.handler(c, { params, query, body } as never);
+  };
+  if (!r.plainTextErrors) return serve;
+  return async (c: Context<AppEnv>) => {
+    try {
+      return await serve(c);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err instanceof RateLimitedError) throw err;
+      const status = statusFor(err.code);
+      if (status >= 500) throw err;
+      return c.text(err.message, status as 400);
+    }
+  };
+}
+
 /** Serves each route on `app` (validating its input from the declaration) and documents it. */
 export function mountRoutes(app: OpenAPIHono<AppEnv>, routes: readonly Route[]): OpenAPIHono<AppEnv> {
   for (const r of routes) {
     app.openAPIRegistry.registerPath(openApiRoute(r) as never);
-    const serve = (declaredPath: boolean) => async (c: Context<AppEnv>) => {
-      checkRole(r, c.var.principal);
-      // An alias has path parameters of its own, which its handler reads itself.
-      const params = r.params && declaredPath ? parseWith(r.params, c.req.param(), 'path') : {};
-      const query = r.query ? parseWith(r.query, c.req.query(), 'query') : {};
-      const body = r.body ? await readJson(c, r.body) : undefined;
-      return r.handler(c, { params, query, body } as never);
-    };
-    const handle = (declaredPath: boolean) => {
-      const inner = serve(declaredPath);
-      if (!r.plainTextErrors) return inner;
-      return async (c: Context<AppEnv>) => {
-        try {
-          return await inner(c);
-        } catch (err) {
-          if (!(err instanceof ApiError) || err instanceof RateLimitedError) throw err;
-          const status = statusFor(err.code);
-          if (status >= 500) throw err;
-          return c.text(err.message, status as 400);
-        }
-      };
-    };
-    app.on(r.method.toUpperCase(), honoPath(r.path), handle(true));
-    for (const alias of r.aliases ?? []) app.on(r.method.toUpperCase(), alias, handle(false));
+    app.on(r.method.toUpperCase(), honoPath(r.path), serveRoute(r));
+    for (const alias of r.aliases ?? []) app.on(r.method.toUpperCase(), alias, serveRoute(r, false));
   }
   return app;
 }

@@ -73,12 +73,7 @@ describe('fleet tests', () => {
     ]);
     expect(failing.selected[0]?.failingSince).not.toBeNull();
     // The dashboard's fleet tests section: the verdict, each cluster's state and since when, linked.
-    const login = await api.app.request('/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: api.admin, next: '/' }).toString(),
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const cookie = await api.cookie();
     const html = await (await api.app.request('/', { headers: { cookie } })).text();
     expect(html).toContain('data-fleet-test="default/reach" data-status="failing"');
     expect(html).toMatch(

@@ -64,15 +64,6 @@ async function fleet(config: Parameters<typeof createTestApi>[0] = {}) {
   return { token, ids };
 }
 
-async function adminCookie(): Promise<string> {
-  const r = await api.app.request('/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: api.admin, next: '/' }).toString(),
-  });
-  return (r.headers.get('set-cookie') ?? '').split(';')[0] as string;
-}
-
 const shGet = async (path: string, token?: string | null) => api.request('GET', path, { token });
 
 describe("synthetic-heart's manifests and placement", () => {
@@ -112,7 +103,7 @@ describe("synthetic-heart's manifests and placement", () => {
     expect(curl.placementNote).toBe('1 selected agent lacks plugin "curl"; it runs on the 2 that offer it');
     const page = await api.request('GET', `/tests/${CLUSTER}/${NS}/curl-local`, {
       token: null,
-      headers: { cookie: await adminCookie() },
+      headers: { cookie: await api.cookie() },
     });
     expect(page.text).toContain('1 selected agent lacks plugin &quot;curl&quot;; it runs on the 2 that offer it');
     // Real pod labels and filters in the agent's config.
@@ -135,7 +126,7 @@ describe("synthetic-heart's manifests and placement", () => {
     expect(ping.failedTests).not.toHaveProperty('test-py');
     const page = await api.request('GET', `/?cluster=${CLUSTER}`, {
       token: null,
-      headers: { cookie: await adminCookie() },
+      headers: { cookie: await api.cookie() },
     });
     expect(page.text).toMatch(/data-status="unsupported" data-test="edge-1\/synthetic-heart\/test-py"/);
     expect(page.text).toContain('no agent offers plugin json-ping.py');
@@ -401,7 +392,7 @@ describe('SH_ANONYMOUS_CLUSTER: the web UI and scripts without a token', () => {
     const viewer = await api.token('viewer');
     expect((await api.request('GET', '/api/v1/agents?cluster=edge-1', { token: viewer })).status).toBe(200);
     // The admin's dashboard says it is open.
-    const page = await api.request('GET', '/', { token: null, headers: { cookie: await adminCookie() } });
+    const page = await api.request('GET', '/', { token: null, headers: { cookie: await api.cookie() } });
     expect(page.text).toMatch(/data-notice="sh-anonymous"/);
   });
 
@@ -413,7 +404,7 @@ describe('SH_ANONYMOUS_CLUSTER: the web UI and scripts without a token', () => {
       expect(ErrorEnvelope.parse(r.body).error.code).toBe('UNAUTHORIZED');
       expect(r.headers.get('access-control-allow-origin')).toBeNull();
     }
-    const page = await api.request('GET', '/', { token: null, headers: { cookie: await adminCookie() } });
+    const page = await api.request('GET', '/', { token: null, headers: { cookie: await api.cookie() } });
     expect(page.text).not.toMatch(/data-notice="sh-anonymous"/);
   });
 });

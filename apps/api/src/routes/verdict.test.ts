@@ -80,12 +80,7 @@ describe('the verdict', () => {
   });
 
   it('is the same on the dashboard', async () => {
-    const login = await api.app.request('/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: api.admin, next: '/' }).toString(),
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const cookie = await api.cookie();
     const html = await (await api.app.request('/?cluster=edge-1', { headers: { cookie } })).text();
     for (const [name, state] of Object.entries(expected))
       expect(html, name).toContain(`data-status="${state}" data-test="edge-1/default/${name}"`);

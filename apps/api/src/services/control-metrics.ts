@@ -9,7 +9,7 @@ import { agents, tests } from '@synthfleet/db';
 import { isNull, sql } from 'drizzle-orm';
 import type { ServiceContext } from './context.ts';
 import { fleetTestViews } from './fleet-tests.ts';
-import { timingColumns, verdictClock, verdictOf } from './test-views.ts';
+import { verdictClock, verdictColumns, verdictOf } from './test-views.ts';
 
 /** This process's counters; on Workers, one isolate's. */
 export type ApiCounters = {
@@ -59,13 +59,8 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
         cluster: tests.cluster,
         namespace: tests.namespace,
         name: tests.name,
-        state: tests.state,
-        lastRunAt: tests.lastRunAt,
-        createdAt: tests.createdAt,
-        updatedAt: tests.updatedAt,
-        assignedAgents: tests.assignedAgents,
         failingAgents: tests.failingAgents,
-        ...timingColumns,
+        ...verdictColumns,
       })
       .from(tests)
       .where(isNull(tests.deletedAt)),
@@ -75,35 +70,33 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
       .groupBy(agents.cluster, agents.state),
   ]);
   const out = new Exposition();
+  const ids = testRows.map((t) => ({ cluster: t.cluster, namespace: t.namespace, test: t.name }));
   out.family('synthfleet_test_state', 'gauge', "1 for the test's current verdict, 0 for the others");
-  for (const t of testRows) {
+  testRows.forEach((t, i) => {
     const verdict = verdictOf(t, at).state;
-    const id = { cluster: t.cluster, namespace: t.namespace, test: t.name };
-    for (const state of VERDICTS) out.sample('synthfleet_test_state', { ...id, state }, state === verdict ? 1 : 0);
+    for (const state of VERDICTS) out.sample('synthfleet_test_state', { ...ids[i], state }, state === verdict ? 1 : 0);
+  });
+  type Row = (typeof testRows)[number];
+  const perTest: { name: string; help: string; value: (t: Row) => number | null }[] = [
+    {
+      name: 'synthfleet_test_last_result_age_seconds',
+      help: 'seconds since the newest result of any agent',
+      value: (t) => (t.lastRunAt === null ? null : Math.max(0, (at.now - t.lastRunAt) / 1000)),
+    },
+    {
+      name: 'synthfleet_test_failing_agents',
+      help: 'assigned agents whose latest result fails',
+      value: (t) => t.failingAgents,
+    },
+    { name: 'synthfleet_test_assigned_agents', help: 'agents the test is assigned to', value: (t) => t.assignedAgents },
+  ];
+  for (const f of perTest) {
+    out.family(f.name, 'gauge', f.help);
+    testRows.forEach((t, i) => {
+      const v = f.value(t);
+      if (v !== null) out.sample(f.name, ids[i] as Record<string, string>, v);
+    });
   }
-  out.family('synthfleet_test_last_result_age_seconds', 'gauge', 'seconds since the newest result of any agent');
-  for (const t of testRows) {
-    if (t.lastRunAt === null) continue;
-    out.sample(
-      'synthfleet_test_last_result_age_seconds',
-      { cluster: t.cluster, namespace: t.namespace, test: t.name },
-      Math.max(0, (at.now - t.lastRunAt) / 1000),
-    );
-  }
-  out.family('synthfleet_test_failing_agents', 'gauge', 'assigned agents whose latest result fails');
-  for (const t of testRows)
-    out.sample(
-      'synthfleet_test_failing_agents',
-      { cluster: t.cluster, namespace: t.namespace, test: t.name },
-      t.failingAgents,
-    );
-  out.family('synthfleet_test_assigned_agents', 'gauge', 'agents the test is assigned to');
-  for (const t of testRows)
-    out.sample(
-      'synthfleet_test_assigned_agents',
-      { cluster: t.cluster, namespace: t.namespace, test: t.name },
-      t.assignedAgents,
-    );
   out.family('synthfleet_cluster_agents', 'gauge', 'agents per cluster by state (live, stale)');
   const byCluster = new Map<string, { live: number; stale: number }>();
   for (const a of agentRows) {

@@ -24,7 +24,7 @@ import { assertAdmin } from './access.ts';
 import { ensureClusterQuery } from './clusters.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { type ParsedTest, parseTestObject } from './test-objects.ts';
-import { timingColumns, verdictClock, verdictOf } from './test-views.ts';
+import { type VerdictClock, verdictClock, verdictColumns, verdictOf } from './test-views.ts';
 import { removeFleetShare, upsertFleetShare } from './tests.ts';
 
 type Parsed = { selection: z.infer<typeof FleetTestSelection>; share: ParsedTest; raw: string };
@@ -142,15 +142,17 @@ export async function reconcileFleetTests(ctx: ServiceContext): Promise<void> {
       .where(and(isNotNull(tests.fleetTestId), isNull(tests.deletedAt))),
   ]);
   const labelled = clusterRows.map((c) => ({ name: c.name, labels: JSON.parse(c.labels) as Record<string, string> }));
+  const shareKey = (fleetTestId: number | null, cluster: string) => `${fleetTestId}\u0000${cluster}`;
+  const have = new Map(shares.map((s) => [shareKey(s.fleetTestId, s.cluster), s]));
   const wanted = new Set<string>();
   for (const f of fleet) {
     const selectors = JSON.parse(f.clusters) as string[];
     const p = parseFleetTest(JSON.parse(f.raw), f.namespace, f.name);
     for (const c of labelled) {
       if (!clusterSelected(selectors, c)) continue;
-      wanted.add(`${f.id}\u0000${c.name}`);
-      const have = shares.find((s) => s.fleetTestId === f.id && s.cluster === c.name);
-      if (have && have.specHash === p.share.specHash) continue;
+      const key = shareKey(f.id, c.name);
+      wanted.add(key);
+      if (have.get(key)?.specHash === p.share.specHash) continue;
       const outcome = await upsertFleetShare(ctx, c.name, p.share, f.id);
       if (outcome === 'conflict') {
         ctx.logger.warn(
@@ -161,30 +163,35 @@ export async function reconcileFleetTests(ctx: ServiceContext): Promise<void> {
     }
   }
   for (const s of shares) {
-    if (!wanted.has(`${s.fleetTestId}\u0000${s.cluster}`)) await removeFleetShare(ctx, s.cluster, s.id);
+    if (!wanted.has(shareKey(s.fleetTestId, s.cluster))) await removeFleetShare(ctx, s.cluster, s.id);
   }
 }
 
-async function viewOf(ctx: ServiceContext, f: FleetTestRow): Promise<FleetTestView> {
-  const at = verdictClock(ctx);
-  const rows = await ctx.db
+/** The live shares of the given fleet tests (all of them when none is given), by cluster. */
+function shareRows(ctx: ServiceContext, fleetTestId?: number) {
+  return ctx.db
     .select({
+      fleetTestId: tests.fleetTestId,
       cluster: tests.cluster,
       plugin: tests.plugin,
       displayName: tests.displayName,
-      state: tests.state,
-      lastRunAt: tests.lastRunAt,
-      createdAt: tests.createdAt,
-      updatedAt: tests.updatedAt,
-      assignedAgents: tests.assignedAgents,
+      ...verdictColumns,
       failingAgents: tests.failingAgents,
       failingSince: tests.failingSince,
       lastFailureMessage: tests.lastFailureMessage,
-      ...timingColumns,
     })
     .from(tests)
-    .where(and(eq(tests.fleetTestId, f.id), isNull(tests.deletedAt)))
+    .where(
+      and(
+        fleetTestId === undefined ? isNotNull(tests.fleetTestId) : eq(tests.fleetTestId, fleetTestId),
+        isNull(tests.deletedAt),
+      ),
+    )
     .orderBy(asc(tests.cluster));
+}
+type ShareRow = Awaited<ReturnType<typeof shareRows>>[number];
+
+function viewOf(f: FleetTestRow, rows: readonly ShareRow[], at: VerdictClock): FleetTestView {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const selected = rows.map((r) => {
     const v = verdictOf(r, at);
@@ -231,7 +238,7 @@ export async function getFleetTest(ctx: ServiceContext, principal: Principal, na
     where: and(eq(fleetTests.namespace, namespace), eq(fleetTests.name, name), isNull(fleetTests.deletedAt)),
   });
   if (!f) throw notFound(`fleet test "${namespace}/${name}" was not found`);
-  return viewOf(ctx, f);
+  return viewOf(f, await shareRows(ctx, f.id), verdictClock(ctx));
 }
 
 export async function listFleetTests(ctx: ServiceContext, principal: Principal): Promise<FleetTestView[]> {
@@ -246,7 +253,14 @@ export async function fleetTestViews(ctx: ServiceContext): Promise<FleetTestView
     .from(fleetTests)
     .where(isNull(fleetTests.deletedAt))
     .orderBy(asc(fleetTests.namespace), asc(fleetTests.name));
-  const out: FleetTestView[] = [];
-  for (const f of rows) out.push(await viewOf(ctx, f));
-  return out;
+  if (rows.length === 0) return [];
+  // One read of every share, whatever the number of fleet tests.
+  const byFleetTest = new Map<number, ShareRow[]>();
+  for (const r of await shareRows(ctx)) {
+    const list = byFleetTest.get(r.fleetTestId as number) ?? [];
+    list.push(r);
+    byFleetTest.set(r.fleetTestId as number, list);
+  }
+  const at = verdictClock(ctx);
+  return rows.map((f) => viewOf(f, byFleetTest.get(f.id) ?? [], at));
 }

@@ -4,7 +4,7 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
-import { importanceRank, timingColumns, toTestSummary, verdictClock, verdictOf } from './test-views.ts';
+import { importanceRank, toTestSummary, verdictClock, verdictColumns, verdictOf } from './test-views.ts';
 
 const FAILING_LIMIT = 500;
 const STALE_LIMIT = 500;
@@ -24,15 +24,7 @@ export async function listClusters(ctx: ServiceContext, principal: Principal, on
       .groupBy(agents.cluster, agents.state),
     // Each test's verdict needs the clock (stale): the few columns it needs, for every test.
     ctx.db
-      .select({
-        cluster: tests.cluster,
-        state: tests.state,
-        lastRunAt: tests.lastRunAt,
-        createdAt: tests.createdAt,
-        updatedAt: tests.updatedAt,
-        assignedAgents: tests.assignedAgents,
-        ...timingColumns,
-      })
+      .select({ cluster: tests.cluster, ...verdictColumns })
       .from(tests)
       .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope))),
   ]);

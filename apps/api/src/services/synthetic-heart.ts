@@ -12,7 +12,7 @@ import { assertCanRead, visibleClusters } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import type { ShPluginState, ShSynTestConfig, ShTestRun, ShTriggeringTestRun } from './synthetic-heart-shapes.ts';
 import { specOf } from './test-objects.ts';
-import { timingColumns, verdictClock, verdictOf } from './test-views.ts';
+import { verdictClock, verdictColumns, verdictOf } from './test-views.ts';
 
 type AgentIdParts = { pod: string | null; podNamespace: string | null; node: string };
 type PluginStateBody = import('zod').infer<typeof ShPluginState>;
@@ -127,12 +127,7 @@ export async function shPing(ctx: ServiceContext, principal: Principal, requeste
         name: tests.name,
         namespace: tests.namespace,
         displayName: tests.displayName,
-        state: tests.state,
-        lastRunAt: tests.lastRunAt,
-        createdAt: tests.createdAt,
-        updatedAt: tests.updatedAt,
-        assignedAgents: tests.assignedAgents,
-        ...timingColumns,
+        ...verdictColumns,
       })
       .from(tests)
       .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope))),

@@ -32,6 +32,15 @@ export const timingColumns = {
   schedule: sql<string | null>`json_extract(${tests.spec}, '$.schedule')`,
   runTimeout: sql<string | null>`json_extract(${tests.spec}, '$.timeouts.run')`,
 };
+/** The columns a verdict needs (verdictOf): select these, and the spec stays in the database. */
+export const verdictColumns = {
+  state: tests.state,
+  lastRunAt: tests.lastRunAt,
+  createdAt: tests.createdAt,
+  updatedAt: tests.updatedAt,
+  assignedAgents: tests.assignedAgents,
+  ...timingColumns,
+};
 export type VerdictRow = Pick<TestRow, 'state' | 'lastRunAt' | 'createdAt' | 'updatedAt' | 'assignedAgents'> &
   ({ spec: string } | Timing);
 

@@ -156,9 +156,20 @@ export async function createTestApi(
     return request('GET', `/api/v1/agents/${agentId}/assignments?${q}`, { token: tokenValue, signal });
   }
 
+  /** Signs in to the dashboard with a token (the admin's by default): the session cookie. */
+  async function cookie(tokenValue = admin): Promise<string> {
+    const r = await app.request('/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokenValue, next: '/' }).toString(),
+    });
+    return (r.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  }
+
   return {
     app,
     ctx,
+    cookie,
     /** Every declared route (full paths), and the OpenAPI document generated from them. */
     routes,
     document,

@@ -4,7 +4,7 @@ import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import { badRequest } from '../../errors.ts';
 import { visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
-import { importanceRank, timingColumns, toTestSummary, verdictOf } from '../test-views.ts';
+import { importanceRank, toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
 
 /** What the dashboard shows for a test: its verdict (contracts' verdict.ts), as every surface does. */
 export type DisplayStatus = Verdict;
@@ -29,16 +29,7 @@ export type DashboardFilter = {
 const NODES_SHOWN = 5;
 
 /** What stale detection and the problem-first order need, for every matching test. */
-export const statusColumns = {
-  id: tests.id,
-  state: tests.state,
-  assignedAgents: tests.assignedAgents,
-  lastRunAt: tests.lastRunAt,
-  createdAt: tests.createdAt,
-  updatedAt: tests.updatedAt,
-  // The spec stays in the database: SQLite reads the few fields stale detection needs.
-  ...timingColumns,
-};
+export const statusColumns = { id: tests.id, ...verdictColumns };
 export type StatusRow = {
   id: number;
   state: TestRow['state'];
@@ -63,16 +54,11 @@ export const summaryColumns = {
   importance: tests.importance,
   labels: tests.labels,
   revision: tests.revision,
-  state: tests.state,
   passingAgents: tests.passingAgents,
   failingAgents: tests.failingAgents,
-  assignedAgents: tests.assignedAgents,
-  lastRunAt: tests.lastRunAt,
   failingSince: tests.failingSince,
   lastFailureMessage: tests.lastFailureMessage,
-  createdAt: tests.createdAt,
-  updatedAt: tests.updatedAt,
-  ...timingColumns,
+  ...verdictColumns,
 };
 
 /** A test's verdict for the dashboard, with why it is stale in words. */
