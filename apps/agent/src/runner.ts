@@ -56,6 +56,10 @@ export class TestRunner {
   private due = 0;
   private current: Promise<void> | undefined;
   private stopped = false;
+  /** A Run now asked while a run was under way: it runs right after. */
+  private manualPending = false;
+  /** The newest Run now request id this runner has seen (AssignedTest.runRequest). */
+  runRequestId: string | undefined;
 
   constructor(test: AssignedTest, deps: RunnerDeps) {
     this.test = test;
@@ -95,20 +99,48 @@ export class TestRunner {
     const wait = Math.min(Math.max(0, this.due - Date.now()), 2 ** 31 - 1);
     this.timer = setTimeout(() => {
       if (Date.now() < this.due) return this.arm();
-      this.current = this.execute().finally(() => {
-        this.current = undefined;
-        const now = Date.now();
-        if (this.cadence.kind === 'every') {
-          // Fixed rate; ticks missed while a long run was under way are skipped, not queued.
-          while (this.due <= now) this.due += this.cadence.ms;
-        } else this.due = this.nextCron(now);
-        this.arm();
-      });
+      // A manual run under way stands for this tick: the test never overlaps itself.
+      if (this.current) return this.advance();
+      this.launch('timer');
     }, wait);
   }
 
+  /** The next tick after now; ticks missed while a run was under way are skipped, not queued. */
+  private advance(): void {
+    const now = Date.now();
+    if (this.cadence.kind === 'every') {
+      while (this.due <= now) this.due += this.cadence.ms;
+    } else this.due = this.nextCron(now);
+    this.arm();
+  }
+
+  private launch(trigger: 'timer' | 'manual'): void {
+    this.current = this.execute(trigger).finally(() => {
+      this.current = undefined;
+      if (trigger === 'timer') this.advance();
+      if (this.manualPending && !this.stopped) {
+        this.manualPending = false;
+        this.launch('manual');
+      }
+    });
+  }
+
+  /**
+   * Run now (a manual request): runs once at once, outside the cadence (which goes on as it was);
+   * if a run is under way, once right after it. Its result says `trigger: {type: "manual"}`.
+   */
+  runNow(): void {
+    if (this.stopped) return;
+    if (this.current) this.manualPending = true;
+    else this.launch('manual');
+  }
+
   /** Runs once now (outside the cadence); resolves when its result has been handed on. */
-  async execute(): Promise<void> {
+  execute(trigger: 'timer' | 'manual' = 'timer'): Promise<void> {
+    return this.executeOnce(trigger);
+  }
+
+  private async executeOnce(trigger: 'timer' | 'manual'): Promise<void> {
     const { test, deps } = this;
     const dependency = (test.spec.dependsOn ?? []).find((d) => {
       const s = deps.statusOf(test.namespace, d);
@@ -126,6 +158,7 @@ export class TestRunner {
         },
         now,
         now,
+        trigger,
       );
       return;
     }
@@ -159,7 +192,7 @@ export class TestRunner {
         }),
         aborted,
       ]);
-      this.emit(report, startTime, new Date().toISOString());
+      this.emit(report, startTime, new Date().toISOString(), trigger);
     } catch (err) {
       const reason = runCtl.signal.reason;
       if (reason instanceof Cancelled) {
@@ -169,6 +202,7 @@ export class TestRunner {
           { status: 'timeout', marks: 0, maxMarks: 1, details: { _error: reason.message }, gauges: [] },
           startTime,
           new Date().toISOString(),
+          trigger,
         );
       } else {
         this.emit(
@@ -181,6 +215,7 @@ export class TestRunner {
           },
           startTime,
           new Date().toISOString(),
+          trigger,
         );
       }
     } finally {
@@ -195,6 +230,7 @@ export class TestRunner {
     report: ProbeReport | (Omit<ProbeReport, 'status'> & { status: RunStatus }),
     startTime: string,
     endTime: string,
+    trigger: 'timer' | 'manual',
   ) {
     const { test } = this;
     let run: RunResult = {
@@ -209,7 +245,7 @@ export class TestRunner {
       endTime,
       details: report.details,
       gauges: report.gauges.length ? report.gauges : undefined,
-      trigger: { type: 'timer' },
+      trigger: { type: trigger },
     };
     const checked = RunResult.safeParse(run);
     if (!checked.success) {

@@ -22,6 +22,9 @@ export type SupervisorDeps = {
   changeSpreadMs?: number;
 };
 
+/** A Run now request older than this when its test first reaches an agent is not run there. */
+const RUN_REQUEST_FRESH_MS = 60_000;
+
 /** Holds the runners of the current assignment and moves them to the next one by diffing. */
 export class Supervisor {
   private readonly runners = new Map<string, TestRunner>();
@@ -29,6 +32,8 @@ export class Supervisor {
   private peers: readonly Peer[] = [];
   private readonly deps: SupervisorDeps;
   private applied = false;
+  /** Run now requests already run here (a restarted runner does not run one twice). */
+  private readonly seenRequests = new Set<string>();
   version: number | undefined;
 
   constructor(deps: SupervisorDeps) {
@@ -58,7 +63,16 @@ export class Supervisor {
     const restarted = new Set<string>();
     for (const [key, runner] of this.runners) {
       const t = next.get(key);
-      if (t && t.revision === runner.test.revision && t.apiVersion === runner.test.apiVersion) continue;
+      if (t && t.revision === runner.test.revision && t.apiVersion === runner.test.apiVersion) {
+        // Same spec; a new Run now request runs it once more, the cadence unchanged.
+        const id = t.runRequest?.id;
+        if (id !== undefined && id !== runner.runRequestId) {
+          runner.runRequestId = id;
+          if (!this.seenRequests.has(id)) runner.runNow();
+          this.remember(id);
+        }
+        continue;
+      }
       this.runners.delete(key);
       stops.push(runner.stop());
       if (t) {
@@ -83,9 +97,23 @@ export class Supervisor {
       }
       this.runners.set(key, runner);
       runner.start(spreadMs);
+      // A request this agent has not seen, made just now (the test is new here, or changed with
+      // it): run it. An old one (an agent restarting) is not run again.
+      const request = t.runRequest;
+      if (request) {
+        runner.runRequestId = request.id;
+        const age = Date.now() - Date.parse(request.requestedAt);
+        if (spreadMs !== undefined && age < RUN_REQUEST_FRESH_MS && !this.seenRequests.has(request.id)) runner.runNow();
+        this.remember(request.id);
+      }
       if (!restarted.has(key)) counts.started++;
     }
     return counts;
+  }
+
+  private remember(id: string): void {
+    if (this.seenRequests.size >= 1000) this.seenRequests.clear();
+    this.seenRequests.add(id);
   }
 
   private createRunner(t: AssignedTest): TestRunner {

@@ -21,6 +21,7 @@ import { agentRoutes } from './routes/agents.ts';
 import { clusterTestRoutes } from './routes/cluster-tests.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { fleetTestRoutes } from './routes/fleet-tests.ts';
+import { operationRoutes } from './routes/maintenance.ts';
 import { remedyRoutes } from './routes/remedies.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps) {
     ...testRoutes(ctx),
     ...syntheticHeartRoutes(ctx),
     ...statsRoutes(ctx),
+    ...operationRoutes(ctx),
   ];
   mountRoutes(api, apiRoutes);
   app.route('/api/v1', api);

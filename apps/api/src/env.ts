@@ -45,6 +45,13 @@ export const ApiEnv = z.object({
   RATE_SIGNINS_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(defaultApiConfig.signInsPerMinute),
   /** synthetic-heart's GET routes answer without a token for this one cluster (its UI sends none). Off when unset. */
   SH_ANONYMOUS_CLUSTER: z.preprocess((v) => (v === '' ? undefined : v), ClusterName.optional()),
+  /** A test's "Run now" is refused (429) within this many seconds of the last one. */
+  RUN_NOW_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  /** Every test's status badge (/badges/…svg) answers without a token; else only tests with spec.badge.public. */
+  BADGES_PUBLIC: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   RUN_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -76,5 +83,7 @@ export function apiConfigFromEnv(env: ApiEnv): Partial<ApiConfig> {
     signInsPerMinute: env.RATE_SIGNINS_PER_MINUTE,
     maxRunBytes: env.RUN_MAX_BYTES,
     shAnonymousCluster: env.SH_ANONYMOUS_CLUSTER ?? null,
+    runNowIntervalMs: env.RUN_NOW_INTERVAL_SECONDS * 1000,
+    badgesPublic: env.BADGES_PUBLIC,
   };
 }

@@ -11,13 +11,24 @@ import type { z } from 'zod';
 /** An answer from the API that was not a success; `status` 0 means it could not be reached. */
 export { ApiCallError };
 
-export type ApiClientOptions = { baseUrl: string; token: string; timeoutMs?: number; fetch?: typeof fetch };
+export type ApiClientOptions = {
+  baseUrl: string;
+  token: string;
+  /** The source the tests are declared under (SYNCER_SOURCE); default `syncer`. */
+  source?: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+};
+
+/** An object the source holds that is not valid, as a snapshot reports it. */
+export type Refused = { namespace: string; name: string; reason: string };
 
 /** The syncer's calls to the control plane; every answer is validated before use. */
 export function createApiClient(opts: ApiClientOptions) {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const doFetch = opts.fetch ?? fetch;
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const source = opts.source ?? 'syncer';
 
   async function call<S extends z.ZodType | undefined>(
     method: string,
@@ -67,8 +78,14 @@ export function createApiClient(opts: ApiClientOptions) {
 
   return {
     whoami: () => call('GET', '/api/v1/whoami', WhoAmI),
+    /** Stores an object; an invalid one gets a 400 and is recorded (its last valid revision keeps running). */
     upsert: (cluster: string, namespace: string, name: string, object: unknown) =>
-      call('PUT', testPath(cluster, namespace, name), UpsertTestResponse, object),
+      call(
+        'PUT',
+        `${testPath(cluster, namespace, name)}?source=${encodeURIComponent(source)}`,
+        UpsertTestResponse,
+        object,
+      ),
     /** Deletes a test; one that is not there is already what we want. */
     async remove(cluster: string, namespace: string, name: string): Promise<void> {
       try {
@@ -77,8 +94,12 @@ export function createApiClient(opts: ApiClientOptions) {
         if (!(err instanceof ApiCallError && err.status === 404)) throw err;
       }
     },
-    snapshot: (cluster: string, items: unknown[]) =>
-      call('PUT', `/api/v1/clusters/${encodeURIComponent(cluster)}/tests`, SnapshotResponse, { items }),
+    snapshot: (cluster: string, items: unknown[], rejected: Refused[] = []) =>
+      call('PUT', `/api/v1/clusters/${encodeURIComponent(cluster)}/tests`, SnapshotResponse, {
+        items,
+        source,
+        rejected,
+      }),
     rollups: (cluster: string): Promise<RollupListType> =>
       call('GET', `/api/v1/clusters/${encodeURIComponent(cluster)}/rollups`, RollupList),
   };

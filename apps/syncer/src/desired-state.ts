@@ -90,6 +90,15 @@ export function createDesiredState(onChange: (key: string) => void) {
       }
       return out;
     },
+    /** The winning objects that are not valid, with why: a snapshot reports them. */
+    invalidItems(): { key: string; namespace: string; name: string; reason: string }[] {
+      const out = [];
+      for (const key of [...this.keys()].sort()) {
+        const c = effective(key);
+        if (c && !c.valid) out.push({ key, namespace: c.namespace, name: c.name, reason: c.message });
+      }
+      return out;
+    },
   };
 }
 export type DesiredState = ReturnType<typeof createDesiredState>;

@@ -1,4 +1,4 @@
-import { ClusterName, commaList, DnsLabel, EnvError, parseEnvWith } from '@synthfleet/contracts';
+import { ClusterName, commaList, DnsLabel, EnvError, parseEnvWith, TestSource } from '@synthfleet/contracts';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -30,6 +30,12 @@ export const SyncerEnv = z.object({
         .min(1, 'names no group'),
     )
     .default([...KNOWN_GROUPS]),
+  /**
+   * The name this syncer's tests are declared under: a snapshot removes only the tests of its own
+   * source, never those declared through the API or by another syncer. Default: `kubernetes`, or
+   * `dir` with SYNCER_DIR.
+   */
+  SYNCER_SOURCE: TestSource.optional(),
   /** A full snapshot is sent this often so anything missed heals. */
   RESYNC_SECONDS: int(5, 86_400).default(300),
   /** Objects' status is refreshed from the API's roll-ups this often. */

@@ -52,7 +52,11 @@ if (env.SYNCER_DIR) {
 }
 
 const syncer = createSyncer({
-  api: createApiClient({ baseUrl: env.SYNTHFLEET_API_URL, token: env.SYNTHFLEET_TOKEN }),
+  api: createApiClient({
+    baseUrl: env.SYNTHFLEET_API_URL,
+    token: env.SYNTHFLEET_TOKEN,
+    source: env.SYNCER_SOURCE ?? (env.SYNCER_DIR ? 'dir' : 'kubernetes'),
+  }),
   source,
   logger,
   cluster: env.SYNTHFLEET_CLUSTER,

@@ -10,7 +10,9 @@ export type Checked = {
   generation: number | undefined;
   /** The object as the source gave it (with its status, for the status write-back). */
   raw: Record<string, unknown>;
-} & ({ valid: true; object: Record<string, unknown>; hash: string } | { valid: false; message: string });
+  /** What goes up: identity and spec (an invalid one too, so the API can record why it refuses it). */
+  object: Record<string, unknown>;
+} & ({ valid: true; hash: string } | { valid: false; message: string });
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -34,7 +36,7 @@ export function checkObject(raw: unknown, fallbackApiVersion = SYNTHFLEET_API_VE
   if (isRecord(meta.labels)) metadata.labels = meta.labels;
   const object = { apiVersion, kind: raw.kind, metadata, spec: raw.spec };
   const parsed = SyntheticTest.safeParse(object);
-  if (!parsed.success) return { ...base, valid: false, message: formatIssues(describeIssues(parsed.error)) };
+  if (!parsed.success) return { ...base, object, valid: false, message: formatIssues(describeIssues(parsed.error)) };
   return { ...base, valid: true, object, hash: JSON.stringify(object) };
 }
 

@@ -1,7 +1,16 @@
 import { SYNTHETIC_HEART_API_VERSION, type TestRollup, type Verdict } from '@synthfleet/contracts';
 import type { Checked } from './objects.ts';
 
-export type Phase = 'Passing' | 'Failing' | 'Degraded' | 'Stale' | 'Pending' | 'Skipped' | 'Unsupported' | 'Invalid';
+export type Phase =
+  | 'Passing'
+  | 'Failing'
+  | 'Degraded'
+  | 'Stale'
+  | 'Maintenance'
+  | 'Pending'
+  | 'Skipped'
+  | 'Unsupported'
+  | 'Invalid';
 
 /** The resource's phase is the test's verdict (contracts' verdict.ts), capitalised. */
 const PHASE: Record<Verdict, Phase> = {
@@ -9,6 +18,7 @@ const PHASE: Record<Verdict, Phase> = {
   failing: 'Failing',
   degraded: 'Degraded',
   stale: 'Stale',
+  maintenance: 'Maintenance',
   pending: 'Pending',
   skipped: 'Skipped',
   unsupported: 'Unsupported',
@@ -39,7 +49,12 @@ function existingCondition(object: Checked, type: string): Condition | undefined
  * status and no write.
  */
 export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput): Record<string, unknown> {
-  const invalidMessage = !object.valid ? object.message : notMirrored;
+  const invalid = !object.valid ? object.message : notMirrored;
+  // An invalid edit of a test the API holds: its last valid revision keeps running.
+  const invalidMessage =
+    invalid !== undefined && rollup !== undefined && !notMirrored?.startsWith('shadowed')
+      ? `${invalid}; the last valid spec (revision ${rollup.revision}) keeps running until this is fixed or deleted`
+      : invalid;
   const phase: Phase =
     invalidMessage !== undefined ? 'Invalid' : rollup === undefined ? 'Pending' : PHASE[rollup.state];
   const unsupportedMessage = `Unsupported: no agent offers plugin "${object.raw.spec && typeof object.raw.spec === 'object' ? String((object.raw.spec as { plugin?: unknown }).plugin) : ''}"`;
@@ -54,8 +69,8 @@ export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput)
           ? `Failing: ${rollup?.lastFailureMessage ?? 'see the dashboard'}`
           : phase === 'Unsupported'
             ? unsupportedMessage
-            : phase === 'Stale' && rollup?.stateReason
-              ? `Stale: ${rollup.stateReason}`
+            : (phase === 'Stale' || phase === 'Maintenance') && rollup?.stateReason
+              ? `${phase}: ${rollup.stateReason}`
               : phase),
     };
     if (rollup && rollup.nodes.length > 0) status.agent = rollup.nodes.slice(0, MAX_NODES).join(',');
@@ -88,7 +103,9 @@ export function desiredStatus({ object, rollup, notMirrored, now }: StatusInput)
     if (rollup.lastFailureMessage) status.lastFailureMessage = rollup.lastFailureMessage.slice(0, 1024);
   }
   if (phase === 'Unsupported') status.message = unsupportedMessage;
-  if (phase === 'Stale' && rollup?.stateReason) status.message = `Stale: ${rollup.stateReason}`;
+  if ((phase === 'Stale' || phase === 'Maintenance') && rollup?.stateReason)
+    status.message = `${phase}: ${rollup.stateReason}`;
+  if (phase === 'Invalid') status.message = invalidMessage;
   return status;
 }
 

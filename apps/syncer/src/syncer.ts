@@ -104,28 +104,42 @@ export function createSyncer(opts: SyncerOptions) {
     }
     if (reportedInvalid.get(c.key) === message) return;
     reportedInvalid.set(c.key, message);
-    log.warn({ test: c.key, apiVersion: c.apiVersion, reason: message }, 'invalid SyntheticTest: not mirrored');
+    log.warn(
+      { test: c.key, apiVersion: c.apiVersion, reason: message },
+      'invalid SyntheticTest: refused (a test the API holds keeps its last valid revision)',
+    );
     pokeStatus?.();
   }
+
+  /** What `sent` records for an object the API refused: it may still hold the last valid revision. */
+  const REFUSED = 'refused';
 
   async function mirrorKey(key: string): Promise<void> {
     const name = await clusterName();
     await lock.shared(async () => {
       const c = state.effective(key);
       const [namespace, testName] = key.split('/') as [string, string];
-      if (c?.valid && !rejected.has(key)) {
-        if (sent.get(key) === c.hash) return;
+      if (c && !rejected.has(key)) {
+        // An invalid object goes up too: the API records why it refuses it and keeps the last
+        // valid revision running, marked, instead of the test vanishing.
+        const mark = c.valid ? c.hash : `${REFUSED}:${c.message}`;
+        if (sent.get(key) === mark) return;
         try {
           const r = await opts.api.upsert(name, namespace, testName, c.object);
-          sent.set(key, c.hash);
+          sent.set(key, mark);
           log.info({ test: key, revision: r.revision, changed: r.changed }, 'mirrored');
           return;
         } catch (err) {
           if (!rejectsObject(err)) throw err;
-          rejected.set(key, (err as Error).message);
+          rejected.set(key, c.valid ? (err as Error).message : c.message);
+          sent.set(key, mark);
         }
       }
-      reportInvalid(c);
+      if (c) {
+        reportInvalid(c);
+        return;
+      }
+      reportedInvalid.delete(key);
       if (sent.get(key) === null) return;
       await opts.api.remove(name, namespace, testName);
       sent.set(key, null);
@@ -141,13 +155,25 @@ export function createSyncer(opts: SyncerOptions) {
       try {
         const result = await lock.exclusive(async () => {
           const items = state.snapshotItems().filter((i) => !rejected.has(i.key));
+          const refused = [
+            ...state.invalidItems(),
+            ...state
+              .snapshotItems()
+              .filter((i) => rejected.has(i.key))
+              .map((i) => {
+                const [namespace, testName] = i.key.split('/') as [string, string];
+                return { key: i.key, namespace, name: testName, reason: rejected.get(i.key) as string };
+              }),
+          ];
           const r = await opts.api.snapshot(
             name,
             items.map((i) => i.object),
+            refused.map(({ namespace, name: n, reason }) => ({ namespace, name: n, reason: reason.slice(0, 4000) })),
           );
           sent.clear();
           for (const key of state.keys()) sent.set(key, null);
           for (const i of items) sent.set(i.key, i.hash);
+          for (const i of refused) sent.set(i.key, `${REFUSED}:${i.reason}`);
           return { ...r, items: items.length };
         });
         snapshots++;
@@ -197,8 +223,10 @@ export function createSyncer(opts: SyncerOptions) {
       if (rollups === undefined && !isInvalid) continue;
       // A roll-up of an older spec than the object's says nothing about this one yet.
       let rollup = rollups?.get(object.key);
+      // (An invalid edit's roll-up is of the last valid spec, which is what still runs.)
       if (
         rollup &&
+        !isInvalid &&
         object.generation !== undefined &&
         rollup.generation !== null &&
         rollup.generation < object.generation

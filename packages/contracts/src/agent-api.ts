@@ -56,6 +56,10 @@ export const AssignedTest = z.object({
   revision: z.number().int().describe('Bumped by the API whenever the spec changes.'),
   apiVersion: z.string(),
   spec: SyntheticTestSpec,
+  runRequest: z
+    .object({ id: z.string(), requestedAt: z.string() })
+    .optional()
+    .describe('The newest "Run now" request: an agent runs the test once more when the id is new to it.'),
 });
 export type AssignedTest = z.infer<typeof AssignedTest>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Gauge, RunStatus } from './agent-api.ts';
 import { ClusterName } from './names.ts';
+import { Availability, SloStatus } from './slo.ts';
 import { SyntheticTestSpec } from './synthetic-test.ts';
 import { Verdict } from './verdict.ts';
 
@@ -39,9 +40,32 @@ export const CreateTokenResponse = TokenInfo.extend({
 });
 export type CreateTokenResponse = z.infer<typeof CreateTokenResponse>;
 
-export const SnapshotRequest = z.object({
-  items: z.array(z.unknown()).max(10_000),
-});
+/** Who declared a test: a syncer's source, or `api` for a PUT that names none. */
+export const TestSource = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9:._/-]{0,99}$/, 'source must be lower-case letters, digits and ":._/-", at most 100');
+
+export const SnapshotRequest = z
+  .object({
+    items: z.array(z.unknown()).max(10_000),
+    source: TestSource.default('syncer').describe(
+      'The syncer source the snapshot is of: it removes only the missing tests this source owns.',
+    ),
+    rejected: z
+      .array(
+        z.object({
+          namespace: z.string().min(1).max(63),
+          name: z.string().min(1).max(253),
+          reason: z.string().min(1).max(4000),
+        }),
+      )
+      .max(10_000)
+      .default([])
+      .describe(
+        'Objects the source holds that are not valid: their last valid revisions keep running, marked with the reason.',
+      ),
+  })
+  .strict();
 export type SnapshotRequest = z.infer<typeof SnapshotRequest>;
 
 export const SnapshotResponse = z.object({
@@ -49,6 +73,8 @@ export const SnapshotResponse = z.object({
   updated: z.number().int(),
   unchanged: z.number().int(),
   deleted: z.number().int(),
+  kept: z.number().int().describe('Tests another source owns (another syncer, or the API), left alone.'),
+  rejected: z.number().int().describe('Invalid objects recorded; a test they edit keeps its last valid revision.'),
 });
 export type SnapshotResponse = z.infer<typeof SnapshotResponse>;
 
@@ -129,6 +155,11 @@ export const TestSummary = z.object({
   lastRunAt: z.string().nullable(),
   failingSince: z.string().nullable(),
   lastFailureMessage: z.string().nullable(),
+  source: z.string().describe("Who declared it: a syncer's source (SYNCER_SOURCE) or `api`."),
+  rejectedEdit: z
+    .object({ reason: z.string(), since: z.string() })
+    .nullable()
+    .describe('The newest edit the API refused, with why: the last valid revision keeps running.'),
 });
 export type TestSummary = z.infer<typeof TestSummary>;
 
@@ -141,6 +172,18 @@ export const TestDetail = TestSummary.extend({
     .string()
     .nullable()
     .describe('Why agents the selectors pick do not run it (they lack the plugin), or null.'),
+  availability: z
+    .record(z.string(), Availability)
+    .describe('Runs passed / counted over 1h, 24h, 7d and 30d, from aggregates kept as results arrive.'),
+  slo: SloStatus.nullable().describe("spec.slo's status: availability over its window, budget left, burn rates."),
+  maintenance: z
+    .object({ active: z.boolean(), start: z.string(), end: z.string(), reason: z.string().nullable() })
+    .nullable()
+    .describe('The open or next maintenance window over the test.'),
+  runRequest: z
+    .object({ id: z.string(), requestedAt: z.string() })
+    .nullable()
+    .describe('The newest "Run now" request.'),
 });
 export type TestDetail = z.infer<typeof TestDetail>;
 
@@ -182,6 +225,11 @@ export const RunView = z.object({
   durationMs: z.number(),
   details: z.record(z.string(), z.string()),
   gauges: z.array(Gauge),
+  trigger: z
+    .object({ type: z.string(), test: z.string().optional() })
+    .nullable()
+    .describe('What started the run: its timer, a test, or `manual` (Run now).'),
+  maintenance: z.boolean().describe('Started inside a maintenance window: left out of verdicts and availability.'),
 });
 export type RunView = z.infer<typeof RunView>;
 
@@ -219,3 +267,25 @@ export const AgentList = z.object({ agents: z.array(AgentView) });
 export const ClusterList = z.object({ clusters: z.array(ClusterView) });
 export const TestPage = z.object({ tests: z.array(TestSummary), nextCursor: z.string().nullable() });
 export type TestPage = z.infer<typeof TestPage>;
+
+export const RunNowResponse = z.object({
+  key: z.string(),
+  requestId: z
+    .string()
+    .describe('Carried to the agents in their assignment; their runs are tagged trigger.type "manual".'),
+  requestedAt: z.string(),
+  agents: z
+    .array(z.object({ agentId: z.string(), node: z.string() }))
+    .describe('The live agents asked to run it (woken through their long-polls).'),
+});
+export type RunNowResponse = z.infer<typeof RunNowResponse>;
+
+export const AvailabilityReport = z.object({
+  scope: z.object({
+    cluster: z.string().nullable(),
+    node: z.string().nullable(),
+    fleetTest: z.string().nullable(),
+  }),
+  windows: z.record(z.string(), Availability).describe('1h, 24h, 7d, 30d.'),
+});
+export type AvailabilityReport = z.infer<typeof AvailabilityReport>;

@@ -5,6 +5,7 @@ import { execEnvIssues } from './exec-env.ts';
 import { DnsLabel, DnsSubdomain } from './names.ts';
 import { NodeSelectorString } from './node-selector.ts';
 import { Remedy } from './remedy.ts';
+import { Slo } from './slo.ts';
 
 export const SYNTHFLEET_API_VERSION = 'synthfleet.dev/v1';
 export const SYNTHETIC_HEART_API_VERSION = 'synheart.infra.webex.com/v1';
@@ -135,6 +136,45 @@ export const Labels = z.record(
   z.string().max(63),
 );
 
+/** An IANA time zone name (`Europe/Berlin`), as Intl knows it. */
+export const TimeZone = z
+  .string()
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a time zone Intl knows (e.g. "UTC", "Europe/Berlin")');
+
+/** A recurring maintenance window: opens when the cron fires and stays open for `duration`. */
+export const MaintenanceRecurrence = z
+  .object({
+    schedule: CronSchedule.describe('Cron (5 or 6 fields, or a macro) for when each window opens.'),
+    duration: Duration.describe('How long each window stays open (e.g. "30m").'),
+    timezone: TimeZone.optional().describe('The zone the cron is read in (default UTC).'),
+    reason: z.string().max(500).optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.schedule.trim().startsWith('@every'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule'],
+        message: 'a maintenance schedule must be a cron, not @every',
+      });
+    try {
+      const ms = parseDuration(m.duration);
+      if (ms < 60_000 || ms > 7 * 86_400_000)
+        ctx.addIssue({ code: 'custom', path: ['duration'], message: 'duration must be between 1m and 168h' });
+    } catch {
+      // the Duration schema has already reported this
+    }
+  });
+export type MaintenanceRecurrence = z.infer<typeof MaintenanceRecurrence>;
+
 export const SyntheticTestSpec = z
   .object({
     plugin: PluginName,
@@ -153,6 +193,17 @@ export const SyntheticTestSpec = z
     config: PluginConfig.optional(),
     quorum: Quorum.optional(),
     remedy: Remedy.optional(),
+    slo: Slo.optional().describe('Objective: percent of runs passing over a window (default 30d).'),
+    maintenance: z
+      .array(MaintenanceRecurrence)
+      .max(10)
+      .optional()
+      .describe("The test's own recurring maintenance windows."),
+    badge: z
+      .object({ public: z.boolean() })
+      .strict()
+      .optional()
+      .describe('public: the status badge may be read without a token.'),
   })
   .superRefine((spec, ctx) => {
     // A YAML string config is checked where it is parsed (the API and the agent): zod alone here.

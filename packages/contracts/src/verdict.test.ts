@@ -68,7 +68,34 @@ describe('testVerdict', () => {
     );
   });
   it('lists every verdict, most urgent first', () => {
-    expect(VERDICTS).toEqual(['failing', 'degraded', 'stale', 'pending', 'unsupported', 'skipped', 'passing']);
+    expect(VERDICTS).toEqual([
+      'failing',
+      'degraded',
+      'stale',
+      'maintenance',
+      'pending',
+      'unsupported',
+      'skipped',
+      'passing',
+    ]);
+  });
+  it('is maintenance inside an open window, whatever the results say, and names the window', () => {
+    const base = {
+      result: 'failing' as const,
+      lastRunAt: 1_000_000,
+      createdAt: 0,
+      updatedAt: 0,
+      assigned: 2,
+      allowanceMs: 60_000,
+    };
+    const maintenance = { from: 900_000, until: 1_200_000, reason: 'router swap' };
+    expect(testVerdict({ ...base, now: 1_000_000, maintenance })).toEqual({
+      state: 'maintenance',
+      reason: 'in maintenance until 1970-01-01T00:20:00Z: router swap',
+    });
+    // The window is [from, until): at its end the results speak again; before it, too.
+    expect(testVerdict({ ...base, now: 1_200_000, maintenance }).state).toBe('failing');
+    expect(testVerdict({ ...base, now: 899_999, maintenance }).state).toBe('failing');
   });
 });
 

@@ -16,7 +16,16 @@ export const RESULT_STATES = ['failing', 'degraded', 'pending', 'unsupported', '
 export type ResultState = (typeof RESULT_STATES)[number];
 
 /** Every verdict, most urgent first (the order problems are listed in). */
-export const VERDICTS = ['failing', 'degraded', 'stale', 'pending', 'unsupported', 'skipped', 'passing'] as const;
+export const VERDICTS = [
+  'failing',
+  'degraded',
+  'stale',
+  'maintenance',
+  'pending',
+  'unsupported',
+  'skipped',
+  'passing',
+] as const;
 export const Verdict = z.enum(VERDICTS);
 export type Verdict = z.infer<typeof Verdict>;
 
@@ -103,6 +112,8 @@ export type VerdictInput = {
   assigned: number;
   allowanceMs: number;
   now: number;
+  /** The current or next maintenance window over the test (epoch ms), if any. */
+  maintenance?: { from: number; until: number; reason: string | null } | null;
 };
 
 /** 95 s → "1m 35s"; 3 days → "3d 0h". */
@@ -117,11 +128,17 @@ export function formatSpan(ms: number): string {
 }
 
 /**
- * The verdict at `now`, with why in words when it is stale. `failing` and `unsupported` stand as
+ * The verdict at `now`, with why in words when it is stale or in maintenance. Inside an open
+ * maintenance window the test is `maintenance`, whatever its results say. `failing` and `unsupported` stand as
  * they are (a failure does not turn into "no news"); any other state without a result within the
  * allowance is `stale` (never run: counted from when the test was declared or last changed).
  */
 export function testVerdict(v: VerdictInput): { state: Verdict; reason: string | null } {
+  const m = v.maintenance;
+  if (m && m.from <= v.now && v.now < m.until) {
+    const until = new Date(m.until).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return { state: 'maintenance', reason: `in maintenance until ${until}${m.reason ? `: ${m.reason}` : ''}` };
+  }
   if (v.result === 'failing' || v.result === 'unsupported') return { state: v.result, reason: null };
   if (v.lastRunAt !== null) {
     const quiet = v.now - v.lastRunAt;
@@ -153,6 +170,7 @@ export function fleetVerdict(clusters: readonly Verdict[], quorum: QuorumRule): 
   if (failing > 0 || n('degraded') > 0) return 'degraded';
   if (n('passing') > 0) return 'passing';
   if (n('stale') > 0) return 'stale';
+  if (n('maintenance') > 0) return 'maintenance';
   if (n('pending') > 0) return 'pending';
   if (n('skipped') > 0) return 'skipped';
   return 'unsupported';

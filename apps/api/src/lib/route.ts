@@ -32,7 +32,7 @@ type Declaration = {
   /** Who may call it; `public` needs no token. Others answer 403 (viewer) or 404 (cluster). */
   roles: readonly Role[] | 'public';
   /** Success statuses and what they carry. */
-  responses: Partial<Record<200 | 201 | 204 | 304, Success>>;
+  responses: Partial<Record<200 | 201 | 202 | 204 | 304, Success>>;
   /** The error statuses it may answer (401, 400, 413, 415 and 429 are added where they apply). */
   errors?: readonly ErrorStatus[];
   /** Further paths (Hono syntax) served by the same handler, undocumented (e.g. legacy forms). */

@@ -113,15 +113,15 @@ describe('syncer routes', () => {
 
   it('applies a full snapshot: upserts all items and removes the missing ones', async () => {
     const t = await api.token('cluster', 'edge-1');
-    await api.putTest(t, 'edge-1', syntheticTest('a'));
-    await api.putTest(t, 'edge-1', syntheticTest('b'));
-    await api.putTest(t, 'edge-1', syntheticTest('c'));
+    await api.putTest(t, 'edge-1', syntheticTest('a'), 'syncer');
+    await api.putTest(t, 'edge-1', syntheticTest('b'), 'syncer');
+    await api.putTest(t, 'edge-1', syntheticTest('c'), 'syncer');
     const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
       token: t,
       body: { items: [syntheticTest('a'), syntheticTest('b', { repeat: '2m' }), syntheticTest('d')] },
     });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ created: 1, updated: 1, unchanged: 1, deleted: 1 });
+    expect(r.body).toEqual({ created: 1, updated: 1, unchanged: 1, deleted: 1, kept: 0, rejected: 0 });
     expect(await listNames('edge-1')).toEqual(['a', 'b', 'd']);
   });
 
@@ -146,11 +146,78 @@ describe('syncer routes', () => {
   it('keeps a snapshot per cluster: another cluster is untouched', async () => {
     const t1 = await api.token('cluster', 'edge-1');
     const t2 = await api.token('cluster', 'edge-2');
-    await api.putTest(t1, 'edge-1', syntheticTest('a'));
-    await api.putTest(t2, 'edge-2', syntheticTest('a'));
+    await api.putTest(t1, 'edge-1', syntheticTest('a'), 'syncer');
+    await api.putTest(t2, 'edge-2', syntheticTest('a'), 'syncer');
     await api.request('PUT', '/api/v1/clusters/edge-1/tests', { token: t1, body: { items: [] } });
     expect(await listNames('edge-1')).toEqual([]);
     expect(await listNames('edge-2')).toEqual(['a']);
+  });
+
+  it('removes in a snapshot only what its source declared: API tests and other sources stay', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    await api.putTest(t, 'edge-1', syntheticTest('my-check')); // declared through the API
+    await api.putTest(t, 'edge-1', syntheticTest('from-kube'), 'kubernetes');
+    await api.putTest(t, 'edge-1', syntheticTest('from-dir'), 'dir');
+    const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
+      token: t,
+      body: { items: [syntheticTest('other')], source: 'dir' },
+    });
+    expect(r.body).toEqual({ created: 1, updated: 0, unchanged: 0, deleted: 1, kept: 2, rejected: 0 });
+    expect(await listNames('edge-1')).toEqual(['from-kube', 'my-check', 'other']);
+    const detail = await api.request('GET', '/api/v1/tests/edge-1/default/my-check', { token: t });
+    expect(detail.body).toMatchObject({ source: 'api' });
+    // A source that declares a test of that name takes it over; its snapshot then owns it.
+    await api.putTest(t, 'edge-1', syntheticTest('my-check'), 'dir');
+    await api.request('PUT', '/api/v1/clusters/edge-1/tests', { token: t, body: { items: [], source: 'dir' } });
+    expect(await listNames('edge-1')).toEqual(['from-kube']);
+  });
+
+  it('keeps the last valid revision of an invalid edit running, marked with the field at fault', async () => {
+    const t = await api.token('cluster', 'edge-1');
+    const agent = await api.register(t, 'node-a');
+    await api.putTest(t, 'edge-1', syntheticTest('dns', { importance: 'high', node: '*' }), 'kubernetes');
+    const bad = await api.putTest(
+      t,
+      'edge-1',
+      syntheticTest('dns', { importance: 'high', node: '*', repeat: '15 s' }),
+      'kubernetes',
+    );
+    expect(bad.status).toBe(400);
+    expect(ErrorEnvelope.parse(bad.body).error.message).toMatch(
+      /spec\.repeat.*revision 1, the last valid spec, keeps running/,
+    );
+    const detail = await api.request('GET', '/api/v1/tests/edge-1/default/dns', { token: t });
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({
+      revision: 1,
+      spec: { repeat: '30s' },
+      rejectedEdit: { reason: expect.stringMatching(/spec\.repeat/) },
+    });
+    const poll = await api.poll(t, agent);
+    expect((poll.body as { tests: unknown[] }).tests).toHaveLength(1);
+    // The snapshot names it as refused: kept, not deleted; a never-valid object is recorded.
+    const snap = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
+      token: t,
+      body: {
+        items: [],
+        source: 'kubernetes',
+        rejected: [
+          { namespace: 'default', name: 'dns', reason: 'spec.repeat: duration "15 s" is not valid' },
+          { namespace: 'default', name: 'never-valid', reason: 'spec.plugin: unknown plugin "nope"' },
+        ],
+      },
+    });
+    expect(snap.body).toMatchObject({ deleted: 0, rejected: 2 });
+    expect(await listNames('edge-1')).toEqual(['dns']);
+    const fixed = await api.putTest(
+      t,
+      'edge-1',
+      syntheticTest('dns', { importance: 'high', node: '*', repeat: '1m' }),
+      'kubernetes',
+    );
+    expect(fixed.body).toMatchObject({ revision: 2, changed: true });
+    const after = await api.request('GET', '/api/v1/tests/edge-1/default/dns', { token: t });
+    expect(after.body).toMatchObject({ revision: 2, rejectedEdit: null });
   });
 
   it('accepts a synthetic-heart object unchanged', async () => {

@@ -10,7 +10,7 @@ import { defineRoute } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { listRollups } from '../services/test-views.ts';
 import { applySnapshot, deleteTest, upsertTest } from '../services/tests.ts';
-import { ClusterParams, TestParams } from './params.ts';
+import { ClusterParams, SourceQuery, TestParams } from './params.ts';
 
 /**
  * The test object is documented as a SyntheticTest but read as any JSON: the service validates it
@@ -29,10 +29,12 @@ export function clusterTestRoutes(ctx: ServiceContext) {
       method: 'put',
       path: '/clusters/{cluster}/tests/{namespace}/{name}',
       operationId: 'upsertTest',
-      summary: 'Create (201) or update (200) a test',
+      summary:
+        'Create (201) or update (200) a test; an invalid edit is refused (400) and marked, the last valid revision keeps running',
       tag: 'syncer',
       roles: ['admin', 'cluster'],
       params: TestParams,
+      query: SourceQuery,
       body: AnyTestObject,
       responses: {
         200: { description: 'Updated (the revision moves only when the spec changed)', schema: UpsertTestResponse },
@@ -40,8 +42,8 @@ export function clusterTestRoutes(ctx: ServiceContext) {
       },
       // 409: the name is a fleet test's share in this cluster.
       errors: [403, 404, 409],
-      handler: async (c, { params: p, body }) => {
-        const result = await upsertTest(ctx, c.var.principal, p, body);
+      handler: async (c, { params: p, query, body }) => {
+        const result = await upsertTest(ctx, c.var.principal, p, body, query.source);
         return c.json(result, result.created ? 201 : 200);
       },
     }),
@@ -72,7 +74,7 @@ export function clusterTestRoutes(ctx: ServiceContext) {
       responses: { 200: { description: 'What changed', schema: SnapshotResponse } },
       errors: [403, 404],
       handler: async (c, { params, body }) =>
-        c.json(await applySnapshot(ctx, c.var.principal, params.cluster, body.items)),
+        c.json(await applySnapshot(ctx, c.var.principal, params.cluster, body.items, body.source, body.rejected)),
     }),
     defineRoute({
       method: 'get',

@@ -1,4 +1,4 @@
-import { WhoAmI } from '@synthfleet/contracts';
+import { MaintenanceView, WhoAmI } from '@synthfleet/contracts';
 /**
  * Tests generated from the route declarations (`createApp().routes`), so a new route cannot escape
  * them: every route's roles hold (a role it does not name is refused: 403 for a viewer, 404 for a
@@ -14,6 +14,7 @@ let api: TestApi;
 let own = '';
 let agentId = '';
 let tokenId = '';
+let windowId = 0;
 beforeEach(async () => {
   api = await createTestApi();
   own = await api.token('cluster', 'edge-1');
@@ -24,6 +25,17 @@ beforeEach(async () => {
     body: { agentId, runs: [runResult('secret-test', 'fail', api.clock.now())] },
   });
   tokenId = WhoAmI.parse((await api.request('GET', '/api/v1/whoami', { token: own })).body).tokenId;
+  windowId = MaintenanceView.parse(
+    (await api.request('POST', '/api/v1/maintenance', { token: own, body: maintenanceSample() })).body,
+  ).id as number;
+});
+
+const maintenanceSample = () => ({
+  cluster: 'edge-1',
+  name: 'secret-*',
+  reason: 'sample',
+  start: new Date(api.clock.now() + 3_600_000).toISOString(),
+  end: new Date(api.clock.now() + 7_200_000).toISOString(),
 });
 afterEach(() => api.close());
 
@@ -42,6 +54,7 @@ function sampleBody(r: Route): unknown {
       spec: { ...syntheticTest('secret-test').spec, clusters: ['edge-*'] },
     }),
     setClusterLabels: () => ({ labels: { region: 'eu' } }),
+    createMaintenance: maintenanceSample,
   };
   const make = samples[r.operationId];
   if (!make) throw new Error(`route ${r.operationId} takes a body: give it a valid sample in declared.test.ts`);
@@ -58,7 +71,9 @@ function concrete(r: Route): string {
     remedyId: '00000000-0000-4000-8000-000000000000',
     id: /^\/api\/v1\/(testrun|plugin)\//.test(r.path)
       ? encodeURIComponent('secret-test/default/secret-node/default')
-      : tokenId,
+      : r.path.startsWith('/api/v1/maintenance/')
+        ? String(windowId)
+        : tokenId,
   };
   const path = r.path.replace(/\{(\w+)\}/g, (_, p: string) => {
     const v = values[p];

@@ -1,4 +1,12 @@
-import { ClusterName, DnsLabel, DnsSubdomain, Importance, queryInt, TestState } from '@synthfleet/contracts';
+import {
+  ClusterName,
+  DnsLabel,
+  DnsSubdomain,
+  Importance,
+  queryInt,
+  TestSource,
+  TestState,
+} from '@synthfleet/contracts';
 import { z } from 'zod';
 
 export const ClusterParams = z.object({ cluster: ClusterName });
@@ -32,3 +40,8 @@ export const RunListQuery = z.object({
 export const RemedyListQuery = z.object({ limit: queryInt(1, 500).default(50) });
 
 export const ClusterQuery = z.object({ cluster: ClusterName.optional() });
+
+/** A syncer names its source on every write, so its snapshots remove only what it declared. */
+export const SourceQuery = z.object({
+  source: TestSource.default('api').describe('The syncer source declaring the test; omitted: `api`.'),
+});

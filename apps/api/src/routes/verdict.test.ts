@@ -18,6 +18,7 @@ const expected: Record<string, Verdict> = {
   'pend-t': 'pending',
   'skip-t': 'skipped',
   'unsup-t': 'unsupported',
+  'maint-t': 'maintenance',
 };
 
 beforeAll(async () => {
@@ -25,7 +26,7 @@ beforeAll(async () => {
   token = await api.token('cluster', 'edge-1');
   const a = await api.register(token, 'node-a');
   const b = await api.register(token, 'node-b');
-  for (const name of ['pass-t', 'fail-t', 'stale-t', 'pend-t', 'skip-t'])
+  for (const name of ['pass-t', 'fail-t', 'stale-t', 'pend-t', 'skip-t', 'maint-t'])
     await api.putTest(token, 'edge-1', syntheticTest(name));
   await api.putTest(token, 'edge-1', syntheticTest('degr-t', { quorum: 2 }));
   // No agent here offers curl.
@@ -35,6 +36,16 @@ beforeAll(async () => {
     syntheticTest('unsup-t', { plugin: 'curl', config: { url: 'http://127.0.0.1:9/' } }),
   );
   const now = api.clock.now();
+  // Failing, but inside an open maintenance window: `maintenance`, not a problem.
+  await api.request('POST', '/api/v1/maintenance', {
+    token,
+    body: {
+      name: 'maint-*',
+      reason: 'router swap',
+      start: new Date(now - 60_000).toISOString(),
+      end: new Date(now + 3_600_000).toISOString(),
+    },
+  });
   const send = (agentId: string, runs: unknown[]) =>
     api.request('POST', '/api/v1/runs', { token, body: { agentId, runs } });
   await send(a, [
@@ -42,6 +53,7 @@ beforeAll(async () => {
     runResult('fail-t', 'fail', now),
     runResult('degr-t', 'fail', now),
     runResult('skip-t', 'skipped', now),
+    runResult('maint-t', 'fail', now),
     // Ten minutes without news (STALE_RESULT_SECONDS is 5 minutes).
     runResult('stale-t', 'pass', now - 10 * 60_000),
   ]);
@@ -73,6 +85,7 @@ describe('the verdict', () => {
       degraded: 1,
       stale: 1,
       pending: 1,
+      maintenance: 1,
       unsupported: 1,
       skipped: 1,
       passing: 1,
@@ -114,7 +127,7 @@ describe('the verdict', () => {
       const lines = r.text
         .split('\n')
         .filter((l) => l.startsWith(`synthfleet_test_state{cluster="edge-1",namespace="default",test="${name}",`));
-      expect(lines, name).toHaveLength(7);
+      expect(lines, name).toHaveLength(8);
       expect(
         lines.filter((l) => l.endsWith(' 1')),
         name,
@@ -123,7 +136,7 @@ describe('the verdict', () => {
     expect(r.text).toContain('synthfleet_test_failing_agents{cluster="edge-1",namespace="default",test="degr-t"} 1');
     expect(r.text).toContain('synthfleet_test_assigned_agents{cluster="edge-1",namespace="default",test="degr-t"} 2');
     expect(r.text).toContain('synthfleet_cluster_agents{cluster="edge-1",state="live"} 2');
-    expect(r.text).toMatch(/synthfleet_api_runs_total\{outcome="accepted"\} 9\n/);
+    expect(r.text).toMatch(/synthfleet_api_runs_total\{outcome="accepted"\} 10\n/);
     expect(r.text).toMatch(
       /synthfleet_test_last_result_age_seconds\{cluster="edge-1",namespace="default",test="stale-t"\} 599\.\d+/,
     );

@@ -27,9 +27,18 @@ export function createAssignmentCaches(): AssignmentCaches {
   return { bodies: new Map(), reads: new Map() };
 }
 
-/** Fingerprint of what an agent runs: its tests at their revisions, and its mesh peers if it has a heartbeat test. */
-export function assignmentFingerprint(items: readonly { id: number; revision: number }[], peersKey: string): string {
-  const parts = items.map((t) => `${t.id}:${t.revision}`).sort();
+/**
+ * Fingerprint of what an agent runs: its tests at their revisions (and their newest Run now
+ * request, so a request changes the body and wakes the agents), and its mesh peers if it has a
+ * heartbeat test.
+ */
+export function assignmentFingerprint(
+  items: readonly { id: number; revision: number; runRequestId?: string | null }[],
+  peersKey: string,
+): string {
+  const parts = items
+    .map((t) => (t.runRequestId ? `${t.id}:${t.revision}:${t.runRequestId}` : `${t.id}:${t.revision}`))
+    .sort();
   return hashString(`${parts.join(',')}|${peersKey}`);
 }
 
@@ -91,6 +100,8 @@ async function readAssignment(ctx: ServiceContext, agent: AgentRow): Promise<{ h
       apiVersion: tests.apiVersion,
       spec: tests.spec,
       plugin: tests.plugin,
+      runRequestId: tests.runRequestId,
+      runRequestedAt: tests.runRequestedAt,
     })
     .from(assignments)
     .innerJoin(tests, eq(tests.id, assignments.testId))
@@ -116,6 +127,9 @@ async function readAssignment(ctx: ServiceContext, agent: AgentRow): Promise<{ h
       revision: r.revision,
       apiVersion: r.apiVersion,
       spec: specOf(r.spec),
+      ...(r.runRequestId && r.runRequestedAt
+        ? { runRequest: { id: r.runRequestId, requestedAt: new Date(r.runRequestedAt).toISOString() } }
+        : {}),
     })),
     peers,
   };

@@ -37,6 +37,10 @@ export type ApiConfig = {
    * only, with synthetic-heart's CORS headers (lib/synthetic-heart-compat.ts). Off (null) by default.
    */
   shAnonymousCluster: string | null;
+  /** A test's Run now may be asked again only after this long (429 before). */
+  runNowIntervalMs: number;
+  /** BADGES_PUBLIC: every test's status badge answers without a token (else only spec.badge.public ones). */
+  badgesPublic: boolean;
 };
 
 export const defaultApiConfig: ApiConfig = {
@@ -55,6 +59,8 @@ export const defaultApiConfig: ApiConfig = {
   signInsPerMinute: 10,
   maxRunBytes: 128 * 1024,
   shAnonymousCluster: null,
+  runNowIntervalMs: 10_000,
+  badgesPublic: false,
 };
 
 /** Everything a service needs; built once by createApp. */

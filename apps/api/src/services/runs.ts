@@ -5,6 +5,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import { notFound } from '../errors.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
 import { assertCanWrite } from './access.ts';
+import { availabilityWrites } from './availability.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { chargeRuns } from './quotas.ts';
 import { rollupQuery } from './rollup.ts';
@@ -40,12 +41,18 @@ export async function ingestRuns(
   const now = ctx.clock.now();
 
   const testRows = await ctx.db
-    .select({ id: tests.id, namespace: tests.namespace, name: tests.name })
+    .select({
+      id: tests.id,
+      namespace: tests.namespace,
+      name: tests.name,
+      maintenanceFrom: tests.maintenanceFrom,
+      maintenanceUntil: tests.maintenanceUntil,
+    })
     .from(tests)
     .where(eq(tests.cluster, cluster));
-  const testIds = new Map(testRows.map((t) => [`${t.namespace}/${t.name}`, t.id]));
+  const testIds = new Map(testRows.map((t) => [`${t.namespace}/${t.name}`, t]));
   const rejected: RunBatchResponse['rejected'] = [];
-  const known: { run: RunResult; testId: number; startedAt: number; endedAt: number }[] = [];
+  const known: { run: RunResult; testId: number; startedAt: number; endedAt: number; maintenance: boolean }[] = [];
   const inBatch = new Set<string>();
   let duplicates = 0;
   for (const run of batch.runs) {
@@ -57,8 +64,8 @@ export async function ingestRuns(
       });
       continue;
     }
-    const testId = testIds.get(`${run.namespace}/${run.name}`);
-    if (testId === undefined) {
+    const test = testIds.get(`${run.namespace}/${run.name}`);
+    if (test === undefined) {
       rejected.push({ runId: run.runId, reason: `test "${cluster}/${run.namespace}/${run.name}" is not known` });
       continue;
     }
@@ -67,7 +74,14 @@ export async function ingestRuns(
       continue;
     }
     inBatch.add(run.runId);
-    known.push({ run, testId, startedAt: Date.parse(run.startTime), endedAt: Date.parse(run.endTime) });
+    const startedAt = Date.parse(run.startTime);
+    // Inside the test's maintenance window (services/maintenance.ts keeps it on the row).
+    const maintenance =
+      test.maintenanceFrom !== null &&
+      test.maintenanceUntil !== null &&
+      test.maintenanceFrom <= startedAt &&
+      startedAt < test.maintenanceUntil;
+    known.push({ run, testId: test.id, startedAt, endedAt: Date.parse(run.endTime), maintenance });
   }
 
   const inserted = new Set<string>();
@@ -75,7 +89,7 @@ export async function ingestRuns(
     const rows = await ctx.db
       .insert(runs)
       .values(
-        part.map(({ run, testId, startedAt, endedAt }) => ({
+        part.map(({ run, testId, startedAt, endedAt, maintenance }) => ({
           id: run.runId,
           testId,
           agentId: agent.id,
@@ -91,6 +105,7 @@ export async function ingestRuns(
           details: JSON.stringify(run.details ?? {}),
           gauges: JSON.stringify(run.gauges ?? []),
           trigger: run.trigger ? JSON.stringify(run.trigger) : null,
+          maintenance,
           receivedAt: now,
         })),
       )
@@ -152,6 +167,18 @@ export async function ingestRuns(
           }),
       );
     }
+    queries.push(
+      ...availabilityWrites(
+        ctx,
+        fresh.map((f) => ({
+          testId: f.testId,
+          agentId: agent.id,
+          status: f.run.status,
+          startedAt: f.startedAt,
+          maintenance: f.maintenance,
+        })),
+      ),
+    );
     const touched = [...new Set(fresh.map((f) => f.testId))];
     for (const part of chunk(touched, 500)) queries.push(rollupQuery(ctx.db, part, now));
     const newest = Math.max(...fresh.map((f) => f.endedAt));

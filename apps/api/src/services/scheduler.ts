@@ -5,8 +5,10 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import type { Wake } from '../hub/hub.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
 import { assignmentFingerprint, peersFingerprint } from './assignments.ts';
+import { trimAvailability } from './availability.ts';
 import type { ServiceContext } from './context.ts';
 import { reconcileFleetTests } from './fleet-tests.ts';
+import { refreshMaintenance } from './maintenance.ts';
 import { expireRemedies } from './remedies.ts';
 import { rollupQuery } from './rollup.ts';
 
@@ -33,6 +35,7 @@ type PlacementTest = {
   nodeSelector: string;
   pinnedAgentId: string | null;
   revision: number;
+  runRequestId: string | null;
   plugin: string;
   /** JSON, as stored */
   labels: string;
@@ -80,6 +83,7 @@ function placeableTests(ctx: ServiceContext, cluster: string): Promise<Placement
       nodeSelector: tests.nodeSelector,
       pinnedAgentId: tests.pinnedAgentId,
       revision: tests.revision,
+      runRequestId: tests.runRequestId,
       plugin: tests.plugin,
       labels: tests.labels,
       podLabelSelector: tests.podLabelSelector,
@@ -373,5 +377,8 @@ export async function sweep(ctx: ServiceContext): Promise<SweepResult> {
   }
   // Remedy runs are few (bounded by each test's runsLimit): one statement does.
   await ctx.db.delete(remedyRuns).where(lt(remedyRuns.startedAt, retentionCutoff));
+  // Windows that opened or closed since the last sweep move each test on to its next span.
+  await refreshMaintenance(ctx);
+  await trimAvailability(ctx, now);
   return { staleAgents: stale.length, clustersReconciled: clusters.size, runsDeleted, remediesUnknown };
 }

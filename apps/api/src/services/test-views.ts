@@ -13,6 +13,7 @@ import { agents, assignments, latest, runs, type TestRow, tests } from '@synthfl
 import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
 import { assertCanRead, visibleClusters } from './access.ts';
+import { testAvailability } from './availability.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { specOf } from './test-objects.ts';
 
@@ -39,9 +40,22 @@ export const verdictColumns = {
   createdAt: tests.createdAt,
   updatedAt: tests.updatedAt,
   assignedAgents: tests.assignedAgents,
+  maintenanceFrom: tests.maintenanceFrom,
+  maintenanceUntil: tests.maintenanceUntil,
+  maintenanceReason: tests.maintenanceReason,
   ...timingColumns,
 };
-export type VerdictRow = Pick<TestRow, 'state' | 'lastRunAt' | 'createdAt' | 'updatedAt' | 'assignedAgents'> &
+export type VerdictRow = Pick<
+  TestRow,
+  | 'state'
+  | 'lastRunAt'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'assignedAgents'
+  | 'maintenanceFrom'
+  | 'maintenanceUntil'
+  | 'maintenanceReason'
+> &
   ({ spec: string } | Timing);
 
 function timingOf(row: VerdictRow): Timing {
@@ -62,6 +76,10 @@ export function verdictOf(row: VerdictRow, at: VerdictClock): { state: Verdict; 
     assigned: row.assignedAgents,
     allowanceMs: resultAllowanceMs(timingOf(row), at.thresholdMs),
     now: at.now,
+    maintenance:
+      row.maintenanceFrom !== null && row.maintenanceUntil !== null
+        ? { from: row.maintenanceFrom, until: row.maintenanceUntil, reason: row.maintenanceReason }
+        : null,
   });
 }
 
@@ -85,6 +103,9 @@ export type TestSummaryRow = VerdictRow &
     | 'lastRunAt'
     | 'failingSince'
     | 'lastFailureMessage'
+    | 'source'
+    | 'rejectedReason'
+    | 'rejectedSince'
   >;
 
 export function toTestSummary(row: TestSummaryRow, at: VerdictClock): TestSummary {
@@ -108,6 +129,11 @@ export function toTestSummary(row: TestSummaryRow, at: VerdictClock): TestSummar
     lastRunAt: iso(row.lastRunAt),
     failingSince: iso(row.failingSince),
     lastFailureMessage: row.lastFailureMessage,
+    source: row.source,
+    rejectedEdit:
+      row.rejectedReason !== null && row.rejectedSince !== null
+        ? { reason: row.rejectedReason, since: new Date(row.rejectedSince).toISOString() }
+        : null,
   };
 }
 
@@ -141,7 +167,8 @@ export async function listTests(
   const cluster = visibleClusters(principal, filter.cluster);
   if (cluster !== null) where.push(eq(tests.cluster, cluster));
   // The stored state narrows; staleness needs the clock, so the verdict filters what remains.
-  if (filter.status && filter.status !== 'stale') where.push(eq(tests.state, filter.status));
+  if (filter.status && filter.status !== 'stale' && filter.status !== 'maintenance')
+    where.push(eq(tests.state, filter.status));
   if (filter.plugin) where.push(eq(tests.plugin, filter.plugin));
   if (filter.importance) where.push(eq(tests.importance, filter.importance));
   if (filter.label) {
@@ -196,7 +223,8 @@ export async function getTest(ctx: ServiceContext, principal: Principal, key: Te
 
 /** A loaded test's detail: its spec, every agent's latest state and where it is placed. */
 export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<TestDetail> {
-  const [states, placed] = await Promise.all([
+  const now = ctx.clock.now();
+  const [states, placed, figures] = await Promise.all([
     ctx.db
       .select({ l: latest, node: agents.node })
       .from(latest)
@@ -209,6 +237,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
       .innerJoin(agents, eq(agents.id, assignments.agentId))
       .where(eq(assignments.testId, row.id))
       .orderBy(agents.node),
+    testAvailability(ctx, row, now),
   ]);
   const agentStates: LatestState[] = states.map(({ l, node }) => ({
     agentId: l.agentId,
@@ -231,6 +260,21 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
     agents: agentStates,
     assignedTo: placed,
     placementNote: placementNote(row),
+    availability: figures.availability,
+    slo: figures.slo,
+    maintenance:
+      row.maintenanceFrom !== null && row.maintenanceUntil !== null
+        ? {
+            active: row.maintenanceFrom <= now && now < row.maintenanceUntil,
+            start: new Date(row.maintenanceFrom).toISOString(),
+            end: new Date(row.maintenanceUntil).toISOString(),
+            reason: row.maintenanceReason,
+          }
+        : null,
+    runRequest:
+      row.runRequestId !== null && row.runRequestedAt !== null
+        ? { id: row.runRequestId, requestedAt: new Date(row.runRequestedAt).toISOString() }
+        : null,
   };
 }
 
@@ -307,6 +351,8 @@ export function toRunView(r: typeof runs.$inferSelect): RunView {
     durationMs: r.durationMs,
     details: JSON.parse(r.details) as Record<string, string>,
     gauges: JSON.parse(r.gauges) as RunView['gauges'],
+    trigger: r.trigger === null ? null : (JSON.parse(r.trigger) as RunView['trigger']),
+    maintenance: r.maintenance,
   };
 }
 

@@ -1,20 +1,22 @@
 import {
   formatIssues,
+  parseWindow,
   type SnapshotResponse,
   type TestKey,
   testKeyString,
   type UpsertTestResponse,
 } from '@synthfleet/contracts';
-import { type TestRow, tests } from '@synthfleet/db';
-import { and, eq, isNull } from 'drizzle-orm';
+import { rejections, type TestRow, tests } from '@synthfleet/db';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { runBatch } from '../lib/batch.ts';
 import { assertCanWrite } from './access.ts';
 import { ensureClusterQuery } from './clusters.ts';
 import type { Principal, ServiceContext } from './context.ts';
+import { refreshMaintenance } from './maintenance.ts';
 import { reconcileLocked } from './scheduler.ts';
-import { type ParsedTest, parseTestObject, parseTestObjectOrThrow } from './test-objects.ts';
+import { type ParsedTest, parseTestObject } from './test-objects.ts';
 
 function rowValues(parsed: ParsedTest, now: number) {
   const { object } = parsed;
@@ -33,15 +35,28 @@ function rowValues(parsed: ParsedTest, now: number) {
     podLabelSelector: JSON.stringify(object.spec.podLabelSelector ?? {}),
     quorumCount: parsed.quorumCount,
     quorumShare: parsed.quorumShare,
+    sloObjective: object.spec.slo?.objective ?? null,
+    sloWindowMs: object.spec.slo ? parseWindow(object.spec.slo.window) : null,
+    badgePublic: object.spec.badge?.public ?? false,
+    maintenanceSpec: object.spec.maintenance?.length ? JSON.stringify(object.spec.maintenance) : null,
     updatedAt: now,
     deletedAt: null,
   };
 }
 
+/** A valid edit clears the mark of a refused one (and the record of a never-valid object). */
+const accepted = { rejectedReason: null, rejectedSince: null };
+
 type Plan = { query?: BatchItem<'sqlite'>; created: boolean; changed: boolean };
 
 /** Decides what storing one parsed test means against its current row. */
-function planUpsert(ctx: ServiceContext, cluster: string, parsed: ParsedTest, existing: TestRow | undefined): Plan {
+function planUpsert(
+  ctx: ServiceContext,
+  cluster: string,
+  parsed: ParsedTest,
+  existing: TestRow | undefined,
+  source: string,
+): Plan {
   const now = ctx.clock.now();
   const { metadata } = parsed.object;
   if (!existing) {
@@ -53,6 +68,7 @@ function planUpsert(ctx: ServiceContext, cluster: string, parsed: ParsedTest, ex
         namespace: metadata.namespace,
         name: metadata.name,
         ...rowValues(parsed, now),
+        source,
         revision: 1,
         pinnedAgentId: null,
         createdAt: now,
@@ -67,11 +83,20 @@ function planUpsert(ctx: ServiceContext, cluster: string, parsed: ParsedTest, ex
   if (alive && existing.specHash === parsed.specHash) {
     // Same spec: keep the revision (agents are not disturbed) but record a newer generation or raw form.
     const generation = metadata.generation ?? null;
-    if (existing.generation === generation && existing.raw === parsed.raw) return { created: false, changed: false };
+    if (
+      existing.generation === generation &&
+      existing.raw === parsed.raw &&
+      existing.source === source &&
+      existing.rejectedReason === null
+    )
+      return { created: false, changed: false };
     return {
       created: false,
       changed: false,
-      query: ctx.db.update(tests).set({ generation, raw: parsed.raw }).where(eq(tests.id, existing.id)),
+      query: ctx.db
+        .update(tests)
+        .set({ generation, raw: parsed.raw, source, ...accepted })
+        .where(eq(tests.id, existing.id)),
     };
   }
   return {
@@ -81,6 +106,8 @@ function planUpsert(ctx: ServiceContext, cluster: string, parsed: ParsedTest, ex
       .update(tests)
       .set({
         ...rowValues(parsed, now),
+        ...accepted,
+        source,
         revision: existing.revision + 1,
         // A changed test starts its remedy count afresh.
         remedyCount: 0,
@@ -91,15 +118,75 @@ function planUpsert(ctx: ServiceContext, cluster: string, parsed: ParsedTest, ex
   };
 }
 
+/**
+ * Records that an edit was refused: a live test keeps its last valid revision, marked with the
+ * reason (kept since the first refusal with that reason); an object that names no live test is
+ * kept in `rejections` so the dashboard can show it (syncer sources only: an API caller got the 400).
+ */
+function rejectionWrites(
+  ctx: ServiceContext,
+  cluster: string,
+  key: { namespace: string; name: string },
+  existing: TestRow | undefined,
+  reason: string,
+  source: string,
+): BatchItem<'sqlite'>[] {
+  const now = ctx.clock.now();
+  if (existing && existing.deletedAt === null) {
+    if (existing.rejectedReason === reason) return [];
+    return [ctx.db.update(tests).set({ rejectedReason: reason, rejectedSince: now }).where(eq(tests.id, existing.id))];
+  }
+  if (source === 'api') return [];
+  return [
+    ctx.db
+      .insert(rejections)
+      .values({ cluster, ...key, source, reason, since: now })
+      .onConflictDoUpdate({
+        target: [rejections.cluster, rejections.namespace, rejections.name],
+        set: {
+          source,
+          reason,
+          since: sql`CASE WHEN ${rejections.reason} = excluded.reason THEN ${rejections.since} ELSE excluded.since END`,
+        },
+      }),
+  ];
+}
+
+const forgetRejection = (ctx: ServiceContext, cluster: string, namespace: string, name: string) =>
+  ctx.db
+    .delete(rejections)
+    .where(and(eq(rejections.cluster, cluster), eq(rejections.namespace, namespace), eq(rejections.name, name)));
+
+/** After a cluster's tests changed: placement (waking agents whose work changed), then maintenance spans. */
+async function testsChanged(ctx: ServiceContext, cluster: string): Promise<void> {
+  await reconcileLocked(ctx, cluster);
+  await refreshMaintenance(ctx, cluster);
+}
+
+const identity = (cluster: string, namespace: string, name: string) =>
+  and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name));
+
 export async function upsertTest(
   ctx: ServiceContext,
   principal: Principal,
   key: TestKey,
   body: unknown,
+  source = 'api',
 ): Promise<UpsertTestResponse> {
   const { cluster, namespace, name } = key;
   assertCanWrite(principal, cluster);
-  const parsed = parseTestObjectOrThrow(body);
+  const parsed = parseTestObject(body);
+  if ('issues' in parsed) {
+    const reason = formatIssues(parsed.issues);
+    const kept = await ctx.exclusive(cluster, async () => {
+      const existing = await ctx.db.query.tests.findFirst({ where: identity(cluster, namespace, name) });
+      if (existing?.fleetTestId != null && existing.deletedAt === null) return null;
+      await runBatch(ctx.db, rejectionWrites(ctx, cluster, { namespace, name }, existing, reason, source));
+      return existing && existing.deletedAt === null ? existing.revision : null;
+    });
+    const note = kept === null ? '' : ` (revision ${kept}, the last valid spec, keeps running)`;
+    throw badRequest(`invalid SyntheticTest: ${reason}${note}`, parsed.issues);
+  }
   const meta = parsed.object.metadata;
   if (meta.name !== name) {
     throw badRequest(`metadata.name "${meta.name}" does not match the path's name "${name}"`, [
@@ -112,17 +199,21 @@ export async function upsertTest(
     ]);
   }
   return ctx.exclusive(cluster, async () => {
-    const existing = await ctx.db.query.tests.findFirst({
-      where: and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name)),
-    });
+    const existing = await ctx.db.query.tests.findFirst({ where: identity(cluster, namespace, name) });
     if (existing && existing.deletedAt === null && existing.fleetTestId !== null) {
       throw conflict(
         `test "${testKeyString(key)}" is this cluster's share of fleet test ${namespace}/${name}: change the fleet test (PUT /api/v1/fleet-tests/${namespace}/${name})`,
       );
     }
-    const plan = planUpsert(ctx, cluster, parsed, existing);
-    await runBatch(ctx.db, [ensureClusterQuery(ctx, cluster), ...(plan.query ? [plan.query] : [])]);
-    if (plan.changed) await reconcileLocked(ctx, cluster);
+    if (existing && existing.deletedAt === null && existing.source !== source)
+      ctx.logger.info({ test: testKeyString(key), from: existing.source, to: source }, 'test changes owner');
+    const plan = planUpsert(ctx, cluster, parsed, existing, source);
+    await runBatch(ctx.db, [
+      ensureClusterQuery(ctx, cluster),
+      ...(plan.query ? [plan.query] : []),
+      forgetRejection(ctx, cluster, namespace, name),
+    ]);
+    if (plan.changed) await testsChanged(ctx, cluster);
     const revision = plan.changed ? (existing?.revision ?? 0) + 1 : (existing?.revision ?? 1);
     return { key: testKeyString(key), revision, changed: plan.changed, created: plan.created };
   });
@@ -132,27 +223,33 @@ export async function deleteTest(ctx: ServiceContext, principal: Principal, key:
   const { cluster, namespace, name } = key;
   assertCanWrite(principal, cluster);
   await ctx.exclusive(cluster, async () => {
-    const done = await ctx.db
-      .update(tests)
-      .set({ deletedAt: ctx.clock.now(), pinnedAgentId: null, state: 'pending' })
-      .where(
-        and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name), isNull(tests.deletedAt)),
-      )
-      .returning({ id: tests.id });
+    const [done] = await ctx.db.batch([
+      ctx.db
+        .update(tests)
+        .set({ deletedAt: ctx.clock.now(), pinnedAgentId: null, state: 'pending', ...accepted })
+        .where(and(identity(cluster, namespace, name), isNull(tests.deletedAt)))
+        .returning({ id: tests.id }),
+      forgetRejection(ctx, cluster, namespace, name).returning({ name: rejections.name }),
+    ]);
     if (done.length === 0) throw notFound(`test "${testKeyString(key)}" was not found`);
     await reconcileLocked(ctx, cluster);
   });
 }
 
 /**
- * A full snapshot of a cluster's tests: upserts every item and deletes the live tests missing from
- * it. All items are validated first; one bad item rejects the snapshot and nothing changes.
+ * A full snapshot of one source's tests in a cluster: upserts every item and deletes the live
+ * tests this source owns that are missing from it (tests the API or another source declared stay).
+ * `rejected` names the objects the source holds that are not valid: a test they edit keeps its
+ * last valid revision, marked; the rest are recorded for the dashboard. All items are validated
+ * first; one bad item rejects the snapshot and nothing changes.
  */
 export async function applySnapshot(
   ctx: ServiceContext,
   principal: Principal,
   cluster: string,
   items: readonly unknown[],
+  source = 'syncer',
+  refused: readonly { namespace: string; name: string; reason: string }[] = [],
 ): Promise<SnapshotResponse> {
   assertCanWrite(principal, cluster);
   const parsed: ParsedTest[] = [];
@@ -169,6 +266,12 @@ export async function applySnapshot(
     seen.add(key);
     parsed.push(p);
   }
+  const refusedKeys = new Map<string, string>();
+  for (const [i, r] of refused.entries()) {
+    const key = `${r.namespace}/${r.name}`;
+    if (seen.has(key)) issues.push({ path: `rejected.${i}`, message: `"${key}" is also among the items` });
+    refusedKeys.set(key, r.reason);
+  }
   if (issues.length > 0) throw badRequest(`invalid snapshot: ${formatIssues(issues.slice(0, 20))}`, issues);
 
   return ctx.exclusive(cluster, async () => {
@@ -176,7 +279,7 @@ export async function applySnapshot(
     const rows = await ctx.db.select().from(tests).where(eq(tests.cluster, cluster));
     const byKey = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r]));
     const queries: BatchItem<'sqlite'>[] = [ensureClusterQuery(ctx, cluster)];
-    const result: SnapshotResponse = { created: 0, updated: 0, unchanged: 0, deleted: 0 };
+    const result: SnapshotResponse = { created: 0, updated: 0, unchanged: 0, deleted: 0, kept: 0, rejected: 0 };
     let changed = false;
     for (const p of parsed) {
       const existing = byKey.get(`${p.object.metadata.namespace}/${p.object.metadata.name}`);
@@ -189,24 +292,55 @@ export async function applySnapshot(
         result.unchanged++;
         continue;
       }
-      const plan = planUpsert(ctx, cluster, p, existing);
+      const plan = planUpsert(ctx, cluster, p, existing, source);
       if (plan.query) queries.push(plan.query);
       if (plan.created) result.created++;
       else if (plan.changed) result.updated++;
       else result.unchanged++;
       changed ||= plan.changed;
     }
+    for (const [key, reason] of refusedKeys) {
+      const [namespace, name] = key.split('/') as [string, string];
+      const existing = byKey.get(key);
+      if (existing?.fleetTestId != null && existing.deletedAt === null) continue;
+      queries.push(...rejectionWrites(ctx, cluster, { namespace, name }, existing, reason, source));
+      result.rejected++;
+    }
     for (const row of rows) {
-      // A fleet test's share is not the cluster's own: its snapshot never removes it.
-      if (row.deletedAt !== null || row.fleetTestId !== null || seen.has(`${row.namespace}/${row.name}`)) continue;
+      const key = `${row.namespace}/${row.name}`;
+      if (row.deletedAt !== null || row.fleetTestId !== null || seen.has(key) || refusedKeys.has(key)) continue;
+      // Only what this source declared: the API's tests and other sources' stay.
+      if (row.source !== source) {
+        result.kept++;
+        continue;
+      }
       queries.push(
-        ctx.db.update(tests).set({ deletedAt: now, pinnedAgentId: null, state: 'pending' }).where(eq(tests.id, row.id)),
+        ctx.db
+          .update(tests)
+          .set({ deletedAt: now, pinnedAgentId: null, state: 'pending', ...accepted })
+          .where(eq(tests.id, row.id)),
       );
       result.deleted++;
       changed = true;
     }
+    // Records of never-valid objects this source no longer holds (or that are valid now) go.
+    const stillRefused = [...refusedKeys.keys()];
+    queries.push(
+      ctx.db.delete(rejections).where(
+        and(
+          eq(rejections.cluster, cluster),
+          eq(rejections.source, source),
+          stillRefused.length === 0
+            ? undefined
+            : sql`(${rejections.namespace} || '/' || ${rejections.name}) NOT IN (${sql.join(
+                stillRefused.map((k) => sql`${k}`),
+                sql`, `,
+              )})`,
+        ),
+      ),
+    );
     await runBatch(ctx.db, queries);
-    if (changed) await reconcileLocked(ctx, cluster);
+    if (changed) await testsChanged(ctx, cluster);
     return result;
   });
 }
@@ -227,7 +361,7 @@ export async function upsertFleetShare(
       where: and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name)),
     });
     if (existing && existing.deletedAt === null && existing.fleetTestId !== fleetTestId) return 'conflict';
-    const plan = planUpsert(ctx, cluster, parsed, existing);
+    const plan = planUpsert(ctx, cluster, parsed, existing, 'fleet');
     await runBatch(ctx.db, [
       ensureClusterQuery(ctx, cluster),
       ...(plan.query ? [plan.query] : []),
@@ -236,7 +370,7 @@ export async function upsertFleetShare(
         .set({ fleetTestId })
         .where(and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name))),
     ]);
-    if (plan.changed) await reconcileLocked(ctx, cluster);
+    if (plan.changed) await testsChanged(ctx, cluster);
     return plan.changed ? 'stored' : 'unchanged';
   });
 }

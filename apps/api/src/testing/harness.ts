@@ -141,9 +141,16 @@ export async function createTestApi(
     return RegisterAgentResponse.parse(r.body).agentId;
   }
 
-  async function putTest(tokenValue: string, cluster: string, object: SyntheticTestInput): Promise<Reply> {
+  /** PUTs a test; `source` names the syncer source declaring it (omitted: the API, `api`). */
+  async function putTest(
+    tokenValue: string,
+    cluster: string,
+    object: SyntheticTestInput,
+    source?: string,
+  ): Promise<Reply> {
     const ns = object.metadata.namespace ?? 'default';
-    return request('PUT', `/api/v1/clusters/${cluster}/tests/${ns}/${object.metadata.name}`, {
+    const q = source === undefined ? '' : `?source=${encodeURIComponent(source)}`;
+    return request('PUT', `/api/v1/clusters/${cluster}/tests/${ns}/${object.metadata.name}${q}`, {
       token: tokenValue,
       body: object,
     });

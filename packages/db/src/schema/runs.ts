@@ -21,6 +21,8 @@ export const runs = sqliteTable(
     /** JSON array of the plugin's extra gauges. */
     gauges: text('gauges').notNull(),
     trigger: text('trigger'),
+    /** The run started inside a maintenance window: stored and shown, left out of verdicts and availability. */
+    maintenance: integer('maintenance', { mode: 'boolean' }).notNull().default(false),
     receivedAt: integer('received_at').notNull(),
   },
   (t) => [

@@ -56,6 +56,34 @@ export const tests = sqliteTable(
     /** Remedy runs counted toward the spec's runsLimit since the count last started again. */
     remedyCount: integer('remedy_count').notNull().default(0),
     remedyLastAt: integer('remedy_last_at'),
+    /**
+     * Who declared the test: a syncer's source (`SYNCER_SOURCE`, e.g. `kubernetes` or `dir:local`)
+     * or `api` (a PUT without one). A snapshot removes only the tests its source owns.
+     */
+    source: text('source').notNull().default('syncer'),
+    /**
+     * The newest edit of this test that the API refused (an invalid spec from its syncer), with
+     * why; the stored spec (the last valid revision) keeps running. Cleared by a valid edit.
+     */
+    rejectedReason: text('rejected_reason'),
+    rejectedSince: integer('rejected_since'),
+    /** The newest "Run now" request (POST …/run): agents run the test once when this changes. */
+    runRequestId: text('run_request_id'),
+    runRequestedAt: integer('run_requested_at'),
+    /** The current or next maintenance window over this test (kept by services/maintenance.ts). */
+    maintenanceFrom: integer('maintenance_from'),
+    maintenanceUntil: integer('maintenance_until'),
+    maintenanceReason: text('maintenance_reason'),
+    /** JSON of spec.maintenance (the test's own recurring windows), null when it has none. */
+    maintenanceSpec: text('maintenance_spec'),
+    /** Runs counted for availability (outside maintenance; pass, fail, error, timeout), ever: Prometheus counters. */
+    runsCounted: integer('runs_counted').notNull().default(0),
+    runsFailed: integer('runs_failed').notNull().default(0),
+    /** spec.slo: the objective in percent of runs passing over a window (ms). */
+    sloObjective: real('slo_objective'),
+    sloWindowMs: integer('slo_window_ms'),
+    /** spec.badge: the status badge may be read without a token (or BADGES_PUBLIC for all). */
+    badgePublic: integer('badge_public', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     uniqueIndex('tests_identity_uq').on(t.cluster, t.namespace, t.name),

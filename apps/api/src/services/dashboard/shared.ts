@@ -40,6 +40,9 @@ export type StatusRow = {
   repeat: string | null;
   schedule: string | null;
   runTimeout: string | null;
+  maintenanceFrom: number | null;
+  maintenanceUntil: number | null;
+  maintenanceReason: string | null;
 };
 
 /** What a row of a test list shows. */
@@ -58,6 +61,9 @@ export const summaryColumns = {
   failingAgents: tests.failingAgents,
   failingSince: tests.failingSince,
   lastFailureMessage: tests.lastFailureMessage,
+  source: tests.source,
+  rejectedReason: tests.rejectedReason,
+  rejectedSince: tests.rejectedSince,
   ...verdictColumns,
 };
 

@@ -124,6 +124,9 @@ function statusRowOf(row: TestRow, spec: TestDetail['spec']): StatusRow {
     repeat: spec.repeat ?? null,
     schedule: spec.schedule ?? null,
     runTimeout: spec.timeouts?.run ?? null,
+    maintenanceFrom: row.maintenanceFrom,
+    maintenanceUntil: row.maintenanceUntil,
+    maintenanceReason: row.maintenanceReason,
   };
 }
 

@@ -1,0 +1,258 @@
+import {
+  AVAILABILITY_WINDOWS,
+  type Availability,
+  type AvailabilityReport,
+  availabilityOf,
+  BUCKETS,
+  BURN_WINDOWS,
+  type Counted,
+  parseWindow,
+  type SloStatus,
+  sloStatus,
+  windowBuckets,
+} from '@synthfleet/contracts';
+import { agents, availability, fleetTests, tests } from '@synthfleet/db';
+import { and, eq, gte, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { badRequest, notFound } from '../errors.ts';
+import { chunk } from '../lib/batch.ts';
+import { assertCanRead, visibleClusters } from './access.ts';
+import type { Principal, ServiceContext } from './context.ts';
+
+/*
+ * Availability from aggregates kept as results arrive (schema: availability.ts): an ingest adds
+ * each counted run to its test's and its agent's bucket of every size, and a window sums the
+ * buckets it covers. No figure ever scans the run history.
+ */
+
+/** The statuses availability counts; skipped and unsupported runs say nothing of the target. */
+const COUNTED = new Set(['pass', 'fail', 'error', 'timeout']);
+
+export type CountedRun = { testId: number; agentId: string; status: string; startedAt: number; maintenance: boolean };
+
+/** Whether a run counts toward availability (and the SLO counters). */
+export const countsForAvailability = (r: Pick<CountedRun, 'status' | 'maintenance'>) =>
+  !r.maintenance && COUNTED.has(r.status);
+
+/**
+ * The writes that add a batch's runs to the aggregates: one multi-row upsert per few hundred
+ * buckets, and the tests' run counters (Prometheus counters: synthfleet_test_runs_total).
+ */
+export function availabilityWrites(ctx: ServiceContext, fresh: readonly CountedRun[]): BatchItem<'sqlite'>[] {
+  const buckets = new Map<
+    string,
+    { testId: number; agentId: string; res: number; bucket: number; total: number; passed: number }
+  >();
+  const perTest = new Map<number, { total: number; failed: number }>();
+  for (const r of fresh) {
+    if (!countsForAvailability(r)) continue;
+    const passed = r.status === 'pass' ? 1 : 0;
+    const t = perTest.get(r.testId) ?? { total: 0, failed: 0 };
+    t.total++;
+    t.failed += 1 - passed;
+    perTest.set(r.testId, t);
+    for (const b of BUCKETS) {
+      const bucket = Math.floor(r.startedAt / b.sizeMs) * b.sizeMs;
+      for (const agentId of ['', r.agentId]) {
+        const key = `${r.testId}|${agentId}|${b.res}|${bucket}`;
+        const row = buckets.get(key);
+        if (row) {
+          row.total++;
+          row.passed += passed;
+        } else buckets.set(key, { testId: r.testId, agentId, res: b.res, bucket, total: 1, passed });
+      }
+    }
+  }
+  const out: BatchItem<'sqlite'>[] = [];
+  for (const part of chunk([...buckets.values()], 400)) {
+    out.push(
+      ctx.db
+        .insert(availability)
+        .values(part)
+        .onConflictDoUpdate({
+          target: [availability.testId, availability.agentId, availability.res, availability.bucket],
+          set: {
+            total: sql`${availability.total} + excluded.total`,
+            passed: sql`${availability.passed} + excluded.passed`,
+          },
+        }),
+    );
+  }
+  for (const part of chunk([...perTest], 300)) {
+    const rows = sql.join(
+      part.map(([id, c]) => sql`(${id}, ${c.total}, ${c.failed})`),
+      sql`, `,
+    );
+    out.push(
+      ctx.db.run(sql`
+        UPDATE tests SET runs_counted = runs_counted + d.column2, runs_failed = runs_failed + d.column3
+        FROM (VALUES ${rows}) AS d WHERE tests.id = d.column1`),
+    );
+  }
+  return out;
+}
+
+/** Drops buckets past their size's keep time (the sweep). */
+export async function trimAvailability(ctx: ServiceContext, now: number): Promise<void> {
+  for (const b of BUCKETS) {
+    await ctx.db.delete(availability).where(and(eq(availability.res, b.res), lt(availability.bucket, now - b.keepMs)));
+  }
+}
+
+/** Whose runs a figure counts: one test (or one of its agents), an agent, a cluster, several tests. */
+export type AvailabilityScope =
+  | { testId: number; agentId?: string }
+  | { agentIds: readonly string[] }
+  | { cluster: string }
+  | { testIds: readonly number[] };
+
+function scopeWhere(scope: AvailabilityScope): SQL {
+  if ('cluster' in scope)
+    return and(
+      eq(availability.agentId, ''),
+      sql`${availability.testId} IN (SELECT ${tests.id} FROM ${tests} WHERE ${tests.cluster} = ${scope.cluster} AND ${isNull(tests.deletedAt)})`,
+    ) as SQL;
+  if ('testIds' in scope) {
+    if (scope.testIds.length === 0) return sql`0`;
+    return and(
+      eq(availability.agentId, ''),
+      sql`${availability.testId} IN (${sql.join(
+        scope.testIds.map((id) => sql`${id}`),
+        sql`, `,
+      )})`,
+    ) as SQL;
+  }
+  if ('testId' in scope)
+    return and(eq(availability.testId, scope.testId), eq(availability.agentId, scope.agentId ?? '')) as SQL;
+  if (scope.agentIds.length === 0) return sql`0`;
+  return inArray(availability.agentId, [...scope.agentIds]);
+}
+
+/** Runs counted and passed over each window (epoch-ms lengths), one query per bucket size. */
+export async function countedOver(
+  ctx: ServiceContext,
+  scope: AvailabilityScope,
+  windows: Readonly<Record<string, number>>,
+  now: number,
+): Promise<Record<string, Counted>> {
+  const byRes = new Map<number, { name: string; from: number }[]>();
+  for (const [name, ms] of Object.entries(windows)) {
+    const { res, from } = windowBuckets(ms, now);
+    const list = byRes.get(res) ?? [];
+    list.push({ name, from });
+    byRes.set(res, list);
+  }
+  const out: Record<string, Counted> = {};
+  await Promise.all(
+    [...byRes].map(async ([res, list]) => {
+      const earliest = Math.min(...list.map((w) => w.from));
+      const cols = Object.fromEntries(
+        list.flatMap((w, i) => [
+          [
+            `t${i}`,
+            sql<number>`coalesce(sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.total} END), 0)`,
+          ],
+          [
+            `p${i}`,
+            sql<number>`coalesce(sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.passed} END), 0)`,
+          ],
+        ]),
+      );
+      const [row] = await ctx.db
+        .select(cols)
+        .from(availability)
+        .where(and(scopeWhere(scope), eq(availability.res, res), gte(availability.bucket, earliest)));
+      list.forEach((w, i) => {
+        out[w.name] = { total: Number(row?.[`t${i}`] ?? 0), passed: Number(row?.[`p${i}`] ?? 0) };
+      });
+    }),
+  );
+  return out;
+}
+
+/** Availability over 1h, 24h, 7d and 30d. */
+export async function availabilityWindows(
+  ctx: ServiceContext,
+  scope: AvailabilityScope,
+  now: number,
+): Promise<Record<string, Availability>> {
+  const counted = await countedOver(ctx, scope, AVAILABILITY_WINDOWS, now);
+  return Object.fromEntries(Object.keys(AVAILABILITY_WINDOWS).map((w) => [w, availabilityOf(counted[w] as Counted)]));
+}
+
+/** A test's availability windows and, with spec.slo, its SLO status: two or three small queries. */
+export async function testAvailability(
+  ctx: ServiceContext,
+  row: { id: number; sloObjective: number | null; sloWindowMs: number | null; spec: string },
+  now: number,
+): Promise<{ availability: Record<string, Availability>; slo: SloStatus | null }> {
+  const windows: Record<string, number> = { ...AVAILABILITY_WINDOWS };
+  const slo = sloOf(row);
+  if (slo) {
+    windows.slo = parseWindow(slo.window);
+    for (const [w, ms] of Object.entries(BURN_WINDOWS)) windows[`burn${w}`] = ms;
+  }
+  const counted = await countedOver(ctx, { testId: row.id }, windows, now);
+  const availabilityByWindow = Object.fromEntries(
+    Object.keys(AVAILABILITY_WINDOWS).map((w) => [w, availabilityOf(counted[w] as Counted)]),
+  );
+  if (!slo) return { availability: availabilityByWindow, slo: null };
+  const burn = Object.fromEntries(Object.keys(BURN_WINDOWS).map((w) => [w, counted[`burn${w}`] as Counted]));
+  return { availability: availabilityByWindow, slo: sloStatus(slo, counted.slo as Counted, burn) };
+}
+
+/** The test's spec.slo, from its row (the window text as written). */
+export function sloOf(row: {
+  sloObjective: number | null;
+  spec: string;
+}): { objective: number; window: string } | null {
+  if (row.sloObjective === null) return null;
+  const spec = JSON.parse(row.spec) as { slo?: { objective: number; window: string } };
+  return spec.slo ?? null;
+}
+
+/**
+ * GET /availability: a cluster's (every test of it), a node's (every test its agents ran) or a
+ * fleet test's (its visible shares) availability windows.
+ */
+export async function availabilityReport(
+  ctx: ServiceContext,
+  principal: Principal,
+  q: { cluster?: string | undefined; node?: string | undefined; fleetTest?: string | undefined },
+): Promise<AvailabilityReport> {
+  const now = ctx.clock.now();
+  const scope = { cluster: q.cluster ?? null, node: q.node ?? null, fleetTest: q.fleetTest ?? null };
+  if (q.fleetTest !== undefined) {
+    const [namespace, name] = q.fleetTest.split('/');
+    if (!namespace || !name)
+      throw badRequest('fleetTest must be namespace/name', [{ path: 'fleetTest', message: 'expected namespace/name' }]);
+    const f = await ctx.db.query.fleetTests.findFirst({
+      where: and(eq(fleetTests.namespace, namespace), eq(fleetTests.name, name), isNull(fleetTests.deletedAt)),
+    });
+    if (!f) throw notFound(`fleet test "${q.fleetTest}" was not found`);
+    const visible = visibleClusters(principal, q.cluster);
+    const shares = await ctx.db
+      .select({ id: tests.id })
+      .from(tests)
+      .where(
+        and(
+          eq(tests.fleetTestId, f.id),
+          isNull(tests.deletedAt),
+          visible === null ? undefined : eq(tests.cluster, visible),
+        ),
+      );
+    return { scope, windows: await availabilityWindows(ctx, { testIds: shares.map((s) => s.id) }, now) };
+  }
+  if (q.cluster === undefined)
+    throw badRequest('name a cluster (with a node, or not) or a fleetTest', [{ path: 'cluster', message: 'required' }]);
+  assertCanRead(principal, q.cluster);
+  if (q.node !== undefined) {
+    const ids = await ctx.db
+      .select({ id: agents.id })
+      .from(agents)
+      .where(and(eq(agents.cluster, q.cluster), eq(agents.node, q.node)));
+    if (ids.length === 0) throw notFound(`node "${q.node}" has no agent in cluster "${q.cluster}"`);
+    return { scope, windows: await availabilityWindows(ctx, { agentIds: ids.map((a) => a.id) }, now) };
+  }
+  return { scope, windows: await availabilityWindows(ctx, { cluster: q.cluster }, now) };
+}
