@@ -31,10 +31,18 @@ type Seed = {
   failingOn: number[];
   displayName: string;
   remedy?: Record<string, unknown>;
+  slo?: Record<string, unknown>;
 };
 const CLUSTERS: Record<string, Seed[]> = {
   'edge-berlin': [
-    { name: 'checkout', plugin: 'httpPing', importance: 'critical', failingOn: [1], displayName: 'Checkout API' },
+    {
+      name: 'checkout',
+      plugin: 'httpPing',
+      importance: 'critical',
+      failingOn: [1],
+      displayName: 'Checkout API',
+      slo: { objective: 99.9, window: '30d' },
+    },
     { name: 'dns-internal', plugin: 'dns', importance: 'medium', failingOn: [], displayName: 'Internal DNS' },
   ],
   'edge-tokyo': [
@@ -116,6 +124,7 @@ beforeAll(async () => {
             labels: { team: cluster.slice(5) },
             config: t.plugin === 'heartbeat' ? { sizes: [1024] } : { address: '127.0.0.1:9' },
             ...(t.remedy ? { remedy: t.remedy } : {}),
+            ...(t.slo ? { slo: t.slo } : {}),
           },
         },
       });
@@ -257,6 +266,97 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('draws one chart point per non-empty bucket (runs a minute apart are not one bucket each)', async () => {
+    await page.goto(`${api.url}/tests/edge-tokyo/default/payments?window=1h`);
+    // 3 agents × 30 runs a minute apart, 1-minute buckets: 30 buckets of 3 runs.
+    expect(await page.locator('svg.chart circle.pt').count()).toBe(30);
+    expect(await page.getAttribute('svg.chart', 'data-points')).toBe('30');
+    expect(await page.textContent('#chart-desc')).toMatch(/^90 runs in 30 buckets of 60 s/);
+    // The node grid says what its colours mean.
+    expect(await page.textContent('[data-legend]')).toContain('failed');
+  });
+
+  it('shows the SLO panel: availability over its window, the budget left and the burn rates', async () => {
+    await page.goto(`${api.url}/tests/edge-berlin/default/checkout`);
+    const panel = page.locator('section[data-slo]');
+    expect(await panel.textContent()).toContain('SLO: 99.9 % over 30d');
+    // 5 of 90 runs failed against a budget of 0.1 %: spent many times over.
+    expect(await panel.getAttribute('data-slo')).toBe('exhausted');
+    expect(await page.textContent('[data-budget]')).toMatch(/exhausted/);
+    expect(await page.textContent('table.availability td[data-window="30d"]')).toContain('85 / 90');
+    await page.screenshot({ path: join(SHOTS, 'slo.png'), fullPage: false });
+  });
+
+  it('runs a test now from its page and shows the manual result as it arrives', async () => {
+    await page.goto(`${api.url}/tests/edge-austin/default/db-port`);
+    await Promise.all([page.waitForURL(/ran=3/), page.click('button[data-run-now]')]);
+    expect(await page.textContent('[data-notice="run-now"]')).toContain('Asked 3 agents to run it now');
+    const detail = await api.call('/api/v1/tests/edge-austin/default/db-port');
+    expect((detail.json as { runRequest: { id: string } | null }).runRequest).not.toBeNull();
+    // Asked again at once: refused politely, with when to ask again.
+    await page.goto(`${api.url}/tests/edge-austin/default/db-port`);
+    await Promise.all([page.waitForURL(/wait=\d+/), page.click('button[data-run-now]')]);
+    expect(await page.textContent('[data-notice="run-now"]')).toMatch(/ask again in \d+ s/);
+    // An agent's manual run appears on the open page without a reload.
+    const [agent] = agentIds.get('edge-austin') ?? [];
+    await post('edge-austin', agent as string, [
+      { ...run('db-port', true, Date.now() - 200, 12), trigger: { type: 'manual' } },
+    ]);
+    await page.waitForSelector('table.runs tr[data-manual]', { timeout: 120_000 });
+    // A form posted from another site is refused.
+    const cookie = (await browser.context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const cross = await fetch(`${api.url}/tests/edge-austin/default/db-port/run`, {
+      method: 'POST',
+      headers: { cookie, 'sec-fetch-site': 'cross-site' },
+      redirect: 'manual',
+    });
+    expect(cross.status).toBe(403);
+  });
+
+  it('shows an open maintenance window on the overview and the test as in maintenance', async () => {
+    const r = await api.call('/api/v1/maintenance', {
+      method: 'POST',
+      token: tokens.get('edge-tokyo'),
+      body: {
+        name: 'payments',
+        reason: 'payment provider migration',
+        start: new Date(Date.now() - 60_000).toISOString(),
+        end: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    expect(r.status).toBe(201);
+    await page.goto(`${api.url}/`);
+    const item = page.locator('li[data-maintenance-window][data-active="true"]');
+    expect(await item.textContent()).toContain('payment provider migration');
+    expect(await rows()).toContain('maintenance:edge-tokyo/default/payments');
+    await page.screenshot({ path: join(SHOTS, 'maintenance.png'), fullPage: false });
+    await page.goto(`${api.url}/tests/edge-tokyo/default/payments`);
+    expect(await page.textContent('[data-maintenance-notice]')).toContain('payment provider migration');
+  });
+
+  it('marks an invalid edit: the last valid revision keeps running and the reason names the field', async () => {
+    const bad = await api.call('/api/v1/clusters/edge-austin/tests/default/storefront?source=kubernetes', {
+      method: 'PUT',
+      token: tokens.get('edge-austin'),
+      body: {
+        apiVersion: 'synthfleet.dev/v1',
+        kind: 'SyntheticTest',
+        metadata: { name: 'storefront', namespace: 'default' },
+        spec: { plugin: 'httpPing', repeat: '15 s', node: '*', importance: 'high', config: { address: '127.0.0.1:9' } },
+      },
+    });
+    expect(bad.status).toBe(400);
+    await page.goto(`${api.url}/tests/edge-austin/default/storefront`);
+    expect(await page.textContent('[data-rejected-edit]')).toMatch(
+      /spec\.repeat.*Revision 1, the last valid spec, keeps running/s,
+    );
+    await page.goto(`${api.url}/`);
+    expect(await page.textContent('tr[data-rejected="edge-austin/default/storefront"]')).toContain(
+      'revision 1 (the last valid spec) keeps running',
+    );
+    expect(await page.locator('tr[data-test="edge-austin/default/storefront"] [data-rejected-edit]').count()).toBe(1);
   });
 
   it("keeps a cluster token to its own cluster: other clusters' tests are not found", async () => {

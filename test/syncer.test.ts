@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { RegisterAgentResponse, TestDetail, TestPage } from '@synthfleet/contracts';
+import { RegisterAgentResponse, RejectedList, TestDetail, TestPage } from '@synthfleet/contracts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiClient } from '../apps/syncer/src/api-client.ts';
 import { createLogger } from '../apps/syncer/src/logger.ts';
@@ -52,6 +52,7 @@ async function startSyncer(
     namespaces?: string[];
     inactivityTimeoutMs?: number;
     kube?: KubeApiDouble;
+    resyncMs?: number;
   } = {},
 ): Promise<Harness> {
   const target = opts.target ?? api;
@@ -79,7 +80,7 @@ async function startSyncer(
       inactivityTimeoutMs: opts.inactivityTimeoutMs,
     }),
     logger,
-    resyncMs: 60_000,
+    resyncMs: opts.resyncMs ?? 60_000,
     statusMs: opts.statusMs ?? 60_000,
   });
   syncer.start();
@@ -237,8 +238,8 @@ describe('syncer against a Kubernetes API (test double) and the real API', { tim
     }
   });
 
-  it('puts an invalid spec into the object’s status and never into the API', async () => {
-    const h = await startSyncer({ statusMs: 200 });
+  it('puts an invalid spec into the object’s status; an invalid edit keeps the last valid revision running, marked', async () => {
+    const h = await startSyncer({ statusMs: 200, resyncMs: 1000 });
     h.kube.apply(OURS, test('good'));
     h.kube.apply(OURS, test('bad', { plugin: 'teleport', repeat: '10' }));
     await waitFor(async () => (await apiTestNames(h)).includes('default/good'));
@@ -250,13 +251,42 @@ describe('syncer against a Kubernetes API (test double) and the real API', { tim
     expect(status.conditions[0]?.message).toMatch(/spec\.plugin: unknown plugin "teleport"/);
     expect(status.conditions[0]?.message).toMatch(/spec\.repeat/);
     expect(await apiTestNames(h)).toEqual(['default/good']);
+    // The never-valid object is recorded with its reason, for the dashboard.
+    const refused = async () =>
+      RejectedList.parse((await h.target.call(`/api/v1/clusters/${h.cluster}/rejected`, { token: h.token })).json)
+        .objects;
+    await waitFor(async () => (await refused()).some((o) => o.name === 'bad' && o.keptRevision === null));
 
-    // A valid test that turns invalid leaves the API, and comes back when fixed.
+    // A valid test that turns invalid keeps running at its last valid revision, marked in the API
+    // and in its status (naming the field), until it is fixed.
+    const before = await h.target.call(`/api/v1/tests/${h.cluster}/default/good`, { token: h.token });
+    const revision = TestDetail.parse(before.json).revision;
     h.kube.apply(OURS, test('good', { timeouts: { run: 'soon' } }));
-    await waitFor(async () => (await apiTestNames(h)).length === 0);
     await waitFor(() => h.kube.get(OURS, 'default', 'good')?.status?.phase === 'Invalid');
+    const kept = TestDetail.parse(
+      (await h.target.call(`/api/v1/tests/${h.cluster}/default/good`, { token: h.token })).json,
+    );
+    expect(kept.revision).toBe(revision);
+    expect(kept.rejectedEdit?.reason).toMatch(/spec\.timeouts\.run/);
+    expect(h.kube.get(OURS, 'default', 'good')?.status?.message).toMatch(
+      new RegExp(`spec\\.timeouts\\.run.*the last valid spec \\(revision ${revision}\\) keeps running`),
+    );
+    // A snapshot (every resync) keeps it too.
+    const snapshots = h.syncer.health().snapshots;
+    await waitFor(() => h.syncer.health().snapshots > snapshots);
+    expect(await apiTestNames(h)).toEqual(['default/good']);
     h.kube.apply(OURS, test('good'));
-    await waitFor(async () => (await apiTestNames(h)).includes('default/good'));
+    await waitFor(async () => {
+      const t = TestDetail.parse(
+        (await h.target.call(`/api/v1/tests/${h.cluster}/default/good`, { token: h.token })).json,
+      );
+      return t.rejectedEdit === null;
+    });
+    // Deleting the broken object removes the test for good.
+    h.kube.apply(OURS, test('good', { timeouts: { run: 'soon' } }));
+    await waitFor(() => h.kube.get(OURS, 'default', 'good')?.status?.phase === 'Invalid');
+    h.kube.remove(OURS, 'default', 'good');
+    await waitFor(async () => (await apiTestNames(h)).length === 0);
   });
 
   it('writes roll-ups back to status, and does not write again while nothing changed', async () => {

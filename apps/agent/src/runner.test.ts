@@ -172,4 +172,57 @@ describe('supervisor', () => {
     await sup.stopAll(0);
     vi.useRealTimers();
   });
+
+  it('runs a test once more on a new Run now request, tagged manual, without moving its cadence', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
+    const { probes, stats } = scriptedProbes();
+    const results: RunResult[] = [];
+    const sup = new Supervisor({
+      probes,
+      limiter: new Semaphore(4),
+      self: () => ({ agentId: 'a1', node: 'n1' }),
+      onResult: (_t, run) => results.push(run),
+      onRemoved: () => {},
+      logger: quietLogger,
+      random: () => 0.99,
+    });
+    const hourly = (runRequest?: { id: string; requestedAt: string }) => ({
+      ...assigned('web', { plugin: 'exec', repeat: '1h', config: { ms: 1 } }),
+      ...(runRequest ? { runRequest } : {}),
+    });
+    // An old request in the first assignment (an agent restarting) is not run again.
+    const old = { id: 'req-old', requestedAt: new Date(Date.now() - 30_000).toISOString() };
+    await sup.apply({ agentId: 'a1', version: 1, tests: [hourly(old)], peers: [] });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(stats.started).toBe(0);
+    const fresh = { id: 'req-1', requestedAt: new Date().toISOString() };
+    await sup.apply({ agentId: 'a1', version: 2, tests: [hourly(fresh)], peers: [] });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(stats.started).toBe(1);
+    expect(results.map((r) => r.trigger)).toEqual([{ type: 'manual' }]);
+    // The same request again (another change woke the agent) runs nothing more.
+    await sup.apply({ agentId: 'a1', version: 3, tests: [hourly(fresh)], peers: [] });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(stats.started).toBe(1);
+    // The hourly cadence is where it was: its first timer run comes at 59.4 minutes.
+    await vi.advanceTimersByTimeAsync(58 * 60_000);
+    expect(results).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    expect(results.map((r) => r.trigger?.type)).toEqual(['manual', 'timer']);
+    await sup.stopAll(0);
+    vi.useRealTimers();
+  });
+
+  it('queues a Run now that arrives while a run is under way, and never overlaps runs', async () => {
+    const { deps, results, stats } = setup();
+    const r = new TestRunner(assigned('slow', { plugin: 'exec', repeat: '1h', config: { ms: 100 } }), deps);
+    r.runNow();
+    r.runNow(); // under way: queued once
+    r.runNow(); // still one queued
+    await waitFor(() => results.length === 2, 5000, 'two runs');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(results.map((x) => x.trigger?.type)).toEqual(['manual', 'manual']);
+    expect(stats.maxRunning).toBe(1);
+    await r.stop();
+  });
 });

@@ -308,7 +308,13 @@ export function createSyncer(opts: SyncerOptions) {
         lastSnapshotAt,
         queued: queue.size,
         statusWrites,
-        invalid: state.all().filter((c) => !c.valid).length + rejected.size,
+        invalid: new Set([
+          ...state
+            .all()
+            .filter((c) => !c.valid)
+            .map((c) => c.key),
+          ...rejected.keys(),
+        ]).size,
       };
     },
     /** Resolves when the queue has nothing left to do (tests use it to wait for convergence). */

@@ -289,3 +289,21 @@ export const AvailabilityReport = z.object({
   windows: z.record(z.string(), Availability).describe('1h, 24h, 7d, 30d.'),
 });
 export type AvailabilityReport = z.infer<typeof AvailabilityReport>;
+
+export const RejectedList = z.object({
+  objects: z.array(
+    z.object({
+      cluster: z.string(),
+      namespace: z.string(),
+      name: z.string(),
+      reason: z.string().describe('What is wrong, naming each field.'),
+      since: z.string(),
+      keptRevision: z
+        .number()
+        .int()
+        .nullable()
+        .describe('The live revision that keeps running (an invalid edit); null: never valid, not running.'),
+    }),
+  ),
+});
+export type RejectedList = z.infer<typeof RejectedList>;

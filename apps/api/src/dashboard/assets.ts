@@ -28,7 +28,7 @@ th{background:var(--card);font-weight:600;font-size:13px}
 tr:last-child td{border-bottom:0}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
 .b-passing,.b-pass,.b-succeeded{background:var(--pass)}.b-failing,.b-fail,.b-error,.b-timeout,.b-failed{background:var(--fail)}
-.b-stale,.b-unknown,.b-degraded{background:var(--stale)}.b-pending,.b-skipped,.b-running{background:var(--pending)}.b-unsupported{background:var(--bg);color:var(--fg);border:1px dashed var(--pending)}.b-live{background:var(--pass)}
+.b-stale,.b-unknown,.b-degraded{background:var(--stale)}.b-maintenance{background:var(--link)}.b-pending,.b-skipped,.b-running{background:var(--pending)}.b-unsupported{background:var(--bg);color:var(--fg);border:1px dashed var(--pending)}.b-live{background:var(--pass)}
 .tiles{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:10px}
 .tile{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:8px 12px;background:var(--card)}
 .tile.problem{border-left-color:var(--fail)}.tile.silent{border-left-color:var(--stale)}
@@ -56,6 +56,13 @@ pre{background:var(--card);border:1px solid var(--line);border-radius:6px;paddin
 .login{max-width:420px;margin:60px auto;padding:0 16px}
 .login input{width:100%;margin:6px 0 12px}
 #live-state{font-size:12px;color:var(--muted)}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center}.legend .cell{display:inline-block;width:12px;height:12px;vertical-align:-1px}
+ul.maintenance{padding-left:18px}ul.maintenance li[data-active=true]{font-weight:500}
+.slo{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:4px 12px 10px;margin:12px 0}
+.slo.s-low{border-left-color:var(--stale)}.slo.s-exhausted{border-left-color:var(--fail)}.slo h2{margin-top:8px}
+.notice-maint{border:1px solid var(--link);border-radius:6px;padding:8px 12px}
+form.run-now{display:inline;margin-left:8px}
+tr.maint td{opacity:.7}a.chip.s-maintenance{background:var(--link)}
 `;
 
 /**

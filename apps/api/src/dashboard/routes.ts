@@ -4,7 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import type { PrincipalResolver } from '../auth.ts';
-import { ApiError, statusFor } from '../errors.ts';
+import { ApiError, RateLimitedError, statusFor } from '../errors.ts';
 import { parseParams, parseQuery } from '../lib/validate.ts';
 import { AgentParams, ClusterParams, TestParams } from '../routes/params.ts';
 import type { Principal, ServiceContext } from '../services/context.ts';
@@ -20,6 +20,7 @@ import {
   type HistoryWindow,
 } from '../services/dashboard/index.ts';
 import { chargeSignIn } from '../services/quotas.ts';
+import { requestRun } from '../services/run-now.ts';
 import { FAVICON, SCRIPT, STYLESHEET } from './assets.ts';
 import { CSS_PATH, errorPage, type Html, JS_PATH, PAGE_HEADERS } from './layout.ts';
 import { agentPage } from './pages/agent.ts';
@@ -57,6 +58,9 @@ const TestPageQuery = z.object({
   ),
   agent: z.preprocess(blank, z.string().max(128).optional()),
   cursor: z.preprocess(blank, z.string().max(400).optional()),
+  // What the Run now form did (numbers only: nothing from the URL is echoed as text).
+  ran: z.preprocess(blank, queryInt(0, 1_000_000).optional()),
+  wait: z.preprocess(blank, queryInt(1, 86_400).optional()),
 });
 const ClusterPageQuery = z.object({ after: z.preprocess(blank, z.string().max(253).optional()) });
 const RunParams = TestParams.extend({ runId: z.string().min(1).max(128) });
@@ -207,9 +211,35 @@ export function dashboardRoutes(
         getTestPage(ctx, principal, id, { window: q.window, agentId: q.agent, cursor: q.cursor, limit: 25 }),
         dashboardVersion(ctx, principal),
       ]);
-      return testPage({ ...d, window: q.window, agent: q.agent, cursor: q.cursor }, principal, version);
+      const notice =
+        q.ran !== undefined
+          ? `Asked ${q.ran === 1 ? '1 agent' : `${q.ran} agents`} to run it now; their results appear below as they arrive.`
+          : q.wait !== undefined
+            ? `It was asked to run moments ago; ask again in ${q.wait} s.`
+            : undefined;
+      return testPage({ ...d, window: q.window, agent: q.agent, cursor: q.cursor, notice }, principal, version);
     }),
   );
+
+  // Run now, a form post (same-site only, as every state-changing request: lib/same-origin.ts).
+  app.post('/tests/:cluster/:namespace/:name/run', async (c) => {
+    const principal = await principalOf(c);
+    const id = parseParams(c, TestParams);
+    const back = `/tests/${encodeURIComponent(id.cluster)}/${encodeURIComponent(id.namespace)}/${encodeURIComponent(id.name)}`;
+    if (!principal) return c.redirect(`/login?next=${encodeURIComponent(back)}`, 303);
+    try {
+      const r = await requestRun(ctx, principal, id);
+      return c.redirect(`${back}?ran=${r.agents.length}#runs`, 303);
+    } catch (err) {
+      if (err instanceof RateLimitedError) return c.redirect(`${back}?wait=${err.retryAfterSeconds}`, 303);
+      if (err instanceof ApiError) {
+        const status = statusFor(err.code);
+        const shown = status === 403 ? 403 : 404;
+        return send(c, errorPage(principal, shown, err.message), shown);
+      }
+      throw err;
+    }
+  });
 
   app.get(
     '/tests/:cluster/:namespace/:name/runs/:runId',

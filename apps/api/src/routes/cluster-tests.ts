@@ -1,4 +1,5 @@
 import {
+  RejectedList,
   RollupList,
   SnapshotRequest,
   SnapshotResponse,
@@ -8,6 +9,7 @@ import {
 import { z } from 'zod';
 import { defineRoute } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
+import { listRejected } from '../services/dashboard/shared.ts';
 import { listRollups } from '../services/test-views.ts';
 import { applySnapshot, deleteTest, upsertTest } from '../services/tests.ts';
 import { ClusterParams, SourceQuery, TestParams } from './params.ts';
@@ -87,6 +89,21 @@ export function clusterTestRoutes(ctx: ServiceContext) {
       responses: { 200: { description: 'Roll-ups', schema: RollupList } },
       errors: [404],
       handler: async (c, { params }) => c.json(await listRollups(ctx, c.var.principal, params.cluster)),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/clusters/{cluster}/rejected',
+      operationId: 'listRejected',
+      summary: 'Objects the API refused: never-valid ones, and invalid edits whose last valid revision keeps running',
+      tag: 'syncer',
+      roles: ['admin', 'viewer', 'cluster'],
+      params: ClusterParams,
+      responses: { 200: { description: 'Refused objects, newest first', schema: RejectedList } },
+      errors: [404],
+      handler: async (c, { params }) => {
+        const list = await listRejected(ctx, c.var.principal, params.cluster);
+        return c.json({ objects: list.map((r) => ({ ...r, since: new Date(r.since).toISOString() })) });
+      },
     }),
   ];
 }

@@ -256,3 +256,53 @@ export async function availabilityReport(
   }
   return { scope, windows: await availabilityWindows(ctx, { cluster: q.cluster }, now) };
 }
+
+/**
+ * Every live test's runs counted and passed over each window, a few grouped queries (one per
+ * bucket size) for the whole fleet: what /metrics exports.
+ */
+export async function countedForAll(
+  ctx: ServiceContext,
+  windows: Readonly<Record<string, number>>,
+  now: number,
+): Promise<Map<number, Record<string, Counted>>> {
+  const byRes = new Map<number, { name: string; from: number }[]>();
+  for (const [name, ms] of Object.entries(windows)) {
+    const { res, from } = windowBuckets(ms, now);
+    const list = byRes.get(res) ?? [];
+    list.push({ name, from });
+    byRes.set(res, list);
+  }
+  const out = new Map<number, Record<string, Counted>>();
+  await Promise.all(
+    [...byRes].map(async ([res, list]) => {
+      const earliest = Math.min(...list.map((w) => w.from));
+      const cols = Object.fromEntries(
+        list.flatMap((w, i) => [
+          [
+            `t${i}`,
+            sql<number>`sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.total} ELSE 0 END)`,
+          ],
+          [
+            `p${i}`,
+            sql<number>`sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.passed} ELSE 0 END)`,
+          ],
+        ]),
+      );
+      const rows = await ctx.db
+        .select({ testId: availability.testId, ...cols })
+        .from(availability)
+        .where(and(eq(availability.res, res), gte(availability.bucket, earliest), eq(availability.agentId, '')))
+        .groupBy(availability.testId);
+      for (const row of rows) {
+        const r = row as Record<string, number>;
+        const entry = out.get(row.testId) ?? {};
+        list.forEach((w, i) => {
+          entry[w.name] = { total: Number(r[`t${i}`] ?? 0), passed: Number(r[`p${i}`] ?? 0) };
+        });
+        out.set(row.testId, entry);
+      }
+    }),
+  );
+  return out;
+}

@@ -2,11 +2,15 @@
  * The control plane's own `/metrics` (Prometheus text format), computed from the database at
  * scrape time: every test's verdict (the same as on every other surface), its freshness and agent
  * counts, agents per cluster and state, and this API process's ingest and long-poll counters.
- * Cost: one narrow read of the tests and one grouped count of the agents, whatever the fleet.
+ * counters of runs counted and failed (for burn-rate alerts), availability over 1h/24h/7d/30d and
+ * the SLO's objective and budget left.
+ * Cost: one narrow read of the tests, one grouped count of the agents, and one grouped sum of
+ * the availability aggregates per bucket size, whatever the fleet.
  */
-import { VERDICTS } from '@synthfleet/contracts';
+import { AVAILABILITY_WINDOWS, type SloStatus, sloStatus, VERDICTS } from '@synthfleet/contracts';
 import { agents, tests } from '@synthfleet/db';
 import { isNull, sql } from 'drizzle-orm';
+import { countedForAll } from './availability.ts';
 import type { ServiceContext } from './context.ts';
 import { fleetTestViews } from './fleet-tests.ts';
 import { verdictClock, verdictColumns, verdictOf } from './test-views.ts';
@@ -51,15 +55,43 @@ class Exposition {
   }
 }
 
+/** The SLO status of every test that has one, from one grouped query per bucket size. */
+async function sloWindowsCounted(
+  ctx: ServiceContext,
+  rows: readonly { id: number; sloObjective: number | null; sloWindowMs: number | null }[],
+  now: number,
+): Promise<Map<number, SloStatus>> {
+  const withSlo = rows.filter((r) => r.sloObjective !== null && r.sloWindowMs !== null);
+  const out = new Map<number, SloStatus>();
+  if (withSlo.length === 0) return out;
+  // Tests share few distinct windows (30d, mostly): one pass per distinct window.
+  const windows: Record<string, number> = {};
+  for (const r of withSlo) windows[`w${r.sloWindowMs}`] = r.sloWindowMs as number;
+  const counted = await countedForAll(ctx, windows, now);
+  for (const r of withSlo) {
+    const c = counted.get(r.id)?.[`w${r.sloWindowMs}`] ?? { total: 0, passed: 0 };
+    out.set(
+      r.id,
+      sloStatus({ objective: r.sloObjective as number, window: `${(r.sloWindowMs as number) / 3_600_000}h` }, c, {}),
+    );
+  }
+  return out;
+}
+
 export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> {
   const at = verdictClock(ctx);
   const [testRows, agentRows] = await Promise.all([
     ctx.db
       .select({
+        id: tests.id,
         cluster: tests.cluster,
         namespace: tests.namespace,
         name: tests.name,
         failingAgents: tests.failingAgents,
+        runsCounted: tests.runsCounted,
+        runsFailed: tests.runsFailed,
+        sloObjective: tests.sloObjective,
+        sloWindowMs: tests.sloWindowMs,
         ...verdictColumns,
       })
       .from(tests)
@@ -69,6 +101,8 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
       .from(agents)
       .groupBy(agents.cluster, agents.state),
   ]);
+  const counted = await countedForAll(ctx, AVAILABILITY_WINDOWS, at.now);
+  const sloCounted = await sloWindowsCounted(ctx, testRows, at.now);
   const out = new Exposition();
   const ids = testRows.map((t) => ({ cluster: t.cluster, namespace: t.namespace, test: t.name }));
   out.family('synthfleet_test_state', 'gauge', "1 for the test's current verdict, 0 for the others");
@@ -89,7 +123,59 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
       value: (t) => t.failingAgents,
     },
     { name: 'synthfleet_test_assigned_agents', help: 'agents the test is assigned to', value: (t) => t.assignedAgents },
+    {
+      name: 'synthfleet_test_maintenance',
+      help: '1 while a maintenance window is open over the test (alert rules leave it out), else 0',
+      value: (t) =>
+        t.maintenanceFrom !== null &&
+        t.maintenanceUntil !== null &&
+        t.maintenanceFrom <= at.now &&
+        at.now < t.maintenanceUntil
+          ? 1
+          : 0,
+    },
+    {
+      name: 'synthfleet_test_slo_objective',
+      help: "spec.slo's objective as a ratio of runs passing (0.999 for 99.9 %)",
+      value: (t) => (t.sloObjective === null ? null : t.sloObjective / 100),
+    },
+    {
+      name: 'synthfleet_test_error_budget_remaining',
+      help: "fraction of the SLO's error budget left over its window (1 untouched, below 0 overspent)",
+      value: (t) => sloCounted.get(t.id)?.budget.remaining ?? null,
+    },
   ];
+  const counters: { name: string; help: string; value: (t: Row) => number }[] = [
+    {
+      name: 'synthfleet_test_runs_total',
+      help: 'runs counted for availability (outside maintenance; pass, fail, error, timeout), ever',
+      value: (t) => t.runsCounted,
+    },
+    {
+      name: 'synthfleet_test_runs_failed_total',
+      help: 'of those, runs that failed (fail, error, timeout)',
+      value: (t) => t.runsFailed,
+    },
+  ];
+  for (const f of counters) {
+    out.family(f.name, 'counter', f.help);
+    testRows.forEach((t, i) => {
+      out.sample(f.name, ids[i] as Record<string, string>, f.value(t));
+    });
+  }
+  out.family(
+    'synthfleet_test_availability',
+    'gauge',
+    'runs passed / runs counted over the window (1h, 24h, 7d, 30d), from the aggregates; absent with no run counted',
+  );
+  testRows.forEach((t, i) => {
+    const c = counted.get(t.id);
+    if (!c) return;
+    for (const w of Object.keys(AVAILABILITY_WINDOWS)) {
+      const x = c[w];
+      if (x && x.total > 0) out.sample('synthfleet_test_availability', { ...ids[i], window: w }, x.passed / x.total);
+    }
+  });
   for (const f of perTest) {
     out.family(f.name, 'gauge', f.help);
     testRows.forEach((t, i) => {

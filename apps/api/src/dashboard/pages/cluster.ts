@@ -2,6 +2,7 @@ import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import type { ClusterPage } from '../../services/dashboard/index.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, withQuery } from '../layout.ts';
+import { availabilityTable, maintenanceSection, rejectedSection } from './operations.ts';
 import { testRows } from './overview.ts';
 
 /** What the agent last reported of its spool; "—" for agents that do not report it. */
@@ -18,6 +19,9 @@ export function clusterPage(p: ClusterPage, principal: Principal, version: strin
 <dt>Tests</dt><dd>${c.testsPassing} passing, ${c.testsFailing} failing, ${c.testsPending} pending</dd>
 <dt>Last result</dt><dd>${ago(c.lastResultAt, p.now)}</dd>
 </dl>
+${availabilityTable(p.availability)}
+${rejectedSection(p.rejected, p.now)}
+${maintenanceSection(p.maintenance)}
 <h2>Tests</h2>
 ${testRows(p.tests, p.now, false)}
 ${p.total > p.tests.length ? html`<p class="muted small">Showing the first ${p.tests.length}; filter on the <a href="${withQuery('/', { cluster: c.name })}">fleet page</a>.</p>` : ''}

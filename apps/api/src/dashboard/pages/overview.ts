@@ -8,6 +8,7 @@ import {
   type Overview,
 } from '../../services/dashboard/index.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, plural, testHref, withQuery } from '../layout.ts';
+import { maintenanceSection, rejectedSection } from './operations.ts';
 
 const IMPORTANCE = Importance.options;
 
@@ -41,7 +42,7 @@ export function testRows(tests: DashboardTest[], now: number, showCluster: boole
 ${tests.map(
   (t) => html`<tr data-status="${t.display}" data-test="${t.key}">
 <td>${badge(t.display)}</td>
-<td><a href="${testHref(t)}">${t.displayName ?? t.name}</a><div class="small muted">${t.namespace}/${t.name}</div></td>
+<td><a href="${testHref(t)}">${t.displayName ?? t.name}</a><div class="small muted">${t.namespace}/${t.name}</div>${t.rejectedEdit ? html`<div class="small" data-rejected-edit><strong>edit refused</strong>: the last valid spec runs</div>` : ''}</td>
 ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></td>` : ''}
 <td>${t.importance ?? '—'}</td>
 <td>${t.plugin}</td>
@@ -50,11 +51,13 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
       ? html`failing for ${ago(t.failingSince, now).replace(' ago', '')}`
       : t.display === 'stale'
         ? t.staleReason
-        : t.display === 'unsupported'
-          ? html`no agent offers plugin ${t.plugin}`
-          : t.display === 'degraded'
-            ? html`${t.failingAgents} of ${t.assignedAgents} failing, under the quorum · ${ago(t.lastRunAt, now)}`
-            : ago(t.lastRunAt, now)
+        : t.display === 'maintenance'
+          ? t.staleReason
+          : t.display === 'unsupported'
+            ? html`no agent offers plugin ${t.plugin}`
+            : t.display === 'degraded'
+              ? html`${t.failingAgents} of ${t.assignedAgents} failing, under the quorum · ${ago(t.lastRunAt, now)}`
+              : ago(t.lastRunAt, now)
   }</td>
 <td>${t.failingAgents} failing / ${t.assignedAgents} assigned</td>
 <td class="small">${
@@ -83,7 +86,7 @@ ${
     ? html`<p class="notice" role="status" data-notice="sh-anonymous"><strong>Open without a token:</strong> SH_ANONYMOUS_CLUSTER is set, so synthetic-heart's read routes (<code>/api/v1/ping</code>, <code>/api/v1/agents</code>, <code>/api/v1/testconfigs/summary</code>, <code>/api/v1/plugins/status</code>, …) answer anyone, with CORS <code>*</code>, for cluster <a href="${clusterHref(anonymousCluster)}">${anonymousCluster}</a>.</p>`
     : ''
 }
-<p class="summary">${plural(overview.clusters.length, 'cluster')} · ${overview.counts.failing} failing · ${overview.counts.degraded} degraded · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing · not problems: ${overview.counts.skipped} skipped, ${overview.counts.unsupported} unsupported</p>
+<p class="summary">${plural(overview.clusters.length, 'cluster')} · ${overview.counts.failing} failing · ${overview.counts.degraded} degraded · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing · not problems: ${overview.counts.maintenance} in maintenance, ${overview.counts.skipped} skipped, ${overview.counts.unsupported} unsupported</p>
 ${
   silent.length || overview.staleAgents.length
     ? html`<div class="error-box" role="alert">
@@ -92,6 +95,8 @@ ${overview.staleAgents.length ? html`<p><strong>${overview.staleAgents.length} s
 </div>`
     : ''
 }
+${rejectedSection(overview.rejected, overview.now)}
+${maintenanceSection(overview.maintenance)}
 ${
   overview.fleetTests.length
     ? html`<h2>Fleet tests</h2>

@@ -15,10 +15,17 @@ import {
   testHref,
   withQuery,
 } from '../layout.ts';
+import { availabilityTable, gridLegend, maintenanceSection, sloPanel } from './operations.ts';
 
 const TABLE_AGENTS = 200;
 
-type PageData = TestPageData & { window: HistoryWindow; agent: string | undefined; cursor: string | undefined };
+type PageData = TestPageData & {
+  window: HistoryWindow;
+  agent: string | undefined;
+  cursor: string | undefined;
+  /** What the last form post did (Run now), in words. */
+  notice?: string | undefined;
+};
 
 function runHref(t: TestDetail, runId: string): string {
   return `${testHref(t)}/runs/${encodeURIComponent(runId)}`;
@@ -31,21 +38,31 @@ export function testPage(d: PageData, principal: Principal, version: string): Ht
     (a, b) => Number(a.status === 'pass') - Number(b.status === 'pass') || (a.node ?? '').localeCompare(b.node ?? ''),
   );
   const agentName = d.agent ? (t.agents.find((a) => a.agentId === d.agent)?.node ?? d.agent) : undefined;
-  const live = html`<h1>${t.displayName ?? t.name} ${badge(d.display)}</h1>
-<p class="muted">${t.namespace}/${t.name} in <a href="${clusterHref(t.cluster)}">${t.cluster}</a> · ${t.plugin} · revision ${t.revision}${t.importance ? ` · ${t.importance}` : ''}</p>
-${d.staleReason ? html`<div class="error-box" role="alert">This test is a problem: ${d.staleReason}.</div>` : ''}
+  const runNow = d.canRun
+    ? html`<form class="run-now" method="post" action="${here}/run"><button type="submit" data-run-now>Run now</button></form>`
+    : '';
+  const live = html`<h1>${t.displayName ?? t.name} ${badge(d.display)}${runNow}</h1>
+<p class="muted">${t.namespace}/${t.name} in <a href="${clusterHref(t.cluster)}">${t.cluster}</a> · ${t.plugin} · revision ${t.revision}${t.importance ? ` · ${t.importance}` : ''} · declared by ${t.source === 'api' ? 'the API' : `syncer source ${t.source}`}</p>
+${d.notice ? html`<p class="notice" role="status" data-notice="run-now">${d.notice}</p>` : ''}
+${t.rejectedEdit ? html`<div class="error-box" role="alert" data-rejected-edit><strong>The latest edit was refused</strong> (${absolute(t.rejectedEdit.since)}): ${t.rejectedEdit.reason}. Revision ${t.revision}, the last valid spec, keeps running until the manifest is fixed or deleted.</div>` : ''}
+${d.display === 'maintenance' && t.maintenance ? html`<p class="notice-maint" role="status" data-maintenance-notice>In maintenance until <time datetime="${t.maintenance.end}">${absolute(t.maintenance.end)}</time>${t.maintenance.reason ? `: ${t.maintenance.reason}` : ''}. Runs are stored and shown (marked) but count toward no verdict, availability or alert.</p>` : ''}
+${d.display !== 'maintenance' && d.staleReason ? html`<div class="error-box" role="alert">This test is a problem: ${d.staleReason}.</div>` : ''}
 ${d.display === 'failing' ? html`<div class="error-box" role="alert">Failing for ${ago(t.failingSince, d.now).replace(' ago', '')}${t.failingSince ? html` (since <time datetime="${t.failingSince}">${absolute(t.failingSince)}</time>)` : ''} on ${t.failingAgents} of ${plural(t.assignedAgents, 'agent')}: ${t.lastFailureMessage ?? ''}</div>` : ''}
 <dl class="kv">
 ${t.placementNote ? html`<dt>Placement</dt><dd data-placement-note>${t.placementNote}</dd>` : ''}
 <dt>Assigned to</dt><dd>${plural(t.assignedTo.length, 'agent')}${t.assignedTo.length ? html`: ${t.assignedTo.slice(0, 10).map((a, i) => html`${i ? ', ' : ''}<a href="${agentHref(a.agentId)}">${a.node}</a>`)}${t.assignedTo.length > 10 ? ' …' : ''}` : ''}</dd>
 <dt>Last result</dt><dd>${ago(t.lastRunAt, d.now)}</dd>
+${t.runRequest ? html`<dt>Run now</dt><dd>asked ${ago(t.runRequest.requestedAt, d.now)}</dd>` : ''}
 </dl>
+${sloPanel(t.slo)}
+${availabilityTable(t.availability)}
+${maintenanceSection(d.maintenance)}
 
 <h2>Latest result per agent</h2>
 ${
   t.agents.length === 0
     ? html`<p class="muted">No agent has reported yet.</p>`
-    : html`<div class="grid" role="list" aria-label="Latest status per node">
+    : html`${gridLegend()}<div class="grid" role="list" aria-label="Latest status per node">
 ${byNode.map((a) => html`<a role="listitem" class="cell s-${a.status}" href="${withQuery(here, { agent: a.agentId, window: d.window })}" title="${a.node ?? a.agentId}: ${a.status} ${ago(a.endTime, d.now)}" aria-label="${a.node ?? a.agentId}: ${a.status}"></a>`)}
 </div>
 <div class="table-wrap"><table class="agent-states"><thead><tr><th>Node</th><th>Status</th><th>Marks</th><th>When</th><th>Duration</th><th>Failures in a row</th></tr></thead><tbody>
@@ -112,7 +129,7 @@ function runsTable(t: TestDetail, runs: RunView[], now: number): Html {
 ${runs.map(
   (
     r,
-  ) => html`<tr data-run="${r.runId}"><td><a href="${runHref(t, r.runId)}">${ago(r.startTime, now)}</a><div class="small muted">${r.startTime}</div></td>
+  ) => html`<tr data-run="${r.runId}"${r.maintenance ? html` class="maint" data-maintenance` : ''}${r.trigger?.type === 'manual' ? html` data-manual` : ''}><td><a href="${runHref(t, r.runId)}">${ago(r.startTime, now)}</a><div class="small muted">${r.startTime}${r.trigger?.type === 'manual' ? ' · run now' : ''}${r.maintenance ? ' · in maintenance' : ''}</div></td>
 <td>${badge(r.status)}</td><td>${nodes.get(r.agentId) ?? r.agentId}</td><td>${r.marks}/${r.maxMarks}</td><td>${r.durationMs.toFixed(1)} ms</td>
 <td class="small">${(r.details._error ?? '').slice(0, 200)}</td></tr>`,
 )}

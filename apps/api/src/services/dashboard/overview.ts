@@ -1,11 +1,19 @@
-import type { AgentView, FleetTestView } from '@synthfleet/contracts';
+import type { AgentView, FleetTestView, MaintenanceView } from '@synthfleet/contracts';
 import { tests } from '@synthfleet/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import { visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { listClusters, listStaleAgents } from '../fleet.ts';
 import { fleetTestViews } from '../fleet-tests.ts';
-import { type DashboardFilter, type DashboardTest, type DisplayStatus, listDashboardTests } from './shared.ts';
+import { windowsFor } from '../maintenance.ts';
+import {
+  type DashboardFilter,
+  type DashboardTest,
+  type DisplayStatus,
+  listDashboardTests,
+  listRejected,
+  type RejectedObject,
+} from './shared.ts';
 
 /** Stale agents listed on the overview (the count is separate). */
 const STALE_AGENTS_SHOWN = 100;
@@ -26,6 +34,10 @@ export type Overview = {
   allClusters: string[];
   /** Fleet tests with their verdicts (admins and viewers; a cluster token sees only its shares). */
   fleetTests: FleetTestView[];
+  /** Maintenance windows open now and coming, active first. */
+  maintenance: MaintenanceView[];
+  /** Objects the API refused: never-valid ones, and invalid edits whose last valid revision runs. */
+  rejected: RejectedObject[];
 };
 
 export async function getOverview(
@@ -36,7 +48,7 @@ export async function getOverview(
 ): Promise<Overview> {
   const scope = visibleClusters(principal, filter.cluster);
   const now = ctx.clock.now();
-  const [clusterViews, list, stale, plugins, fleet] = await Promise.all([
+  const [clusterViews, list, stale, plugins, fleet, maintenance, rejected] = await Promise.all([
     listClusters(ctx, principal),
     listDashboardTests(ctx, principal, filter, page),
     listStaleAgents(ctx, scope, STALE_AGENTS_SHOWN),
@@ -51,6 +63,8 @@ export async function getOverview(
       )
       .orderBy(tests.plugin),
     principal.role === 'cluster' ? Promise.resolve([]) : fleetTestViews(ctx),
+    windowsFor(ctx, principal, filter.cluster ? { cluster: filter.cluster } : {}),
+    listRejected(ctx, principal, filter.cluster),
   ]);
   const threshold = ctx.config.staleResultMs;
   return {
@@ -68,5 +82,7 @@ export async function getOverview(
     plugins: plugins.map((p) => p.plugin),
     allClusters: clusterViews.map((c) => c.name).sort(),
     fleetTests: fleet,
+    maintenance,
+    rejected,
   };
 }

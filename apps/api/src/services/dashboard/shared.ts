@@ -1,6 +1,6 @@
 import { formatSpan, type TestSummary, VERDICTS, type Verdict } from '@synthfleet/contracts';
-import { agents, latest, type TestRow, tests } from '@synthfleet/db';
-import { and, asc, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { agents, latest, rejections, type TestRow, tests } from '@synthfleet/db';
+import { and, asc, eq, inArray, isNotNull, isNull, type SQL, sql } from 'drizzle-orm';
 import { badRequest } from '../../errors.ts';
 import { visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
@@ -174,4 +174,51 @@ async function failingNodesOf(ctx: ServiceContext, testIds: number[]): Promise<M
     else out.set(r.testId, [r.node]);
   }
   return out;
+}
+
+/** An object a syncer holds that the API refused: a never-valid one, or an invalid edit of a live test. */
+export type RejectedObject = {
+  cluster: string;
+  namespace: string;
+  name: string;
+  reason: string;
+  since: number;
+  /** The live test's revision that keeps running (invalid edits), null for a never-valid object. */
+  keptRevision: number | null;
+};
+
+/** Every refused object the principal may see (of one cluster, or all), newest first. */
+export async function listRejected(
+  ctx: ServiceContext,
+  principal: Principal,
+  cluster?: string,
+): Promise<RejectedObject[]> {
+  const scope = visibleClusters(principal, cluster);
+  const [never, edits] = await Promise.all([
+    ctx.db
+      .select()
+      .from(rejections)
+      .where(scope === null ? undefined : eq(rejections.cluster, scope)),
+    ctx.db
+      .select({
+        cluster: tests.cluster,
+        namespace: tests.namespace,
+        name: tests.name,
+        reason: tests.rejectedReason,
+        since: tests.rejectedSince,
+        revision: tests.revision,
+      })
+      .from(tests)
+      .where(
+        and(
+          isNull(tests.deletedAt),
+          isNotNull(tests.rejectedReason),
+          scope === null ? undefined : eq(tests.cluster, scope),
+        ),
+      ),
+  ]);
+  return [
+    ...never.map((r) => ({ ...r, keptRevision: null })),
+    ...edits.map((e) => ({ ...e, reason: e.reason ?? '', since: e.since ?? 0, keptRevision: e.revision })),
+  ].sort((a, b) => b.since - a.since);
 }

@@ -1,8 +1,9 @@
-import type { RemedyRunView, RunPage, TestDetail, TestKey } from '@synthfleet/contracts';
+import type { MaintenanceView, RemedyRunView, RunPage, TestDetail, TestKey } from '@synthfleet/contracts';
 import { agents, runs, type TestRow } from '@synthfleet/db';
 import { and, eq, sql } from 'drizzle-orm';
 import { notFound } from '../../errors.ts';
 import type { Principal, ServiceContext } from '../context.ts';
+import { windowsFor } from '../maintenance.ts';
 import { remediesOf } from '../remedies.ts';
 import { loadTest, runPageOf, testDetailOf, toRunView, toTestSummary, verdictClock } from '../test-views.ts';
 import { type DisplayStatus, displayStatusOf, type StatusRow } from './shared.ts';
@@ -84,6 +85,10 @@ export type TestPageData = {
   runs: RunPage;
   /** The latest remedy runs, newest first. */
   remedies: RemedyRunView[];
+  /** Maintenance windows over this test, open now or coming. */
+  maintenance: MaintenanceView[];
+  /** Whether the signed-in token may ask for a run (admin, or this cluster's token). */
+  canRun: boolean;
 };
 
 const PAGE_REMEDIES = 10;
@@ -96,11 +101,14 @@ export async function getTestPage(
   opts: { window: HistoryWindow; agentId?: string | undefined; cursor?: string | undefined; limit: number },
 ): Promise<TestPageData> {
   const row = await loadTest(ctx, principal, id);
-  const [test, history, runPage, remedies] = await Promise.all([
+  const [test, history, runPage, remedies, maintenance] = await Promise.all([
     testDetailOf(ctx, row),
     getHistory(ctx, row.id, opts.window, opts.agentId),
     runPageOf(ctx, row, { limit: opts.limit, cursor: opts.cursor, agentId: opts.agentId }),
     remediesOf(ctx, row, PAGE_REMEDIES),
+    windowsFor(ctx, principal, {
+      test: { cluster: row.cluster, namespace: row.namespace, name: row.name, labels: JSON.parse(row.labels) },
+    }),
   ]);
   return {
     now: ctx.clock.now(),
@@ -109,6 +117,10 @@ export async function getTestPage(
     history,
     runs: runPage,
     remedies,
+    maintenance,
+    canRun:
+      !principal.readOnly &&
+      (principal.role === 'admin' || (principal.role === 'cluster' && principal.cluster === row.cluster)),
   };
 }
 
