@@ -237,6 +237,84 @@ describe('alerting through a real Pushgateway, Prometheus and Alertmanager', () 
     ).toBe(204);
   }, 120_000);
 
+  it('keeps a failing test in a maintenance window silent and its SLO unspent, while its runs are stored', async () => {
+    const query = async (q: string) =>
+      (
+        (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`)).json()) as {
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        }
+      ).data.result;
+    const opened = await api.call('/api/v1/maintenance', {
+      method: 'POST',
+      token,
+      body: {
+        name: 'maint-*',
+        reason: 'switch replacement',
+        start: new Date(Date.now() - 1000).toISOString(),
+        end: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    expect(opened.status).toBe(201);
+    const closed = await freePort();
+    const put = await api.putTest(CLUSTER, token, 'maint-db', {
+      plugin: 'netDial',
+      repeat: '1s',
+      node: '*',
+      slo: { objective: 99 },
+      config: { addresses: [{ addr: `127.0.0.1:${closed}`, net: 'tcp', timeout: '300ms' }] },
+    });
+    expect(put.status).toBe(201);
+    // It fails on every node (Prometheus has the failures), and it is in maintenance there too.
+    await waitFor(
+      async () =>
+        (await query('synthfleet:test_success:fresh{test="maint-db"} == 0')).length === 3 &&
+        (await query('synthfleet_test_maintenance{test="maint-db"} == 1')).length === 1,
+      slow.timeout,
+      'maint-db failing on 3 nodes and in maintenance, in Prometheus',
+    );
+    // Longer than SynthfleetTestFailing's hold (for: 5m, scaled to 10 s) with margin: never fires.
+    const until = Date.now() + 20_000;
+    while (Date.now() < until) {
+      expect(named(await firing(), 'SynthfleetTestFailing', { test: 'maint-db' })).toEqual([]);
+      expect(named(await firing(), 'SynthfleetTestFailingEverywhere', { test: 'maint-db' })).toEqual([]);
+      expect(named(await firing(), 'SynthfleetErrorBudgetBurnFast', { test: 'maint-db' })).toEqual([]);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    // The runs are stored, marked; the verdict says maintenance; the SLO has spent nothing.
+    const runs = await api.runs(CLUSTER, 'default', 'maint-db', token);
+    expect(runs.length).toBeGreaterThanOrEqual(9);
+    expect(runs.every((r) => r.maintenance && r.status !== 'pass')).toBe(true);
+    const t = (await api.call(`/api/v1/tests/${CLUSTER}/default/maint-db`, { token })).json as {
+      state: string;
+      slo: { budget: { remaining: number | null }; availability: { total: number } };
+    };
+    expect(t.state).toBe('maintenance');
+    expect(t.slo.availability.total).toBe(0);
+    expect(t.slo.budget.remaining).toBeNull();
+    expect((await query('synthfleet_test_runs_total{test="maint-db"}'))[0]?.value[1]).toBe('0');
+
+    // Closing the window: the failures count again, and the alerts and the budget burn follow.
+    const id = (opened.json as { id: number }).id;
+    expect((await api.call(`/api/v1/maintenance/${id}`, { method: 'DELETE', token })).status).toBe(204);
+    await waitFor(
+      async () => named(await firing(), 'SynthfleetTestFailing', { test: 'maint-db' }).length === 1,
+      slow.timeout,
+      'SynthfleetTestFailing for maint-db once the window closed',
+    );
+    await waitFor(
+      async () => named(await firing(), 'SynthfleetErrorBudgetBurnFast', { test: 'maint-db' }).length === 1,
+      slow.timeout,
+      'SynthfleetErrorBudgetBurnFast for maint-db once the window closed',
+    );
+    const after = (await api.call(`/api/v1/tests/${CLUSTER}/default/maint-db`, { token })).json as {
+      slo: { budget: { remaining: number } };
+    };
+    expect(after.slo.budget.remaining).toBeLessThan(0);
+    expect(
+      (await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/maint-db`, { method: 'DELETE', token })).status,
+    ).toBe(204);
+  }, 180_000);
+
   it("resolves a deleted test's alerts, and its idle agents stay alive to the silence alerts", async () => {
     expect((await api.call(`/api/v1/clusters/${CLUSTER}/tests/default/down`, { method: 'DELETE', token })).status).toBe(
       204,

@@ -41,8 +41,8 @@ input,select,button{font:inherit;padding:5px 8px;border:1px solid var(--line);bo
 button{cursor:pointer;background:var(--card)}
 .grid{display:flex;flex-wrap:wrap;gap:3px}
 .cell{display:block;width:18px;height:18px;border-radius:3px}
-.cell.s-pass{background:var(--pass)}.cell.s-fail,.cell.s-error,.cell.s-timeout{background:var(--fail)}
-.cell.s-skipped,.cell.s-none{background:var(--pending)}.cell.s-unsupported{background:var(--bg);border:1px dashed var(--pending)}
+.cell.s-pass,.swatch.s-pass{background:var(--pass)}.cell.s-fail,.cell.s-error,.cell.s-timeout,.swatch.s-fail{background:var(--fail)}
+.cell.s-skipped,.cell.s-none,.swatch.s-skipped{background:var(--pending)}.cell.s-unsupported,.swatch.s-unsupported{background:var(--bg);border:1px dashed var(--pending)}
 a.chip{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;color:#fff;text-decoration:none;background:var(--pending)}a.chip.s-passing{background:var(--pass)}a.chip.s-failing{background:var(--fail)}a.chip.s-degraded,a.chip.s-stale{background:var(--stale)}
 p.notice{border:1px solid var(--stale);border-radius:6px;padding:8px 12px}
 pre{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;max-height:60vh;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -56,7 +56,7 @@ pre{background:var(--card);border:1px solid var(--line);border-radius:6px;paddin
 .login{max-width:420px;margin:60px auto;padding:0 16px}
 .login input{width:100%;margin:6px 0 12px}
 #live-state{font-size:12px;color:var(--muted)}
-.legend{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center}.legend .cell{display:inline-block;width:12px;height:12px;vertical-align:-1px}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center}.swatch{display:inline-block;width:12px;height:12px;border-radius:3px;vertical-align:-1px}
 ul.maintenance{padding-left:18px}ul.maintenance li[data-active=true]{font-weight:500}
 .slo{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:4px 12px 10px;margin:12px 0}
 .slo.s-low{border-left-color:var(--stale)}.slo.s-exhausted{border-left-color:var(--fail)}.slo h2{margin-top:8px}

@@ -506,3 +506,59 @@ describe('live updates', () => {
     expect(html).not.toMatch(/https?:\/\//);
   });
 });
+
+describe('status badges', () => {
+  it('answers without a token only for tests that opt in; others need a token or a session', async () => {
+    const token = await api.token('cluster', 'edge-1');
+    const agentId = await api.register(token, 'node-1');
+    await api.putTest(token, 'edge-1', syntheticTest('public-web', { badge: { public: true } }));
+    await api.putTest(token, 'edge-1', syntheticTest('private-db'));
+    const now = api.clock.now();
+    await api.request('POST', '/api/v1/runs', {
+      token,
+      body: {
+        agentId,
+        runs: [
+          runResult('public-web', 'pass', now - 3000),
+          runResult('public-web', 'pass', now - 2000),
+          runResult('public-web', 'pass', now - 1000),
+          runResult('public-web', 'fail', now),
+          runResult('private-db', 'fail', now),
+        ],
+      },
+    });
+    const open = await page('/badges/edge-1/default/public-web.svg');
+    expect(open.status).toBe(200);
+    expect(open.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+    expect(open.text).toContain('aria-label="public-web: failing"');
+    const avail = await page('/badges/edge-1/default/public-web.svg?show=availability&window=24h');
+    expect(avail.text).toContain('aria-label="public-web 24h: 75.0 %"');
+    // Private: "not found" without a credential (no leak of its existence), shown with one.
+    const hidden = await page('/badges/edge-1/default/private-db.svg');
+    expect(hidden.status).toBe(404);
+    expect(hidden.text).not.toContain('private-db');
+    const unknown = await page('/badges/edge-1/default/nothing.svg');
+    expect(unknown.status).toBe(404);
+    const withToken = await page('/badges/edge-1/default/private-db.svg', undefined, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(withToken.text).toContain('aria-label="private-db: failing"');
+    const otherCluster = await api.token('cluster', 'edge-2');
+    const wrong = await page('/badges/edge-1/default/private-db.svg', undefined, {
+      headers: { authorization: `Bearer ${otherCluster}` },
+    });
+    expect(wrong.status).toBe(404);
+    const bad = await page('/badges/edge-1/default/x.png');
+    expect(bad.status).toBe(400);
+  });
+
+  it('are all public with BADGES_PUBLIC', async () => {
+    await api.close();
+    api = await createTestApi({ config: { badgesPublic: true } });
+    const token = await api.token('cluster', 'edge-1');
+    await api.putTest(token, 'edge-1', syntheticTest('private-db'));
+    const r = await page('/badges/edge-1/default/private-db.svg?show=availability');
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('private-db 30d: no runs');
+  });
+});

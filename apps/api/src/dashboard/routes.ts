@@ -7,6 +7,7 @@ import type { PrincipalResolver } from '../auth.ts';
 import { ApiError, RateLimitedError, statusFor } from '../errors.ts';
 import { parseParams, parseQuery } from '../lib/validate.ts';
 import { AgentParams, ClusterParams, TestParams } from '../routes/params.ts';
+import { badgeSvg, testBadge } from '../services/badges.ts';
 import type { Principal, ServiceContext } from '../services/context.ts';
 import {
   DISPLAY_STATUSES,
@@ -130,6 +131,44 @@ export function dashboardRoutes(
         return send(c, errorPage(principal, 500, `internal error; request id ${c.var.requestId}`), 500);
       }
     };
+
+  // Status badges: public when the operator opted in, else a token (Bearer) or a session reads them.
+  const BadgeParams = z.object({
+    cluster: ClusterName,
+    namespace: TestParams.shape.namespace,
+    file: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\.svg$/, 'must be a test name with .svg'),
+  });
+  const BadgeQuery = z.object({
+    show: z.preprocess(blank, z.enum(['state', 'availability']).default('state')),
+    window: z.preprocess(blank, z.enum(['1h', '24h', '7d', '30d']).default('30d')),
+  });
+  app.get('/badges/:cluster/:namespace/:file', async (c) => {
+    const svg = (body: string, status: 200 | 400 | 404) =>
+      c.body(body, status, {
+        'content-type': 'image/svg+xml; charset=utf-8',
+        'cache-control': 'no-cache, max-age=0',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+        'x-content-type-options': 'nosniff',
+      });
+    try {
+      const p = parseParams(c, BadgeParams);
+      const q = parseQuery(c, BadgeQuery);
+      const name = TestParams.shape.name.parse(p.file.slice(0, -4));
+      const bearer = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+      let principal = await principalOf(c);
+      if (!principal && bearer) {
+        const who = await resolve(bearer).catch(() => undefined);
+        principal = who?.role === 'metrics' ? undefined : who;
+      }
+      const kind =
+        q.show === 'state' ? { kind: 'state' as const } : { kind: 'availability' as const, window: q.window };
+      return svg(await testBadge(ctx, principal, { cluster: p.cluster, namespace: p.namespace, name }, kind), 200);
+    } catch (err) {
+      const status = err instanceof ApiError && statusFor(err.code) === 400 ? 400 : 404;
+      if (!(err instanceof ApiError) && !(err instanceof z.ZodError)) throw err;
+      return svg(badgeSvg('synthfleet', status === 400 ? 'bad badge URL' : 'not found', '#6e7781'), status);
+    }
+  });
 
   app.get('/login', (c) => send(c, loginPage(safeNext(c.req.query('next')))));
   app.post(

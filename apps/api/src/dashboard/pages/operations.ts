@@ -89,6 +89,6 @@ export function gridLegend(): Html {
     ['skipped', 'skipped'],
     ['unsupported', 'lacks the plugin'],
   ];
-  return html`<p class="legend small muted" data-legend>${items.map(([s, text]) => html`<span><i class="cell s-${s}" aria-hidden="true"></i> ${text}</span>`)}
+  return html`<p class="legend small muted" data-legend>${items.map(([s, text]) => html`<span><i class="swatch s-${s}" aria-hidden="true"></i> ${text}</span>`)}
 <span>· one square per node, failing first; hover for its node and when</span></p>`;
 }
