@@ -52,8 +52,41 @@ describe('npm start (scripts/start.ts)', () => {
       // A mesh of one agent skips every run: skipped, not pending forever. No example stays pending.
       expect(byName['node-mesh']?.state).toBe('skipped');
       expect(Object.values(byName).filter((t) => t.state === 'pending')).toEqual([]);
+
+      // The README's curl example: a test declared through the API, not by a manifest.
+      const put = await fetch(`${api}/api/v1/clusters/local/tests/default/my-check`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          apiVersion: 'synthfleet.dev/v1',
+          kind: 'SyntheticTest',
+          metadata: { name: 'my-check' },
+          spec: { plugin: 'httpPing', repeat: '10s', node: '*', config: 'address: 127.0.0.1:8787/healthz' },
+        }),
+      });
+      expect(put.status).toBe(201);
     } finally {
       expect(await proc.stop()).toBe(0);
     }
-  }, 300_000);
+
+    // The next `npm start`: the file syncer's start-up snapshot removes only what its own source
+    // declared, so the API-declared test stays.
+    const again = startNode(
+      'scripts/start.ts',
+      { PORT: String(port), HEARTBEAT_PORT: String(await freePort()), SYNTHFLEET_DATA_DIR: dataDir },
+      'npm start again',
+    );
+    try {
+      const snapshot = await again.waitForLog((l) => l.msg === 'snapshot applied', 120_000);
+      expect(snapshot).toMatchObject({ deleted: 0, kept: 1 });
+      const admin = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/tests/local/default/my-check`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { source: string }).source).toBe('api');
+    } finally {
+      expect(await again.stop()).toBe(0);
+    }
+  }, 420_000);
 });

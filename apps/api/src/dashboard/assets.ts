@@ -61,7 +61,7 @@ ul.maintenance{padding-left:18px}ul.maintenance li[data-active=true]{font-weight
 .slo{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:4px 12px 10px;margin:12px 0}
 .slo.s-low{border-left-color:var(--stale)}.slo.s-exhausted{border-left-color:var(--fail)}.slo h2{margin-top:8px}
 .notice-maint{border:1px solid var(--link);border-radius:6px;padding:8px 12px}
-form.run-now{display:inline;margin-left:8px}
+form.run-now{display:inline;margin-left:8px}form.run-now button{font-size:14px;vertical-align:3px}
 tr.maint td{opacity:.7}a.chip.s-maintenance{background:var(--link)}
 `;
 
