@@ -158,11 +158,13 @@ describe('syncer routes', () => {
     await api.putTest(t, 'edge-1', syntheticTest('my-check')); // declared through the API
     await api.putTest(t, 'edge-1', syntheticTest('from-kube'), 'kubernetes');
     await api.putTest(t, 'edge-1', syntheticTest('from-dir'), 'dir');
+    // Stored before sources were recorded: any syncer's snapshot owns it.
+    await api.putTest(t, 'edge-1', syntheticTest('legacy'), 'syncer');
     const r = await api.request('PUT', '/api/v1/clusters/edge-1/tests', {
       token: t,
       body: { items: [syntheticTest('other')], source: 'dir' },
     });
-    expect(r.body).toEqual({ created: 1, updated: 0, unchanged: 0, deleted: 1, kept: 2, rejected: 0 });
+    expect(r.body).toEqual({ created: 1, updated: 0, unchanged: 0, deleted: 2, kept: 2, rejected: 0 });
     expect(await listNames('edge-1')).toEqual(['from-kube', 'my-check', 'other']);
     const detail = await api.request('GET', '/api/v1/tests/edge-1/default/my-check', { token: t });
     expect(detail.body).toMatchObject({ source: 'api' });

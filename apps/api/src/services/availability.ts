@@ -128,13 +128,8 @@ function scopeWhere(scope: AvailabilityScope): SQL {
   return inArray(availability.agentId, [...scope.agentIds]);
 }
 
-/** Runs counted and passed over each window (epoch-ms lengths), one query per bucket size. */
-export async function countedOver(
-  ctx: ServiceContext,
-  scope: AvailabilityScope,
-  windows: Readonly<Record<string, number>>,
-  now: number,
-): Promise<Record<string, Counted>> {
+/** The windows grouped by the bucket size each is summed from, with the columns that sum them. */
+function windowQueries(windows: Readonly<Record<string, number>>, now: number) {
   const byRes = new Map<number, { name: string; from: number }[]>();
   for (const [name, ms] of Object.entries(windows)) {
     const { res, from } = windowBuckets(ms, now);
@@ -142,29 +137,45 @@ export async function countedOver(
     list.push({ name, from });
     byRes.set(res, list);
   }
+  return [...byRes].map(([res, list]) => ({
+    res,
+    list,
+    earliest: Math.min(...list.map((w) => w.from)),
+    cols: Object.fromEntries(
+      list.flatMap((w, i) => [
+        [
+          `t${i}`,
+          sql<number>`sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.total} ELSE 0 END)`,
+        ],
+        [
+          `p${i}`,
+          sql<number>`sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.passed} ELSE 0 END)`,
+        ],
+      ]),
+    ),
+    read: (row: Record<string, unknown> | undefined, into: Record<string, Counted>) => {
+      list.forEach((w, i) => {
+        into[w.name] = { total: Number(row?.[`t${i}`] ?? 0), passed: Number(row?.[`p${i}`] ?? 0) };
+      });
+    },
+  }));
+}
+
+/** Runs counted and passed over each window (epoch-ms lengths), one query per bucket size. */
+export async function countedOver(
+  ctx: ServiceContext,
+  scope: AvailabilityScope,
+  windows: Readonly<Record<string, number>>,
+  now: number,
+): Promise<Record<string, Counted>> {
   const out: Record<string, Counted> = {};
   await Promise.all(
-    [...byRes].map(async ([res, list]) => {
-      const earliest = Math.min(...list.map((w) => w.from));
-      const cols = Object.fromEntries(
-        list.flatMap((w, i) => [
-          [
-            `t${i}`,
-            sql<number>`coalesce(sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.total} END), 0)`,
-          ],
-          [
-            `p${i}`,
-            sql<number>`coalesce(sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.passed} END), 0)`,
-          ],
-        ]),
-      );
+    windowQueries(windows, now).map(async (q) => {
       const [row] = await ctx.db
-        .select(cols)
+        .select(q.cols)
         .from(availability)
-        .where(and(scopeWhere(scope), eq(availability.res, res), gte(availability.bucket, earliest)));
-      list.forEach((w, i) => {
-        out[w.name] = { total: Number(row?.[`t${i}`] ?? 0), passed: Number(row?.[`p${i}`] ?? 0) };
-      });
+        .where(and(scopeWhere(scope), eq(availability.res, q.res), gte(availability.bucket, q.earliest)));
+      q.read(row, out);
     }),
   );
   return out;
@@ -266,40 +277,17 @@ export async function countedForAll(
   windows: Readonly<Record<string, number>>,
   now: number,
 ): Promise<Map<number, Record<string, Counted>>> {
-  const byRes = new Map<number, { name: string; from: number }[]>();
-  for (const [name, ms] of Object.entries(windows)) {
-    const { res, from } = windowBuckets(ms, now);
-    const list = byRes.get(res) ?? [];
-    list.push({ name, from });
-    byRes.set(res, list);
-  }
   const out = new Map<number, Record<string, Counted>>();
   await Promise.all(
-    [...byRes].map(async ([res, list]) => {
-      const earliest = Math.min(...list.map((w) => w.from));
-      const cols = Object.fromEntries(
-        list.flatMap((w, i) => [
-          [
-            `t${i}`,
-            sql<number>`sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.total} ELSE 0 END)`,
-          ],
-          [
-            `p${i}`,
-            sql<number>`sum(CASE WHEN ${availability.bucket} >= ${w.from} THEN ${availability.passed} ELSE 0 END)`,
-          ],
-        ]),
-      );
+    windowQueries(windows, now).map(async (q) => {
       const rows = await ctx.db
-        .select({ testId: availability.testId, ...cols })
+        .select({ testId: availability.testId, ...q.cols })
         .from(availability)
-        .where(and(eq(availability.res, res), gte(availability.bucket, earliest), eq(availability.agentId, '')))
+        .where(and(eq(availability.res, q.res), gte(availability.bucket, q.earliest), eq(availability.agentId, '')))
         .groupBy(availability.testId);
       for (const row of rows) {
-        const r = row as Record<string, number>;
         const entry = out.get(row.testId) ?? {};
-        list.forEach((w, i) => {
-          entry[w.name] = { total: Number(r[`t${i}`] ?? 0), passed: Number(r[`p${i}`] ?? 0) };
-        });
+        q.read(row, entry);
         out.set(row.testId, entry);
       }
     }),

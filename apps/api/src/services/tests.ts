@@ -44,6 +44,9 @@ function rowValues(parsed: ParsedTest, now: number) {
   };
 }
 
+/** What rows stored before sources were recorded hold (and what a snapshot naming none is). */
+const LEGACY_SOURCE = 'syncer';
+
 /** A valid edit clears the mark of a refused one (and the record of a never-valid object). */
 const accepted = { rejectedReason: null, rejectedSince: null };
 
@@ -309,8 +312,9 @@ export async function applySnapshot(
     for (const row of rows) {
       const key = `${row.namespace}/${row.name}`;
       if (row.deletedAt !== null || row.fleetTestId !== null || seen.has(key) || refusedKeys.has(key)) continue;
-      // Only what this source declared: the API's tests and other sources' stay.
-      if (row.source !== source) {
+      // Only what this source declared: the API's tests and other sources' stay. Rows from before
+      // sources were recorded (`syncer`) belong to whichever syncer snapshots the cluster.
+      if (row.source !== source && row.source !== LEGACY_SOURCE) {
         result.kept++;
         continue;
       }

@@ -57,8 +57,9 @@ export const tests = sqliteTable(
     remedyCount: integer('remedy_count').notNull().default(0),
     remedyLastAt: integer('remedy_last_at'),
     /**
-     * Who declared the test: a syncer's source (`SYNCER_SOURCE`, e.g. `kubernetes` or `dir:local`)
-     * or `api` (a PUT without one). A snapshot removes only the tests its source owns.
+     * Who declared the test: a syncer's source (`SYNCER_SOURCE`, e.g. `kubernetes` or `dir`) or
+     * `api` (a PUT without one). A snapshot removes only the tests its source owns; `syncer` (rows
+     * from before sources were recorded) is owned by any syncer's snapshot.
      */
     source: text('source').notNull().default('syncer'),
     /**
