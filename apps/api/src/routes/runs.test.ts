@@ -1,4 +1,5 @@
 import { ErrorEnvelope, RunPage, TestDetail } from '@synthfleet/contracts';
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sweep } from '../services/scheduler.ts';
 import { createTestApi, runResult, syntheticTest, type TestApi } from '../testing/harness.ts';
@@ -22,6 +23,37 @@ async function countRuns() {
 }
 
 describe('POST /api/v1/runs', () => {
+  it('stores a batch all or nothing: a failure after the runs are written loses nothing on the retry', async () => {
+    const now = api.clock.now();
+    expect((await send([runResult('web', 'pass', now - 2000)])).body).toMatchObject({ accepted: 1 });
+    // Make the step after the runs' insert fail (the latest state), as a crash there would.
+    await api.ctx.db.run(
+      sql`CREATE TRIGGER fail_latest BEFORE UPDATE ON latest BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+    );
+    const batch = [runResult('web', 'fail', now - 1000), runResult('web', 'fail', now)];
+    // (Straight to the app: an internal error is not part of the documented contract.)
+    const failed = await api.app.request('/api/v1/runs', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ agentId, runs: batch }),
+    });
+    expect(failed.status).toBe(500);
+    // Nothing of the batch was stored…
+    expect(await countRuns()).toBe(1);
+    await api.ctx.db.run(sql`DROP TRIGGER fail_latest`);
+    // …so the agent's retry stores it whole: not duplicates, and the latest state moves on.
+    expect((await send(batch)).body).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+    const t = TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/web', { token })).body);
+    expect(t.agents[0]).toMatchObject({ status: 'fail', consecutiveFailures: 2, runId: batch[1]?.runId });
+    expect(t.state).toBe('failing');
+    expect(t.availability['1h']).toEqual({ percent: (1 / 3) * 100, total: 3, passed: 1 });
+    // A duplicate batch changes nothing: not the state, not the aggregates.
+    expect((await send(batch)).body).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
+    const again = TestDetail.parse((await api.request('GET', '/api/v1/tests/edge-1/default/web', { token })).body);
+    expect(again.agents[0]?.consecutiveFailures).toBe(2);
+    expect(again.availability['1h']?.total).toBe(3);
+  });
+
   it('stores a batch once: the same batch twice is all duplicates', async () => {
     const now = api.clock.now();
     const batch = [

@@ -13,84 +13,15 @@ import {
 } from '@synthfleet/contracts';
 import { agents, availability, fleetTests, tests } from '@synthfleet/db';
 import { and, eq, gte, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
 import { badRequest, notFound } from '../errors.ts';
-import { chunk } from '../lib/batch.ts';
 import { assertCanRead, visibleClusters } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
 
 /*
  * Availability from aggregates kept as results arrive (schema: availability.ts): an ingest adds
- * each counted run to its test's and its agent's bucket of every size, and a window sums the
- * buckets it covers. No figure ever scans the run history.
+ * each counted run to its test's and its agent's bucket of every size (runs.ts, in the batch's
+ * own transaction), and a window sums the buckets it covers. No figure ever scans the runs.
  */
-
-/** The statuses availability counts; skipped and unsupported runs say nothing of the target. */
-const COUNTED = new Set(['pass', 'fail', 'error', 'timeout']);
-
-export type CountedRun = { testId: number; agentId: string; status: string; startedAt: number; maintenance: boolean };
-
-/** Whether a run counts toward availability (and the SLO counters). */
-export const countsForAvailability = (r: Pick<CountedRun, 'status' | 'maintenance'>) =>
-  !r.maintenance && COUNTED.has(r.status);
-
-/**
- * The writes that add a batch's runs to the aggregates: one multi-row upsert per few hundred
- * buckets, and the tests' run counters (Prometheus counters: synthfleet_test_runs_total).
- */
-export function availabilityWrites(ctx: ServiceContext, fresh: readonly CountedRun[]): BatchItem<'sqlite'>[] {
-  const buckets = new Map<
-    string,
-    { testId: number; agentId: string; res: number; bucket: number; total: number; passed: number }
-  >();
-  const perTest = new Map<number, { total: number; failed: number }>();
-  for (const r of fresh) {
-    if (!countsForAvailability(r)) continue;
-    const passed = r.status === 'pass' ? 1 : 0;
-    const t = perTest.get(r.testId) ?? { total: 0, failed: 0 };
-    t.total++;
-    t.failed += 1 - passed;
-    perTest.set(r.testId, t);
-    for (const b of BUCKETS) {
-      const bucket = Math.floor(r.startedAt / b.sizeMs) * b.sizeMs;
-      for (const agentId of ['', r.agentId]) {
-        const key = `${r.testId}|${agentId}|${b.res}|${bucket}`;
-        const row = buckets.get(key);
-        if (row) {
-          row.total++;
-          row.passed += passed;
-        } else buckets.set(key, { testId: r.testId, agentId, res: b.res, bucket, total: 1, passed });
-      }
-    }
-  }
-  const out: BatchItem<'sqlite'>[] = [];
-  for (const part of chunk([...buckets.values()], 400)) {
-    out.push(
-      ctx.db
-        .insert(availability)
-        .values(part)
-        .onConflictDoUpdate({
-          target: [availability.testId, availability.agentId, availability.res, availability.bucket],
-          set: {
-            total: sql`${availability.total} + excluded.total`,
-            passed: sql`${availability.passed} + excluded.passed`,
-          },
-        }),
-    );
-  }
-  for (const part of chunk([...perTest], 300)) {
-    const rows = sql.join(
-      part.map(([id, c]) => sql`(${id}, ${c.total}, ${c.failed})`),
-      sql`, `,
-    );
-    out.push(
-      ctx.db.run(sql`
-        UPDATE tests SET runs_counted = runs_counted + d.column2, runs_failed = runs_failed + d.column3
-        FROM (VALUES ${rows}) AS d WHERE tests.id = d.column1`),
-    );
-  }
-  return out;
-}
 
 /** Drops buckets past their size's keep time (the sweep). */
 export async function trimAvailability(ctx: ServiceContext, now: number): Promise<void> {

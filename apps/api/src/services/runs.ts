@@ -1,11 +1,11 @@
-import { FAILING_STATUSES, type RunBatch, type RunBatchResponse, type RunResult } from '@synthfleet/contracts';
-import { agents, clusters, latest, runs, tests } from '@synthfleet/db';
-import { eq, sql } from 'drizzle-orm';
+import { BUCKETS, type RunBatch, type RunBatchResponse, type RunResult } from '@synthfleet/contracts';
+import { agents, clusters, ingestMarks, runs, tests } from '@synthfleet/db';
+import { eq, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { notFound } from '../errors.ts';
-import { chunk, runBatch } from '../lib/batch.ts';
+import { chunk } from '../lib/batch.ts';
+import { randomToken } from '../lib/random-token.ts';
 import { assertCanWrite } from './access.ts';
-import { availabilityWrites } from './availability.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { chargeRuns } from './quotas.ts';
 import { rollupQuery } from './rollup.ts';
@@ -15,12 +15,6 @@ const FAILED_SQL = sql.raw(`excluded.status IN ('fail', 'error', 'timeout')`);
 function passRatioOf(run: RunResult): number {
   if (run.maxMarks === 0) return run.status === 'pass' ? 1 : 0;
   return run.marks / run.maxMarks;
-}
-
-function failureMessage(run: RunResult): string | null {
-  if (!FAILING_STATUSES.has(run.status)) return null;
-  const text = run.details?._error ?? run.details?._log ?? `${run.status}: ${run.marks}/${run.maxMarks} marks`;
-  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
 }
 
 /**
@@ -84,116 +78,132 @@ export async function ingestRuns(
     known.push({ run, testId: test.id, startedAt, endedAt: Date.parse(run.endTime), maintenance });
   }
 
-  const inserted = new Set<string>();
-  for (const part of chunk(known, 500)) {
-    const rows = await ctx.db
-      .insert(runs)
-      .values(
-        part.map(({ run, testId, startedAt, endedAt, maintenance }) => ({
-          id: run.runId,
-          testId,
-          agentId: agent.id,
-          cluster,
-          revision: run.revision ?? null,
-          status: run.status,
-          marks: run.marks,
-          maxMarks: run.maxMarks,
-          passRatio: passRatioOf(run),
-          startedAt,
-          endedAt,
-          durationMs: endedAt - startedAt,
-          details: JSON.stringify(run.details ?? {}),
-          gauges: JSON.stringify(run.gauges ?? []),
-          trigger: run.trigger ? JSON.stringify(run.trigger) : null,
-          maintenance,
-          receivedAt: now,
-        })),
-      )
-      .onConflictDoNothing()
-      .returning({ id: runs.id });
-    for (const r of rows) inserted.add(r.id);
-  }
-  duplicates += known.length - inserted.size;
-
-  const fresh = known.filter((k) => inserted.has(k.run.runId)).sort((a, b) => a.startedAt - b.startedAt);
-  if (fresh.length > 0) {
-    const queries: BatchItem<'sqlite'>[] = [];
-    // One multi-row upsert per chunk: SQLite applies the rows in order, so several runs of the same
-    // (test, agent) in one batch still count consecutive failures correctly.
-    for (const part of chunk(fresh, 400)) {
+  let accepted = 0;
+  if (known.length > 0) {
+    // One transaction, all or nothing: the runs, and what the runs this batch really inserted
+    // (not the duplicates it skipped) change: the latest state per agent, the availability
+    // aggregates and counters, the roll-ups and the cluster's stamp. A failure anywhere stores
+    // nothing, so the agent's retry finds no duplicates and nothing is lost.
+    const token = randomToken(12);
+    const mark = sql`(SELECT ${ingestMarks.fromRowid} FROM ${ingestMarks} WHERE ${ingestMarks.token} = ${token})`;
+    const queries: BatchItem<'sqlite'>[] = [
+      ctx.db.insert(ingestMarks).values({ token, fromRowid: sql`(SELECT coalesce(max(rowid), 0) FROM runs)` }),
+    ];
+    for (const part of chunk(known, 500)) {
       queries.push(
         ctx.db
-          .insert(latest)
+          .insert(runs)
           .values(
-            part.map(({ run, testId, startedAt, endedAt }) => {
-              const failed = FAILING_STATUSES.has(run.status);
-              return {
-                testId,
-                agentId: agent.id,
-                cluster,
-                runId: run.runId,
-                status: run.status,
-                marks: run.marks,
-                maxMarks: run.maxMarks,
-                passRatio: passRatioOf(run),
-                startedAt,
-                endedAt,
-                durationMs: endedAt - startedAt,
-                message: failureMessage(run),
-                consecutiveFailures: failed ? 1 : 0,
-                lastFailedRunId: failed ? run.runId : null,
-                failingSince: failed ? startedAt : null,
-              };
-            }),
+            part.map(({ run, testId, startedAt, endedAt, maintenance }) => ({
+              id: run.runId,
+              testId,
+              agentId: agent.id,
+              cluster,
+              revision: run.revision ?? null,
+              status: run.status,
+              marks: run.marks,
+              maxMarks: run.maxMarks,
+              passRatio: passRatioOf(run),
+              startedAt,
+              endedAt,
+              durationMs: endedAt - startedAt,
+              details: JSON.stringify(run.details ?? {}),
+              gauges: JSON.stringify(run.gauges ?? []),
+              trigger: run.trigger ? JSON.stringify(run.trigger) : null,
+              maintenance,
+              receivedAt: now,
+            })),
           )
-          .onConflictDoUpdate({
-            target: [latest.testId, latest.agentId],
-            // Spooled runs may arrive late: an older run never replaces a newer latest state.
-            setWhere: sql`excluded.started_at >= ${latest.startedAt}`,
-            set: {
-              runId: sql`excluded.run_id`,
-              status: sql`excluded.status`,
-              marks: sql`excluded.marks`,
-              maxMarks: sql`excluded.max_marks`,
-              passRatio: sql`excluded.pass_ratio`,
-              startedAt: sql`excluded.started_at`,
-              endedAt: sql`excluded.ended_at`,
-              durationMs: sql`excluded.duration_ms`,
-              message: sql`CASE WHEN ${FAILED_SQL} THEN excluded.message ELSE ${latest.message} END`,
-              consecutiveFailures: sql`CASE WHEN ${FAILED_SQL} THEN ${latest.consecutiveFailures} + 1 ELSE 0 END`,
-              lastFailedRunId: sql`CASE WHEN ${FAILED_SQL} THEN excluded.run_id ELSE ${latest.lastFailedRunId} END`,
-              failingSince: sql`CASE WHEN ${FAILED_SQL} THEN coalesce(${latest.failingSince}, excluded.started_at) ELSE NULL END`,
-            },
-          }),
+          .onConflictDoNothing(),
       );
     }
-    queries.push(
-      ...availabilityWrites(
-        ctx,
-        fresh.map((f) => ({
-          testId: f.testId,
-          agentId: agent.id,
-          status: f.run.status,
-          startedAt: f.startedAt,
-          maintenance: f.maintenance,
-        })),
-      ),
-    );
-    const touched = [...new Set(fresh.map((f) => f.testId))];
+    queries.push(latestFromInserted(ctx, mark), ...availabilityFromInserted(ctx, mark));
+    const touched = [...new Set(known.map((k) => k.testId))];
     for (const part of chunk(touched, 500)) queries.push(rollupQuery(ctx.db, part, now));
-    const newest = Math.max(...fresh.map((f) => f.endedAt));
+    const newest = Math.max(...known.map((k) => k.endedAt));
     queries.push(
       ctx.db
         .update(clusters)
         .set({ lastResultAt: sql`max(coalesce(${clusters.lastResultAt}, 0), ${newest})` })
         .where(eq(clusters.name, cluster)),
     );
-    await runBatch(ctx.db, queries);
+    const countAt = queries.length;
+    queries.push(
+      ctx.db.select({ n: sql<number>`count(*)` }).from(runs).where(sql`rowid > ${mark}`),
+      ctx.db.delete(ingestMarks).where(eq(ingestMarks.token, token)),
+    );
+    const results = (await ctx.db.batch(queries as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]])) as unknown[];
+    accepted = Number((results[countAt] as { n: number }[])[0]?.n ?? 0);
   }
+  duplicates += known.length - accepted;
   if (rejected.length > 0) ctx.logger.warn({ cluster, agentId: agent.id, rejected: rejected.length }, 'runs rejected');
   ctx.counters.runBatches++;
-  ctx.counters.runsAccepted += inserted.size;
+  ctx.counters.runsAccepted += accepted;
   ctx.counters.runsDuplicate += duplicates;
   ctx.counters.runsRejected += rejected.length;
-  return { accepted: inserted.size, duplicates, rejected };
+  return { accepted, duplicates, rejected };
+}
+
+const FAILED = sql.raw(`('fail', 'error', 'timeout')`);
+const COUNTED = sql.raw(`('pass', 'fail', 'error', 'timeout')`);
+
+/**
+ * The latest state per (test, agent) from the runs this batch inserted, applied oldest first:
+ * SQLite applies an INSERT … SELECT … ORDER BY's rows in order, so several runs of one (test,
+ * agent) in a batch count consecutive failures right, and an older run (a spooled one arriving
+ * late) never replaces a newer latest state.
+ */
+function latestFromInserted(ctx: ServiceContext, mark: SQL) {
+  const message = sql`coalesce(json_extract(details, '$._error'), json_extract(details, '$._log'), status || ': ' || marks || '/' || max_marks || ' marks')`;
+  return ctx.db.run(sql`
+    INSERT INTO latest (test_id, agent_id, cluster, run_id, status, marks, max_marks, pass_ratio, started_at,
+      ended_at, duration_ms, message, consecutive_failures, last_failed_run_id, failing_since)
+    SELECT test_id, agent_id, cluster, id, status, marks, max_marks, pass_ratio, started_at, ended_at, duration_ms,
+      CASE WHEN status IN ${FAILED} THEN
+        CASE WHEN length(${message}) > 500 THEN substr(${message}, 1, 497) || '...' ELSE ${message} END
+      END,
+      CASE WHEN status IN ${FAILED} THEN 1 ELSE 0 END,
+      CASE WHEN status IN ${FAILED} THEN id END,
+      CASE WHEN status IN ${FAILED} THEN started_at END
+    FROM runs WHERE rowid > ${mark} ORDER BY started_at, rowid
+    ON CONFLICT (test_id, agent_id) DO UPDATE SET
+      run_id = excluded.run_id,
+      status = excluded.status,
+      marks = excluded.marks,
+      max_marks = excluded.max_marks,
+      pass_ratio = excluded.pass_ratio,
+      started_at = excluded.started_at,
+      ended_at = excluded.ended_at,
+      duration_ms = excluded.duration_ms,
+      message = CASE WHEN ${FAILED_SQL} THEN excluded.message ELSE latest.message END,
+      consecutive_failures = CASE WHEN ${FAILED_SQL} THEN latest.consecutive_failures + 1 ELSE 0 END,
+      last_failed_run_id = CASE WHEN ${FAILED_SQL} THEN excluded.run_id ELSE latest.last_failed_run_id END,
+      failing_since = CASE WHEN ${FAILED_SQL} THEN coalesce(latest.failing_since, excluded.started_at) ELSE NULL END
+    WHERE excluded.started_at >= latest.started_at`);
+}
+
+/**
+ * The runs this batch inserted, added to the availability aggregates (each bucket size, the
+ * test's total and the agent's) and to the tests' run counters; runs in maintenance, skipped and
+ * unsupported ones are not counted (availability.ts).
+ */
+function availabilityFromInserted(ctx: ServiceContext, mark: SQL) {
+  const counted = sql`rowid > ${mark} AND maintenance = 0 AND status IN ${COUNTED}`;
+  const sizes = sql.raw(BUCKETS.map((b) => `SELECT ${b.res} AS res, ${b.sizeMs} AS size`).join(' UNION ALL '));
+  return [
+    ctx.db.run(sql`
+      INSERT INTO availability (test_id, agent_id, res, bucket, total, passed)
+      SELECT r.test_id, CASE w.own WHEN 1 THEN r.agent_id ELSE '' END, b.res, (r.started_at / b.size) * b.size,
+        count(*), sum(r.status = 'pass')
+      FROM (SELECT test_id, agent_id, status, started_at FROM runs WHERE ${counted}) AS r,
+        (${sizes}) AS b, (SELECT 0 AS own UNION ALL SELECT 1) AS w
+      WHERE true
+      GROUP BY 1, 2, 3, 4
+      ON CONFLICT (test_id, agent_id, res, bucket) DO UPDATE SET
+        total = availability.total + excluded.total, passed = availability.passed + excluded.passed`),
+    ctx.db.run(sql`
+      UPDATE tests SET runs_counted = runs_counted + d.c, runs_failed = runs_failed + d.f
+      FROM (SELECT test_id, count(*) AS c, sum(status <> 'pass') AS f FROM runs WHERE ${counted} GROUP BY test_id) AS d
+      WHERE tests.id = d.test_id`),
+  ];
 }

@@ -33,3 +33,14 @@ export const runs = sqliteTable(
   ],
 );
 export type RunRow = typeof runs.$inferSelect;
+
+/**
+ * One row per result batch being stored, inside its own transaction: the runs table's highest
+ * rowid before the batch's inserts, so the batch's later statements (latest state, aggregates,
+ * counters) read exactly the runs this batch inserted, not the duplicates it skipped. Deleted by
+ * the same transaction.
+ */
+export const ingestMarks = sqliteTable('ingest_marks', {
+  token: text('token').primaryKey(),
+  fromRowid: integer('from_rowid').notNull(),
+});

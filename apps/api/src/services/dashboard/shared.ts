@@ -2,7 +2,7 @@ import { formatSpan, type TestSummary, VERDICTS, type Verdict } from '@synthflee
 import { agents, latest, rejections, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, eq, inArray, isNotNull, isNull, type SQL, sql } from 'drizzle-orm';
 import { badRequest } from '../../errors.ts';
-import { visibleClusters } from '../access.ts';
+import { assertCanRead, visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { importanceRank, toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
 
@@ -193,6 +193,7 @@ export async function listRejected(
   principal: Principal,
   cluster?: string,
 ): Promise<RejectedObject[]> {
+  if (cluster !== undefined) assertCanRead(principal, cluster);
   const scope = visibleClusters(principal, cluster);
   const [never, edits] = await Promise.all([
     ctx.db
