@@ -65,6 +65,61 @@ async function baseline(runs: ReturnType<typeof makeRuns>): Promise<number[]> {
   }
 }
 
+const FAN_BATCH = 10;
+
+/**
+ * Ingest of one `*` test as its agents report: every batch comes from one agent (10 runs), round
+ * robin over the agents, the way a fleet reports. Rates for each agent count, in one API process.
+ */
+async function fanOutRates(
+  api: Awaited<ReturnType<typeof startApiProcess>>,
+  counts: number[],
+): Promise<{ agents: number; rate: number }[]> {
+  const out: { agents: number; rate: number }[] = [];
+  for (const n of counts) {
+    const cluster = `fan-${n}`;
+    const token = await api.clusterToken(cluster);
+    const test = {
+      apiVersion: 'synthfleet.dev/v1',
+      kind: 'SyntheticTest',
+      metadata: { name: 'everywhere', namespace: 'default' },
+      spec: { plugin: 'httpPing', repeat: '30s', node: '*', config: { address: 'http://127.0.0.1:9/' } },
+    };
+    await request(`${api.url}/api/v1/clusters/${cluster}/tests/default/everywhere`, {
+      method: 'PUT',
+      token,
+      body: test,
+    });
+    const agents: string[] = [];
+    for (let i = 0; i < n; i += 20) {
+      const part = await Promise.all(
+        Array.from({ length: Math.min(20, n - i) }, async (_, k) => {
+          const reg = await request(`${api.url}/api/v1/agents`, {
+            method: 'POST',
+            token,
+            body: { node: `node-${i + k}`, version: 'bench', capabilities: ['httpPing'] },
+          });
+          return (JSON.parse(reg.body) as { agentId: string }).agentId;
+        }),
+      );
+      agents.push(...part);
+    }
+    const times: number[] = [];
+    const batches = 1500;
+    const start = Date.now() - batches * FAN_BATCH * 1000;
+    for (let b = 0; b < batches; b++) {
+      const agentId = agents[b % agents.length] as string;
+      const runs = makeRuns(FAN_BATCH, 1, start + b * FAN_BATCH * 1000).map((r) => ({ ...r, name: 'everywhere' }));
+      const t0 = performance.now();
+      const r = await request(`${api.url}/api/v1/runs`, { method: 'POST', token, body: { agentId, runs } });
+      times.push(performance.now() - t0);
+      if (r.status !== 200) throw new Error(`fan-out ingest failed: ${r.status} ${r.body.slice(0, 200)}`);
+    }
+    out.push({ agents: n, rate: FAN_BATCH / (median(times) / 1000) });
+  }
+  return out;
+}
+
 export async function benchIngest(opts: { total?: number } = {}): Promise<BenchRow[]> {
   const total = opts.total ?? 50_000;
   const tests = 50;
@@ -111,7 +166,19 @@ export async function benchIngest(opts: { total?: number } = {}): Promise<BenchR
     }
     const ours = BATCH / (median(oursTimes) / 1000);
     const raw = BATCH / (median(rawTimes) / 1000);
+    const fanOut = await fanOutRates(api, [50, Number(process.env.BENCH_FANOUT_AGENTS ?? 5000)]);
     return [
+      {
+        bench: 'ingest',
+        metric: `one \`*\` test over ${fanOut[1]?.agents.toLocaleString('en-US')} agents: ingest rate (batches of ${FAN_BATCH} runs from one agent each; median batch time)`,
+        unit: 'rows/s',
+        value: fanOut[1]?.rate ?? Number.NaN,
+        baseline: fanOut[0]?.rate ?? Number.NaN,
+        baselineName: `the same over ${fanOut[0]?.agents} agents, same process`,
+        higherIsBetter: true,
+        target: '≥ 0.67× (within 1.5×)',
+        note: 'the roll-up is kept incrementally, so its cost does not grow with the agents a test runs on',
+      },
       {
         bench: 'ingest',
         metric: `result ingest, ${BATCH}-run batches over HTTP (${rounds * perRound} runs; rate from the median batch time)`,

@@ -8,7 +8,7 @@ import { randomToken } from '../lib/random-token.ts';
 import { assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { chargeRuns } from './quotas.ts';
-import { rollupQuery } from './rollup.ts';
+import { rollupFromBatch } from './rollup.ts';
 
 const FAILED_SQL = sql.raw(`excluded.status IN ('fail', 'error', 'timeout')`);
 
@@ -117,9 +117,8 @@ export async function ingestRuns(
           .onConflictDoNothing(),
       );
     }
-    queries.push(latestFromInserted(ctx, mark), ...availabilityFromInserted(ctx, mark));
-    const touched = [...new Set(known.map((k) => k.testId))];
-    for (const part of chunk(touched, 500)) queries.push(rollupQuery(ctx.db, part, now));
+    const rollup = rollupFromBatch(ctx.db, mark, now);
+    queries.push(rollup.counts, latestFromInserted(ctx, mark), rollup.state, ...availabilityFromInserted(ctx, mark));
     const newest = Math.max(...known.map((k) => k.endedAt));
     queries.push(
       ctx.db

@@ -49,6 +49,9 @@ export const tests = sqliteTable(
     agentsLackingPlugin: integer('agents_lacking_plugin').notNull().default(0),
     passingAgents: integer('passing_agents').notNull(),
     failingAgents: integer('failing_agents').notNull(),
+    /** Assigned agents whose latest result was skipped / said the agent lacks the plugin. */
+    skippedAgents: integer('skipped_agents').notNull().default(0),
+    unsupportedAgents: integer('unsupported_agents').notNull().default(0),
     assignedAgents: integer('assigned_agents').notNull(),
     lastRunAt: integer('last_run_at'),
     failingSince: integer('failing_since'),
