@@ -178,6 +178,16 @@ describe('syncer routes', () => {
     const t = await api.token('cluster', 'edge-1');
     const agent = await api.register(t, 'node-a');
     await api.putTest(t, 'edge-1', syntheticTest('dns', { importance: 'high', node: '*' }), 'kubernetes');
+    // Refused through the API itself (no source): the caller has the 400, and nothing is stored.
+    const direct = await api.putTest(
+      t,
+      'edge-1',
+      syntheticTest('dns', { importance: 'high', node: '*', repeat: '15 s' }),
+    );
+    expect(direct.status).toBe(400);
+    expect((await api.request('GET', '/api/v1/tests/edge-1/default/dns', { token: t })).body).toMatchObject({
+      rejectedEdit: null,
+    });
     const bad = await api.putTest(
       t,
       'edge-1',

@@ -124,7 +124,8 @@ function planUpsert(
 /**
  * Records that an edit was refused: a live test keeps its last valid revision, marked with the
  * reason (kept since the first refusal with that reason); an object that names no live test is
- * kept in `rejections` so the dashboard can show it (syncer sources only: an API caller got the 400).
+ * kept in `rejections` so the dashboard can show it. Syncer sources only: an API caller got the
+ * 400, and its bad request changes nothing stored.
  */
 function rejectionWrites(
   ctx: ServiceContext,
@@ -134,12 +135,14 @@ function rejectionWrites(
   reason: string,
   source: string,
 ): BatchItem<'sqlite'>[] {
+  // A caller of the API itself got the 400 and has nothing to be reminded of; a syncer's object
+  // stays in its source until fixed, so its refusal is kept where people look.
+  if (source === 'api') return [];
   const now = ctx.clock.now();
   if (existing && existing.deletedAt === null) {
     if (existing.rejectedReason === reason) return [];
     return [ctx.db.update(tests).set({ rejectedReason: reason, rejectedSince: now }).where(eq(tests.id, existing.id))];
   }
-  if (source === 'api') return [];
   return [
     ctx.db
       .insert(rejections)
