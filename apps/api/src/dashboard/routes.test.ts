@@ -265,6 +265,26 @@ describe('fleet overview', () => {
     expect((await page('/', cookie)).text).toContain('<strong>2 stale agents</strong>');
   });
 
+  it('says the true number of stale agents per cluster, past the list cap, and a silent tile says so', async () => {
+    const token = await api.token('cluster', 'edge-013');
+    for (let i = 0; i < 105; i++) await api.register(token, `node-${String(i).padStart(3, '0')}`);
+    await seedCluster('edge-007', [{ name: 'ok', status: 'pass' }]);
+    const cookie = await signIn(api.admin);
+    api.clock.advance(2 * 60_000);
+    await sweep(api.ctx);
+    const text = (await page('/', cookie)).text;
+    // 105 + 1 stale, though the table lists the first 100.
+    expect(text).toContain('<strong>106 stale agents</strong>');
+    expect(text).toMatch(/edge-013<\/a>: 105 of 105, <a href="\/clusters\/edge-007">edge-007<\/a>: 1 of 1/);
+    expect(text).toContain('(the first 100 of 106, by cluster and node)');
+    // edge-007 has heard nothing for 2 minutes only; after the threshold its tile stops saying "passing".
+    api.clock.advance(6 * 60_000);
+    const later = (await page('/', cookie)).text;
+    const tile = /<section class="tile[^"]*" data-cluster="edge-007">[\s\S]*?<\/section>/.exec(later)?.[0] ?? '';
+    expect(tile).toContain('1 test, no news');
+    expect(tile).not.toContain('passing');
+  });
+
   it('escapes whatever tests and probes report', async () => {
     const token = await api.token('cluster', 'alpha');
     const agentId = await api.register(token, 'n1');

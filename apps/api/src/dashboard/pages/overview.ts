@@ -79,6 +79,11 @@ export function overviewPage(
   anonymousCluster: string | null = null,
 ): Html {
   const silent = overview.clusters.filter((c) => c.silent);
+  // True counts from every cluster's totals; the stale agents listed below are capped.
+  const staleByCluster = overview.clusters
+    .filter((c) => c.agentsStale > 0)
+    .sort((a, b) => b.agentsStale - a.agentsStale);
+  const staleTotal = staleByCluster.reduce((n, c) => n + c.agentsStale, 0);
   const problems = overview.counts.failing + overview.counts.degraded + overview.counts.stale;
   const live = html`<h1>Fleet</h1>
 ${
@@ -88,10 +93,10 @@ ${
 }
 <p class="summary">${plural(overview.clusters.length, 'cluster')} · ${overview.counts.failing} failing · ${overview.counts.degraded} degraded · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing · not problems: ${overview.counts.maintenance} in maintenance, ${overview.counts.skipped} skipped, ${overview.counts.unsupported} unsupported</p>
 ${
-  silent.length || overview.staleAgents.length
+  silent.length || staleTotal
     ? html`<div class="error-box" role="alert">
 ${silent.length ? html`<p><strong>Silent clusters</strong> (no result within the threshold): ${silent.map((c, i) => html`${i ? ', ' : ''}<a href="${clusterHref(c.name)}">${c.name}</a>`)}</p>` : ''}
-${overview.staleAgents.length ? html`<p><strong>${overview.staleAgents.length} stale ${overview.staleAgents.length === 1 ? 'agent' : 'agents'}</strong> (no poll within the deadline): see below.</p>` : ''}
+${staleTotal ? html`<p data-stale-total="${staleTotal}"><strong>${plural(staleTotal, 'stale agent')}</strong> (no poll within the deadline): ${staleByCluster.map((c, i) => html`${i ? ', ' : ''}<a href="${clusterHref(c.name)}">${c.name}</a>: ${c.agentsStale} of ${c.agentsLive + c.agentsStale}`)}.</p>` : ''}
 </div>`
     : ''
 }
@@ -124,7 +129,11 @@ ${overview.clusters.map(
 <h3><a href="${clusterHref(c.name)}">${c.name}</a></h3>
 <dl class="kv small">
 <dt>Agents</dt><dd>${c.agentsLive} live${c.agentsStale ? html`, <strong>${c.agentsStale} stale</strong>` : ''}</dd>
-<dt>Tests</dt><dd>${c.testsPassing} passing, ${c.testsFailing ? html`<strong>${c.testsFailing} failing</strong>` : '0 failing'}, ${c.testsPending} pending</dd>
+<dt>Tests</dt><dd>${
+    c.silent
+      ? html`<strong>${plural(c.testsTotal, 'test')}, no news</strong>: nothing heard for longer than the threshold`
+      : html`${c.testsPassing} passing, ${c.testsFailing ? html`<strong>${c.testsFailing} failing</strong>` : '0 failing'}, ${c.testsPending} pending`
+  }</dd>
 <dt>Last result</dt><dd>${ago(c.lastResultAt, overview.now)}${c.silent ? html` · <strong>silent</strong>` : ''}</dd>
 </dl>
 </section>`,
@@ -141,7 +150,7 @@ ${overview.offset + overview.tests.length < overview.total ? html`<a href="${wit
 }
 ${
   overview.staleAgents.length
-    ? html`<h2>Stale agents</h2><div class="table-wrap"><table><thead><tr><th>Cluster</th><th>Node</th><th>Last poll</th><th>Version</th></tr></thead><tbody>
+    ? html`<h2>Stale agents${staleTotal > overview.staleAgents.length ? html` <span class="small muted">(the first ${overview.staleAgents.length} of ${staleTotal}, by cluster and node)</span>` : ''}</h2><div class="table-wrap"><table><thead><tr><th>Cluster</th><th>Node</th><th>Last poll</th><th>Version</th></tr></thead><tbody>
 ${overview.staleAgents.map((a) => html`<tr><td>${a.cluster}</td><td><a href="${agentHref(a.agentId)}">${a.node}</a></td><td>${ago(a.lastPollAt, overview.now)}</td><td>${a.version}</td></tr>`)}
 </tbody></table></div>`
     : ''
