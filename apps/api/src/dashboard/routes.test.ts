@@ -285,6 +285,28 @@ describe('fleet overview', () => {
     expect(tile).not.toContain('passing');
   });
 
+  it("lists a cluster's stale agents first, filters by state, and pages on without losing one", async () => {
+    const token = await api.token('cluster', 'edge-5');
+    const ids: string[] = [];
+    for (let i = 0; i < 210; i++) ids.push(await api.register(token, `node-${String(i).padStart(3, '0')}`));
+    api.clock.advance(2 * 60_000);
+    // All but the last three polled again: those three (node-207..209) go stale.
+    for (const id of ids.slice(0, 207)) await api.poll(token, id);
+    await sweep(api.ctx);
+    const cookie = await signIn(api.admin);
+    const nodes = (html: string) => [...html.matchAll(/<tr data-node="([^"]+)">/g)].map((m) => m[1]);
+    const first = (await page('/clusters/edge-5', cookie)).text;
+    expect(nodes(first).slice(0, 4)).toEqual(['node-207', 'node-208', 'node-209', 'node-000']);
+    expect(nodes(first)).toHaveLength(200);
+    const next = /href="(\/clusters\/edge-5\?after=[^"#]+)/.exec(first)?.[1]?.replace(/&amp;/g, '&');
+    const second = (await page(next as string, cookie)).text;
+    expect(nodes(second)).toHaveLength(10);
+    expect(new Set([...nodes(first), ...nodes(second)]).size).toBe(210);
+    const stale = (await page('/clusters/edge-5?agents=stale', cookie)).text;
+    expect(nodes(stale)).toEqual(['node-207', 'node-208', 'node-209']);
+    expect(stale).toContain('<strong aria-current="true">3 stale</strong>');
+  });
+
   it('escapes whatever tests and probes report', async () => {
     const token = await api.token('cluster', 'alpha');
     const agentId = await api.register(token, 'n1');

@@ -63,7 +63,10 @@ const TestPageQuery = z.object({
   ran: z.preprocess(blank, queryInt(0, 1_000_000).optional()),
   wait: z.preprocess(blank, queryInt(1, 86_400).optional()),
 });
-const ClusterPageQuery = z.object({ after: z.preprocess(blank, z.string().max(253).optional()) });
+const ClusterPageQuery = z.object({
+  after: z.preprocess(blank, z.string().max(260).optional()),
+  agents: z.preprocess(blank, z.enum(['live', 'stale']).optional()),
+});
 const RunParams = TestParams.extend({ runId: z.string().min(1).max(128) });
 
 type DashContext = Context<AppEnv>;
@@ -234,10 +237,10 @@ export function dashboardRoutes(
       const { cluster } = parseParams(c, ClusterParams);
       const q = parseQuery(c, ClusterPageQuery);
       const [p, version] = await Promise.all([
-        getClusterPage(ctx, principal, cluster, { agentsAfter: q.after }),
+        getClusterPage(ctx, principal, cluster, { agentsAfter: q.after, agentState: q.agents }),
         dashboardVersion(ctx, principal),
       ]);
-      return clusterPage(p, principal, version);
+      return clusterPage(p, principal, version, q.agents);
     }),
   );
 

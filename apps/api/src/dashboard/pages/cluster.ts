@@ -11,7 +11,12 @@ export function spoolText(a: { spoolDepth: number | null; resultsDropped: number
   return a.resultsDropped ? `${a.spoolDepth} (${a.resultsDropped} dropped)` : String(a.spoolDepth);
 }
 
-export function clusterPage(p: ClusterPage, principal: Principal, version: string): Html {
+export function clusterPage(
+  p: ClusterPage,
+  principal: Principal,
+  version: string,
+  agentState?: 'live' | 'stale',
+): Html {
   const c = p.cluster;
   const live = html`<h1>Cluster ${c.name}</h1>
 <dl class="kv">
@@ -25,7 +30,16 @@ ${maintenanceSection(p.maintenance)}
 <h2>Tests</h2>
 ${testRows(p.tests, p.now, false)}
 ${p.total > p.tests.length ? html`<p class="muted small">Showing the first ${p.tests.length}; filter on the <a href="${withQuery('/', { cluster: c.name })}">fleet page</a>.</p>` : ''}
-<h2>Agents</h2>
+<h2 id="agents">Agents <span class="small muted">(stale first)</span></h2>
+<nav class="windows" aria-label="Agents by state">${[
+    [undefined, `all ${c.agentsLive + c.agentsStale}`],
+    ['stale', `${c.agentsStale} stale`],
+    ['live', `${c.agentsLive} live`],
+  ].map(([state, label]) =>
+    state === agentState
+      ? html`<strong aria-current="true">${label}</strong>`
+      : html`<a href="${withQuery(clusterHref(c.name), { agents: state })}#agents">${label}</a>`,
+  )}</nav>
 ${
   p.agents.length === 0
     ? html`<p class="muted">No agent has registered from this cluster.</p>`
@@ -38,6 +52,6 @@ ${p.agents.map(
 )}
 </tbody></table></div>`
 }
-${p.nextAgentsAfter ? html`<nav class="pager"><a href="${withQuery(clusterHref(c.name), { after: p.nextAgentsAfter })}">More agents →</a></nav>` : ''}`;
+${p.nextAgentsAfter ? html`<nav class="pager"><a href="${withQuery(clusterHref(c.name), { after: p.nextAgentsAfter, agents: agentState })}#agents">More agents →</a></nav>` : ''}`;
   return page({ title: `Cluster ${c.name}`, principal, version, live });
 }

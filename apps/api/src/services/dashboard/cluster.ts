@@ -1,6 +1,6 @@
 import type { AgentView, Availability, MaintenanceView } from '@synthfleet/contracts';
 import { agents } from '@synthfleet/db';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { notFound } from '../../errors.ts';
 import { assertCanRead } from '../access.ts';
 import { toAgentView } from '../agents.ts';
@@ -31,22 +31,42 @@ export type ClusterPage = {
   rejected: RejectedObject[];
 };
 
+/** 0 for a stale agent, 1 for a live one: the order of the cluster page's agent list. */
+const staleLast = sql<number>`CASE ${agents.state} WHEN 'stale' THEN 0 ELSE 1 END`;
+const afterOf = (a: { state: string; node: string }) => `${a.state === 'stale' ? 0 : 1}:${a.node}`;
+function parseAfter(text: string | undefined): { rank: number; node: string } | undefined {
+  const m = text ? /^([01]):(.+)$/.exec(text) : null;
+  // A bare node (an older link) continues among the live agents.
+  if (!m) return text ? { rank: 1, node: text } : undefined;
+  return { rank: Number(m[1]), node: m[2] as string };
+}
+
 export async function getClusterPage(
   ctx: ServiceContext,
   principal: Principal,
   cluster: string,
-  opts: { agentsAfter?: string | undefined; limit?: number },
+  opts: { agentsAfter?: string | undefined; agentState?: 'live' | 'stale' | undefined; limit?: number },
 ): Promise<ClusterPage> {
   assertCanRead(principal, cluster);
   const limit = opts.limit ?? 200;
+  const after = parseAfter(opts.agentsAfter);
   const [views, list, agentRows, availability, maintenance, rejected] = await Promise.all([
     listClusters(ctx, principal, cluster),
     listDashboardTests(ctx, principal, { cluster }, { limit: 200 }),
+    // Problems first: stale agents, then live ones, each by node; the cursor is "rank:node".
     ctx.db
       .select()
       .from(agents)
-      .where(and(eq(agents.cluster, cluster), opts.agentsAfter ? gt(agents.node, opts.agentsAfter) : undefined))
-      .orderBy(asc(agents.node))
+      .where(
+        and(
+          eq(agents.cluster, cluster),
+          opts.agentState ? eq(agents.state, opts.agentState) : undefined,
+          after
+            ? sql`(${staleLast} > ${after.rank} OR (${staleLast} = ${after.rank} AND ${agents.node} > ${after.node}))`
+            : undefined,
+        ),
+      )
+      .orderBy(staleLast, asc(agents.node))
       .limit(limit + 1),
     availabilityWindows(ctx, { cluster }, ctx.clock.now()),
     windowsFor(ctx, principal, { cluster }),
@@ -60,7 +80,8 @@ export async function getClusterPage(
     cluster: view,
     ...list,
     agents: page.map(toAgentView),
-    nextAgentsAfter: agentRows.length > limit ? (page.at(-1)?.node ?? null) : null,
+    nextAgentsAfter:
+      agentRows.length > limit && page.at(-1) ? afterOf(page.at(-1) as { state: string; node: string }) : null,
     availability,
     maintenance,
     rejected,
