@@ -133,6 +133,10 @@ export const LatestState = z.object({
   durationMs: z.number(),
   consecutiveFailures: z.number().int(),
   lastFailedRunId: z.string().nullable(),
+  agentState: z
+    .enum(['live', 'stale'])
+    .nullable()
+    .describe("The agent's own state now: a stale agent's latest result is old news, whatever it says."),
 });
 export type LatestState = z.infer<typeof LatestState>;
 

@@ -307,6 +307,31 @@ describe('fleet overview', () => {
     expect(stale).toContain('<strong aria-current="true">3 stale</strong>');
   });
 
+  it("marks a stale agent's cell in the node grid: its green is old news", async () => {
+    const token = await api.token('cluster', 'edge-6');
+    const a = await api.register(token, 'node-a');
+    const b = await api.register(token, 'node-b');
+    await api.putTest(token, 'edge-6', syntheticTest('web'));
+    const now = api.clock.now();
+    for (const id of [a, b])
+      await api.request('POST', '/api/v1/runs', {
+        token,
+        body: { agentId: id, runs: [runResult('web', 'pass', now)] },
+      });
+    api.clock.advance(2 * 60_000);
+    await api.poll(token, a);
+    await sweep(api.ctx);
+    const cookie = await signIn(api.admin);
+    const text = (await page('/tests/edge-6/default/web', cookie)).text;
+    expect(text).toContain('class="cell s-pass stale"');
+    expect(text).toMatch(/aria-label="node-b: stale agent, last result pass"/);
+    expect(text).toMatch(/aria-label="node-a: pass"/);
+    const detail = await api.request('GET', '/api/v1/tests/edge-6/default/web', { token });
+    expect((detail.body as { agents: { node: string; agentState: string }[] }).agents.map((x) => x.agentState)).toEqual(
+      ['live', 'stale'],
+    );
+  });
+
   it('escapes whatever tests and probes report', async () => {
     const token = await api.token('cluster', 'alpha');
     const agentId = await api.register(token, 'n1');

@@ -226,7 +226,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
   const now = ctx.clock.now();
   const [states, placed, figures] = await Promise.all([
     ctx.db
-      .select({ l: latest, node: agents.node })
+      .select({ l: latest, node: agents.node, agentState: agents.state })
       .from(latest)
       .leftJoin(agents, eq(agents.id, latest.agentId))
       .where(eq(latest.testId, row.id))
@@ -239,7 +239,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
       .orderBy(agents.node),
     testAvailability(ctx, row, now),
   ]);
-  const agentStates: LatestState[] = states.map(({ l, node }) => ({
+  const agentStates: LatestState[] = states.map(({ l, node, agentState }) => ({
     agentId: l.agentId,
     node,
     runId: l.runId,
@@ -252,6 +252,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
     durationMs: l.durationMs,
     consecutiveFailures: l.consecutiveFailures,
     lastFailedRunId: l.lastFailedRunId,
+    agentState,
   }));
   return {
     ...toTestSummary(row, verdictClock(ctx)),

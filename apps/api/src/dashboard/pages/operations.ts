@@ -88,6 +88,7 @@ export function gridLegend(): Html {
     ['fail', 'failed (fail, error, timeout)'],
     ['skipped', 'skipped'],
     ['unsupported', 'lacks the plugin'],
+    ['pass stale', 'agent stale (its last result, hatched)'],
   ];
   return html`<p class="legend small muted" data-legend>${items.map(([s, text]) => html`<span><i class="swatch s-${s}" aria-hidden="true"></i> ${text}</span>`)}
 <span>· one square per node, failing first; hover for its node and when</span></p>`;

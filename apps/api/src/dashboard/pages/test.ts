@@ -63,14 +63,14 @@ ${
   t.agents.length === 0
     ? html`<p class="muted">No agent has reported yet.</p>`
     : html`${gridLegend()}<div class="grid" role="list" aria-label="Latest status per node">
-${byNode.map((a) => html`<a role="listitem" class="cell s-${a.status}" href="${withQuery(here, { agent: a.agentId, window: d.window })}" title="${a.node ?? a.agentId}: ${a.status} ${ago(a.endTime, d.now)}" aria-label="${a.node ?? a.agentId}: ${a.status}"></a>`)}
+${byNode.map((a) => html`<a role="listitem" class="cell s-${a.status}${a.agentState === 'stale' ? ' stale' : ''}" href="${withQuery(here, { agent: a.agentId, window: d.window })}" title="${a.node ?? a.agentId}: ${a.agentState === 'stale' ? 'agent stale; last result ' : ''}${a.status} ${ago(a.endTime, d.now)}" aria-label="${a.node ?? a.agentId}: ${a.agentState === 'stale' ? 'stale agent, last result ' : ''}${a.status}"></a>`)}
 </div>
 <div class="table-wrap"><table class="agent-states"><thead><tr><th>Node</th><th>Status</th><th>Marks</th><th>When</th><th>Duration</th><th>Failures in a row</th></tr></thead><tbody>
 ${byNode.slice(0, TABLE_AGENTS).map(
   (
     a,
   ) => html`<tr><td><a href="${withQuery(here, { agent: a.agentId, window: d.window })}">${a.node ?? a.agentId}</a></td><td>${badge(a.status)}</td><td>${a.marks}/${a.maxMarks}</td>
-<td><a href="${runHref(t, a.runId)}">${ago(a.endTime, d.now)}</a></td><td>${a.durationMs.toFixed(1)} ms</td><td>${a.consecutiveFailures}</td></tr>`,
+<td><a href="${runHref(t, a.runId)}">${ago(a.endTime, d.now)}</a>${a.agentState === 'stale' ? html` ${badge('stale')}` : ''}</td><td>${a.durationMs.toFixed(1)} ms</td><td>${a.consecutiveFailures}</td></tr>`,
 )}
 </tbody></table></div>
 ${t.agents.length > TABLE_AGENTS ? html`<p class="small muted">The table shows the first ${TABLE_AGENTS} (failing first); the grid shows all ${t.agents.length}.</p>` : ''}`
