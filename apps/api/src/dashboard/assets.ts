@@ -58,6 +58,7 @@ pre{background:var(--card);border:1px solid var(--line);border-radius:6px;paddin
 #live-state{font-size:12px;color:var(--muted)}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center}.cell.stale,.swatch.stale{background-image:repeating-linear-gradient(45deg,transparent 0 3px,rgba(255,255,255,.75) 3px 6px);outline:1px dashed var(--stale)}
 .swatch{display:inline-block;width:12px;height:12px;border-radius:3px;vertical-align:-1px}
+ol.incidents{padding-left:22px;margin:6px 0}ol.incidents li{margin:6px 0}.b-silent{background:var(--stale)}
 ul.maintenance{padding-left:18px}ul.maintenance li[data-active=true]{font-weight:500}
 .slo{border:1px solid var(--line);border-left:6px solid var(--pass);border-radius:6px;padding:4px 12px 10px;margin:12px 0}
 .slo.s-low{border-left-color:var(--stale)}.slo.s-exhausted{border-left-color:var(--fail)}.slo h2{margin-top:8px}

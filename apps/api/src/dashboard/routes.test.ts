@@ -332,6 +332,59 @@ describe('fleet overview', () => {
     );
   });
 
+  it('opens with incidents: the widest failure first, look-alikes collapsed, silent clusters and stale agents counted', async () => {
+    const now = api.clock.now();
+    /** A cluster with `nodes` agents running one test, failing on the first `failing` of them. */
+    async function cluster(name: string, test: string, nodes: number, failing: number, importance = 'high') {
+      const token = await api.token('cluster', name);
+      const ids: string[] = [];
+      for (let i = 0; i < nodes; i++) ids.push(await api.register(token, `${name}-n${i}`));
+      await api.putTest(token, name, syntheticTest(test, { importance }));
+      for (const [i, id] of ids.entries())
+        await api.request('POST', '/api/v1/runs', {
+          token,
+          body: { agentId: id, runs: [runResult(test, i < failing ? 'fail' : 'pass', now - 1000)] },
+        });
+      return { token, ids };
+    }
+    await cluster('edge-dns', 'dns', 10, 9, 'medium');
+    for (const c of ['edge-a', 'edge-b', 'edge-c', 'edge-d']) await cluster(c, 'api-health', 4, 1, 'critical');
+    await cluster('edge-quiet', 'ping', 2, 0);
+    const cookie = await signIn(api.admin);
+    let text = (await page('/', cookie)).text;
+    const incidents = () =>
+      [...text.matchAll(/<li data-incident="([^"]+)" data-kind="(\w+)"/g)].map((m) => `${m[2]}:${m[1]}`);
+    // 9 nodes of one cluster outrank 4 nodes (1 in each of 4 clusters), though those are critical.
+    expect(incidents()).toEqual(['test:default/dns', 'test:default/api-health']);
+    expect(text).toContain('9 of 10 nodes in edge-dns (90 % of it; 32 % of the fleet)');
+    expect(text).toContain('1 node each in 4 clusters (4 of 16 nodes; 14 % of the fleet)');
+    // The incidents come before the clusters and the tests.
+    expect(text.indexOf('id="incidents"')).toBeLessThan(text.indexOf('<h2>Clusters</h2>'));
+    // Later: edge-quiet's agents stop (stale), and nothing is heard from it past the threshold;
+    // in edge-part one node of three stops.
+    const part = await cluster('edge-part', 'web', 3, 0);
+    api.clock.advance(6 * 60_000);
+    await api.request('POST', '/api/v1/runs', {
+      token: part.token,
+      body: { agentId: part.ids[0], runs: [runResult('web', 'pass', api.clock.now() - 1000)] },
+    });
+    for (const id of part.ids.slice(0, 2)) await api.poll(part.token, id);
+    // The other clusters' agents keep polling (live); edge-quiet's do not.
+    for (const c of ['edge-dns', 'edge-a', 'edge-b', 'edge-c', 'edge-d']) {
+      const t = await api.token('cluster', c);
+      const list = (await api.request('GET', `/api/v1/clusters/${c}/agents`, { token: t })).body as {
+        agents: { agentId: string }[];
+      };
+      for (const a of list.agents) await api.poll(t, a.agentId);
+    }
+    await sweep(api.ctx);
+    text = (await page('/', cookie)).text;
+    expect(incidents()).toContain('silent:edge-quiet');
+    expect(text).toContain('silent: 2 agents, no result within the threshold');
+    expect(incidents()).toContain('stale:edge-part');
+    expect(text).toContain('1 of 3 agents stale (33 % of it)');
+  });
+
   it('escapes whatever tests and probes report', async () => {
     const token = await api.token('cluster', 'alpha');
     const agentId = await api.register(token, 'n1');

@@ -1,8 +1,9 @@
 import type { Availability, MaintenanceView, SloStatus } from '@synthfleet/contracts';
 import { formatSpan } from '@synthfleet/contracts';
 import { html } from 'hono/html';
+import type { Incident } from '../../services/dashboard/incidents.ts';
 import type { RejectedObject } from '../../services/dashboard/shared.ts';
-import { absolute, clusterHref, type Html, testHref } from '../layout.ts';
+import { absolute, badge, clusterHref, type Html, plural, testHref } from '../layout.ts';
 
 /*
  * The operations fragments shared by the overview, cluster and test pages: maintenance windows,
@@ -92,4 +93,43 @@ export function gridLegend(): Html {
   ];
   return html`<p class="legend small muted" data-legend>${items.map(([s, text]) => html`<span><i class="swatch s-${s}" aria-hidden="true"></i> ${text}</span>`)}
 <span>· one square per node, failing first; hover for its node and when</span></p>`;
+}
+
+const INCIDENTS_SHOWN = 10;
+const pct = (x: number) =>
+  `${x >= 0.995 ? Math.round(x * 100) : x >= 0.1 ? Math.round(x * 100) : (x * 100).toFixed(1)} %`;
+
+/** How far an incident reaches, in words: nodes of nodes, the share of the cluster(s) and of the fleet. */
+export function reachText(i: Incident): string {
+  if (i.kind === 'silent') return `silent: ${plural(i.of, 'agent')}, no result within the threshold`;
+  if (i.kind === 'stale') return `${i.affected} of ${i.of} agents stale (${pct(i.affected / Math.max(1, i.of))} of it)`;
+  const fleet = `${pct(i.fleetShare)} of the fleet`;
+  if (i.clusterCount === 1) {
+    const c = i.clusters[0];
+    return `${i.affected} of ${plural(i.of, 'node')} in ${c?.name ?? ''} (${pct(i.affected / Math.max(1, i.of))} of it; ${fleet})`;
+  }
+  const same = i.clusters.length === i.clusterCount && i.clusters.every((c) => c.affected === i.clusters[0]?.affected);
+  const head = same
+    ? `${plural(i.clusters[0]?.affected ?? 0, 'node')} each in ${i.clusterCount} clusters`
+    : `${i.affected} nodes in ${i.clusterCount} clusters`;
+  return `${head} (${i.affected} of ${i.of} nodes; ${fleet})`;
+}
+
+/** The incidents, widest first; nothing when all is well. */
+export function incidentsSection(incidents: readonly Incident[]): Html | string {
+  if (incidents.length === 0) return '';
+  const shown = incidents.slice(0, INCIDENTS_SHOWN);
+  return html`<h2 id="incidents">Incidents <span class="small muted">(${incidents.length}; widest, most important and newest first)</span></h2>
+<ol class="incidents">
+${shown.map(
+  (
+    i,
+  ) => html`<li data-incident="${i.kind === 'test' ? i.test : i.title}" data-kind="${i.kind}" data-severity="${i.severity}">
+${badge(i.kind === 'test' ? i.severity : i.kind === 'silent' ? 'silent' : 'stale')} <a href="${i.href}"><strong>${i.title}</strong></a>${i.test && i.title !== i.test.split('/')[1] ? html` <span class="small muted">${i.test}</span>` : ''}
+<div data-reach>${reachText(i)}${i.importance ? ` · ${i.importance}` : ''}${i.since !== null ? html` · since <time datetime="${new Date(i.since).toISOString()}">${absolute(new Date(i.since).toISOString())}</time>` : ''}</div>
+${i.clusterCount > 1 ? html`<div class="small muted">${i.clusters.map((c, k) => html`${k ? ', ' : ''}<a href="${testHref({ cluster: c.name, namespace: (i.test ?? '/').split('/')[0] as string, name: (i.test ?? '/').split('/')[1] as string })}">${c.name}</a> ${c.affected}/${c.of}`)}${i.clusterCount > i.clusters.length ? ` and ${i.clusterCount - i.clusters.length} more` : ''}</div>` : ''}
+</li>`,
+)}
+</ol>
+${incidents.length > shown.length ? html`<p class="small muted">and ${incidents.length - shown.length} more below in the tests list.</p>` : ''}`;
 }

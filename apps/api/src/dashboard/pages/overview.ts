@@ -8,7 +8,7 @@ import {
   type Overview,
 } from '../../services/dashboard/index.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, plural, testHref, withQuery } from '../layout.ts';
-import { maintenanceSection, rejectedSection } from './operations.ts';
+import { incidentsSection, maintenanceSection, rejectedSection } from './operations.ts';
 
 const IMPORTANCE = Importance.options;
 
@@ -100,6 +100,7 @@ ${staleTotal ? html`<p data-stale-total="${staleTotal}"><strong>${plural(staleTo
 </div>`
     : ''
 }
+${incidentsSection(overview.incidents)}
 ${rejectedSection(overview.rejected, overview.now)}
 ${maintenanceSection(overview.maintenance)}
 ${

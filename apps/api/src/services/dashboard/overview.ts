@@ -6,6 +6,7 @@ import type { Principal, ServiceContext } from '../context.ts';
 import { listClusters, listStaleAgents } from '../fleet.ts';
 import { fleetTestViews } from '../fleet-tests.ts';
 import { windowsFor } from '../maintenance.ts';
+import { type Incident, listIncidents } from './incidents.ts';
 import {
   type DashboardFilter,
   type DashboardTest,
@@ -34,6 +35,8 @@ export type Overview = {
   allClusters: string[];
   /** Fleet tests with their verdicts (admins and viewers; a cluster token sees only its shares). */
   fleetTests: FleetTestView[];
+  /** What is broken, grouped and ranked: the widest, most important, newest first. */
+  incidents: Incident[];
   /** Maintenance windows open now and coming, active first. */
   maintenance: MaintenanceView[];
   /** Objects the API refused: never-valid ones, and invalid edits whose last valid revision runs. */
@@ -67,15 +70,17 @@ export async function getOverview(
     listRejected(ctx, principal, filter.cluster),
   ]);
   const threshold = ctx.config.staleResultMs;
+  const shown = clusterViews
+    .filter((c) => filter.cluster === undefined || c.name === filter.cluster)
+    .map((c) => ({
+      ...c,
+      // Silent: tests declared, yet nothing heard for longer than the threshold (or ever).
+      silent: c.testsTotal > 0 && (c.lastResultAt === null || now - Date.parse(c.lastResultAt) > threshold),
+    }));
   return {
     now,
-    clusters: clusterViews
-      .filter((c) => filter.cluster === undefined || c.name === filter.cluster)
-      .map((c) => ({
-        ...c,
-        // Silent: tests declared, yet nothing heard for longer than the threshold (or ever).
-        silent: c.testsTotal > 0 && (c.lastResultAt === null || now - Date.parse(c.lastResultAt) > threshold),
-      })),
+    clusters: shown,
+    incidents: await listIncidents(ctx, principal, shown, filter.cluster),
     ...list,
     ...page,
     staleAgents: stale,
