@@ -335,7 +335,13 @@ describe('fleet overview', () => {
   it('opens with incidents: the widest failure first, look-alikes collapsed, silent clusters and stale agents counted', async () => {
     const now = api.clock.now();
     /** A cluster with `nodes` agents running one test, failing on the first `failing` of them. */
-    async function cluster(name: string, test: string, nodes: number, failing: number, importance = 'high') {
+    async function cluster(
+      name: string,
+      test: string,
+      nodes: number,
+      failing: number,
+      importance: 'critical' | 'high' | 'medium' | 'low' = 'high',
+    ) {
       const token = await api.token('cluster', name);
       const ids: string[] = [];
       for (let i = 0; i < nodes; i++) ids.push(await api.register(token, `${name}-n${i}`));
