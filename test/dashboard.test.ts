@@ -263,6 +263,10 @@ describe('dashboard in Chromium', { timeout: 240_000 }, () => {
     await page.goto(`${api.url}/`);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(1);
+    // Incidents first: the widest one is on the first screen.
+    const first = await page.locator('ol.incidents li').first().boundingBox();
+    expect(first?.y).toBeLessThan(844 - 40);
+    expect(await page.locator('ol.incidents li').first().getAttribute('data-incident')).toBe('default/payments');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.setViewportSize({ width: 1280, height: 900 });
