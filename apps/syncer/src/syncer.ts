@@ -154,11 +154,11 @@ export function createSyncer(opts: SyncerOptions) {
       if (name === null) return;
       try {
         const result = await lock.exclusive(async () => {
-          const items = state.snapshotItems().filter((i) => !rejected.has(i.key));
+          const valid = state.snapshotItems();
+          const items = valid.filter((i) => !rejected.has(i.key));
           const refused = [
             ...state.invalidItems(),
-            ...state
-              .snapshotItems()
+            ...valid
               .filter((i) => rejected.has(i.key))
               .map((i) => {
                 const [namespace, testName] = i.key.split('/') as [string, string];

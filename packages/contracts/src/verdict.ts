@@ -116,6 +116,14 @@ export type VerdictInput = {
   maintenance?: { from: number; until: number; reason: string | null } | null;
 };
 
+/**
+ * Whether a maintenance span [from, until) holds `at`: the one rule for the verdict, ingest's
+ * marking of runs, /metrics and the dashboard. A test without a span (nulls) holds none.
+ */
+export function inMaintenance(from: number | null, until: number | null, at: number): boolean {
+  return from !== null && until !== null && from <= at && at < until;
+}
+
 /** 95 s → "1m 35s"; 3 days → "3d 0h". */
 export function formatSpan(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -135,7 +143,7 @@ export function formatSpan(ms: number): string {
  */
 export function testVerdict(v: VerdictInput): { state: Verdict; reason: string | null } {
   const m = v.maintenance;
-  if (m && m.from <= v.now && v.now < m.until) {
+  if (m && inMaintenance(m.from, m.until, v.now)) {
     const until = new Date(m.until).toISOString().replace(/\.\d{3}Z$/, 'Z');
     return { state: 'maintenance', reason: `in maintenance until ${until}${m.reason ? `: ${m.reason}` : ''}` };
   }

@@ -45,13 +45,7 @@ function scopeWhere(scope: AvailabilityScope): SQL {
     ) as SQL;
   if ('testIds' in scope) {
     if (scope.testIds.length === 0) return sql`0`;
-    return and(
-      eq(availability.agentId, ''),
-      sql`${availability.testId} IN (${sql.join(
-        scope.testIds.map((id) => sql`${id}`),
-        sql`, `,
-      )})`,
-    ) as SQL;
+    return and(eq(availability.agentId, ''), inArray(availability.testId, [...scope.testIds])) as SQL;
   }
   if ('testId' in scope)
     return and(eq(availability.testId, scope.testId), eq(availability.agentId, scope.agentId ?? '')) as SQL;
@@ -112,45 +106,36 @@ export async function countedOver(
   return out;
 }
 
+/** The availability windows (1h, 24h, 7d, 30d) out of what was counted. */
+const availabilityIn = (counted: Record<string, Counted>): Record<string, Availability> =>
+  Object.fromEntries(Object.keys(AVAILABILITY_WINDOWS).map((w) => [w, availabilityOf(counted[w] as Counted)]));
+
 /** Availability over 1h, 24h, 7d and 30d. */
 export async function availabilityWindows(
   ctx: ServiceContext,
   scope: AvailabilityScope,
   now: number,
 ): Promise<Record<string, Availability>> {
-  const counted = await countedOver(ctx, scope, AVAILABILITY_WINDOWS, now);
-  return Object.fromEntries(Object.keys(AVAILABILITY_WINDOWS).map((w) => [w, availabilityOf(counted[w] as Counted)]));
+  return availabilityIn(await countedOver(ctx, scope, AVAILABILITY_WINDOWS, now));
 }
 
 /** A test's availability windows and, with spec.slo, its SLO status: two or three small queries. */
 export async function testAvailability(
   ctx: ServiceContext,
-  row: { id: number; sloObjective: number | null; sloWindowMs: number | null; spec: string },
+  testId: number,
+  slo: { objective: number; window: string } | null,
   now: number,
 ): Promise<{ availability: Record<string, Availability>; slo: SloStatus | null }> {
   const windows: Record<string, number> = { ...AVAILABILITY_WINDOWS };
-  const slo = sloOf(row);
   if (slo) {
     windows.slo = parseWindow(slo.window);
     for (const [w, ms] of Object.entries(BURN_WINDOWS)) windows[`burn${w}`] = ms;
   }
-  const counted = await countedOver(ctx, { testId: row.id }, windows, now);
-  const availabilityByWindow = Object.fromEntries(
-    Object.keys(AVAILABILITY_WINDOWS).map((w) => [w, availabilityOf(counted[w] as Counted)]),
-  );
+  const counted = await countedOver(ctx, { testId }, windows, now);
+  const availabilityByWindow = availabilityIn(counted);
   if (!slo) return { availability: availabilityByWindow, slo: null };
   const burn = Object.fromEntries(Object.keys(BURN_WINDOWS).map((w) => [w, counted[`burn${w}`] as Counted]));
   return { availability: availabilityByWindow, slo: sloStatus(slo, counted.slo as Counted, burn) };
-}
-
-/** The test's spec.slo, from its row (the window text as written). */
-export function sloOf(row: {
-  sloObjective: number | null;
-  spec: string;
-}): { objective: number; window: string } | null {
-  if (row.sloObjective === null) return null;
-  const spec = JSON.parse(row.spec) as { slo?: { objective: number; window: string } };
-  return spec.slo ?? null;
 }
 
 /**

@@ -1,13 +1,20 @@
 /**
  * The control plane's own `/metrics` (Prometheus text format), computed from the database at
  * scrape time: every test's verdict (the same as on every other surface), its freshness and agent
- * counts, agents per cluster and state, and this API process's ingest and long-poll counters.
- * counters of runs counted and failed (for burn-rate alerts), availability over 1h/24h/7d/30d and
- * the SLO's objective and budget left.
+ * counts, its runs counted and failed (counters for burn-rate alerts), availability over
+ * 1h/24h/7d/30d, the SLO's objective and budget left, whether it is in maintenance, agents per
+ * cluster and state, and this API process's ingest and long-poll counters.
  * Cost: one narrow read of the tests, one grouped count of the agents, and one grouped sum of
  * the availability aggregates per bucket size, whatever the fleet.
  */
-import { AVAILABILITY_WINDOWS, type SloStatus, sloStatus, VERDICTS } from '@synthfleet/contracts';
+import {
+  AVAILABILITY_WINDOWS,
+  type Counted,
+  inMaintenance,
+  type SloStatus,
+  sloStatus,
+  VERDICTS,
+} from '@synthfleet/contracts';
 import { agents, tests } from '@synthfleet/db';
 import { isNull, sql } from 'drizzle-orm';
 import { countedForAll } from './availability.ts';
@@ -55,27 +62,27 @@ class Exposition {
   }
 }
 
-/** The SLO status of every test that has one, from one grouped query per bucket size. */
-async function sloWindowsCounted(
-  ctx: ServiceContext,
-  rows: readonly { id: number; sloObjective: number | null; sloWindowMs: number | null }[],
-  now: number,
-): Promise<Map<number, SloStatus>> {
-  const withSlo = rows.filter((r) => r.sloObjective !== null && r.sloWindowMs !== null);
-  const out = new Map<number, SloStatus>();
-  if (withSlo.length === 0) return out;
-  // Tests share few distinct windows (30d, mostly): one pass per distinct window.
-  const windows: Record<string, number> = {};
-  for (const r of withSlo) windows[`w${r.sloWindowMs}`] = r.sloWindowMs as number;
-  const counted = await countedForAll(ctx, windows, now);
-  for (const r of withSlo) {
-    const c = counted.get(r.id)?.[`w${r.sloWindowMs}`] ?? { total: 0, passed: 0 };
-    out.set(
-      r.id,
-      sloStatus({ objective: r.sloObjective as number, window: `${(r.sloWindowMs as number) / 3_600_000}h` }, c, {}),
-    );
-  }
-  return out;
+/** The key an SLO window's count goes under, beside the availability windows'. */
+const sloKey = (windowMs: number) => `slo${windowMs}`;
+
+/**
+ * The counts /metrics needs for every test, from one grouped query per bucket size: the
+ * availability windows, and each distinct SLO window (30d, mostly: the same daily buckets).
+ */
+function countedWindows(rows: readonly { sloWindowMs: number | null }[]): Record<string, number> {
+  const windows: Record<string, number> = { ...AVAILABILITY_WINDOWS };
+  for (const r of rows) if (r.sloWindowMs !== null) windows[sloKey(r.sloWindowMs)] = r.sloWindowMs;
+  return windows;
+}
+
+/** A test's SLO status from the counts, or null without spec.slo. */
+function sloFrom(
+  t: { sloObjective: number | null; sloWindowMs: number | null },
+  counted: Record<string, Counted> | undefined,
+): SloStatus | null {
+  if (t.sloObjective === null || t.sloWindowMs === null) return null;
+  const c = counted?.[sloKey(t.sloWindowMs)] ?? { total: 0, passed: 0 };
+  return sloStatus({ objective: t.sloObjective, window: `${t.sloWindowMs / 3_600_000}h` }, c, {});
 }
 
 export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> {
@@ -101,8 +108,7 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
       .from(agents)
       .groupBy(agents.cluster, agents.state),
   ]);
-  const counted = await countedForAll(ctx, AVAILABILITY_WINDOWS, at.now);
-  const sloCounted = await sloWindowsCounted(ctx, testRows, at.now);
+  const counted = await countedForAll(ctx, countedWindows(testRows), at.now);
   const out = new Exposition();
   const ids = testRows.map((t) => ({ cluster: t.cluster, namespace: t.namespace, test: t.name }));
   out.family('synthfleet_test_state', 'gauge', "1 for the test's current verdict, 0 for the others");
@@ -111,7 +117,7 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
     for (const state of VERDICTS) out.sample('synthfleet_test_state', { ...ids[i], state }, state === verdict ? 1 : 0);
   });
   type Row = (typeof testRows)[number];
-  const perTest: { name: string; help: string; value: (t: Row) => number | null }[] = [
+  const perTest: { name: string; type?: 'counter'; help: string; value: (t: Row) => number | null }[] = [
     {
       name: 'synthfleet_test_last_result_age_seconds',
       help: 'seconds since the newest result of any agent',
@@ -126,13 +132,7 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
     {
       name: 'synthfleet_test_maintenance',
       help: '1 while a maintenance window is open over the test (alert rules leave it out), else 0',
-      value: (t) =>
-        t.maintenanceFrom !== null &&
-        t.maintenanceUntil !== null &&
-        t.maintenanceFrom <= at.now &&
-        at.now < t.maintenanceUntil
-          ? 1
-          : 0,
+      value: (t) => (inMaintenance(t.maintenanceFrom, t.maintenanceUntil, at.now) ? 1 : 0),
     },
     {
       name: 'synthfleet_test_slo_objective',
@@ -142,27 +142,21 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
     {
       name: 'synthfleet_test_error_budget_remaining',
       help: "fraction of the SLO's error budget left over its window (1 untouched, below 0 overspent)",
-      value: (t) => sloCounted.get(t.id)?.budget.remaining ?? null,
+      value: (t) => sloFrom(t, counted.get(t.id))?.budget.remaining ?? null,
     },
-  ];
-  const counters: { name: string; help: string; value: (t: Row) => number }[] = [
     {
       name: 'synthfleet_test_runs_total',
+      type: 'counter',
       help: 'runs counted for availability (outside maintenance; pass, fail, error, timeout), ever',
       value: (t) => t.runsCounted,
     },
     {
       name: 'synthfleet_test_runs_failed_total',
+      type: 'counter',
       help: 'of those, runs that failed (fail, error, timeout)',
       value: (t) => t.runsFailed,
     },
   ];
-  for (const f of counters) {
-    out.family(f.name, 'counter', f.help);
-    testRows.forEach((t, i) => {
-      out.sample(f.name, ids[i] as Record<string, string>, f.value(t));
-    });
-  }
   out.family(
     'synthfleet_test_availability',
     'gauge',
@@ -177,7 +171,7 @@ export async function controlPlaneMetrics(ctx: ServiceContext): Promise<string> 
     }
   });
   for (const f of perTest) {
-    out.family(f.name, 'gauge', f.help);
+    out.family(f.name, f.type ?? 'gauge', f.help);
     testRows.forEach((t, i) => {
       const v = f.value(t);
       if (v !== null) out.sample(f.name, ids[i] as Record<string, string>, v);

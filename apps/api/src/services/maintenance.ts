@@ -1,5 +1,6 @@
 import {
   goGlob,
+  inMaintenance,
   type MaintenanceList,
   type MaintenanceRecurrence,
   type MaintenanceRequest,
@@ -14,7 +15,6 @@ import { badRequest, forbidden, notFound } from '../errors.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
 import { assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
-import { specOf } from './test-objects.ts';
 
 /*
  * Maintenance windows. Each live test's row holds the span of its current (or else next) window
@@ -42,8 +42,8 @@ export function recurringSpan(
 
 /** A stored window's current-or-next span (null: over, or nothing within the lookahead). */
 export function windowSpan(w: MaintenanceWindowRow, now: number): { from: number; until: number } | null {
-  if (w.schedule !== null && w.durationMs !== null)
-    return recurringSpan({ schedule: w.schedule, durationMs: w.durationMs, timezone: w.timezone }, now);
+  const recurrence = recurrenceOf(w);
+  if (recurrence) return recurringSpan(recurrence, now);
   if (w.startAt === null || w.endAt === null || w.endAt <= now) return null;
   return { from: w.startAt, until: w.endAt };
 }
@@ -72,7 +72,7 @@ const selectorOf = (w: MaintenanceWindowRow): Selector => ({
  * closes), or else the one that opens first. Null when nothing is open or due.
  */
 export function pickSpan(spans: readonly Span[], now: number): Span | null {
-  const open = spans.filter((s) => s.from <= now && now < s.until);
+  const open = spans.filter((s) => inMaintenance(s.from, s.until, now));
   if (open.length > 0) {
     const last = open.reduce((a, b) => (b.until > a.until ? b : a));
     return { from: Math.min(...open.map((s) => s.from)), until: last.until, reason: last.reason };
@@ -81,14 +81,22 @@ export function pickSpan(spans: readonly Span[], now: number): Span | null {
   return next ?? null;
 }
 
-function specSpans(spec: { maintenance?: MaintenanceRecurrence[] | undefined }, now: number): Span[] {
+/** A test's own spec.maintenance windows, from its `maintenance_spec` column, as recurrences. */
+function specRecurrences(json: string | null): (Recurrence & { m: MaintenanceRecurrence })[] {
+  if (json === null) return [];
+  return (JSON.parse(json) as MaintenanceRecurrence[]).map((m) => ({
+    schedule: m.schedule,
+    durationMs: parseDuration(m.duration),
+    timezone: m.timezone,
+    m,
+  }));
+}
+
+function specSpans(json: string | null, now: number): Span[] {
   const out: Span[] = [];
-  for (const m of spec.maintenance ?? []) {
-    const span = recurringSpan(
-      { schedule: m.schedule, durationMs: parseDuration(m.duration), timezone: m.timezone },
-      now,
-    );
-    if (span) out.push({ ...span, reason: m.reason ?? 'spec.maintenance' });
+  for (const r of specRecurrences(json)) {
+    const span = recurringSpan(r, now);
+    if (span) out.push({ ...span, reason: r.m.reason ?? 'spec.maintenance' });
   }
   return out;
 }
@@ -125,7 +133,7 @@ export async function refreshMaintenance(ctx: ServiceContext, cluster?: string):
   const writes: BatchItem<'sqlite'>[] = [];
   for (const t of rows) {
     const labels = JSON.parse(t.labels) as Record<string, string>;
-    const spans: Span[] = t.spec ? specSpans({ maintenance: JSON.parse(t.spec) as MaintenanceRecurrence[] }, now) : [];
+    const spans = specSpans(t.spec, now);
     for (const { w, span } of windowSpans) {
       if (span && selectorPicks(selectorOf(w), { ...t, labels })) spans.push({ ...span, reason: w.reason });
     }
@@ -144,16 +152,31 @@ export async function refreshMaintenance(ctx: ServiceContext, cluster?: string):
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const spanOf = (s: { from: number; until: number }) => ({ start: iso(s.from), end: iso(s.until) });
+
+type Recurrence = { schedule: string; durationMs: number; timezone?: string | null | undefined };
+
+/**
+ * What a window looks like at `now`: whether it is open, the open span, and the next one (for a
+ * recurring window that is open, the opening after this one closes).
+ */
+function spansAt(
+  span: { from: number; until: number } | null,
+  recurrence: Recurrence | null,
+  now: number,
+): Pick<MaintenanceView, 'active' | 'current' | 'next'> {
+  if (!span) return { active: false, current: null, next: null };
+  if (!inMaintenance(span.from, span.until, now)) return { active: false, current: null, next: spanOf(span) };
+  const after = recurrence ? recurringSpan(recurrence, span.until) : null;
+  return { active: true, current: spanOf(span), next: after && after.from >= span.until ? spanOf(after) : null };
+}
+
+const recurrenceOf = (w: MaintenanceWindowRow): Recurrence | null =>
+  w.schedule !== null && w.durationMs !== null
+    ? { schedule: w.schedule, durationMs: w.durationMs, timezone: w.timezone }
+    : null;
 
 function viewOf(w: MaintenanceWindowRow, now: number): MaintenanceView {
-  const span = windowSpan(w, now);
-  const active = span !== null && span.from <= now && now < span.until;
-  let next: MaintenanceView['next'] = null;
-  if (span && !active) next = { start: iso(span.from), end: iso(span.until) };
-  else if (span && w.schedule !== null && w.durationMs !== null) {
-    const after = recurringSpan({ schedule: w.schedule, durationMs: w.durationMs, timezone: w.timezone }, span.until);
-    if (after && after.from >= span.until) next = { start: iso(after.from), end: iso(after.until) };
-  }
   return {
     id: w.id,
     selector: selectorOf(w),
@@ -166,9 +189,7 @@ function viewOf(w: MaintenanceWindowRow, now: number): MaintenanceView {
     test: null,
     createdBy: w.createdBy,
     createdAt: iso(w.createdAt),
-    active,
-    current: active && span ? { start: iso(span.from), end: iso(span.until) } : null,
-    next,
+    ...spansAt(windowSpan(w, now), recurrenceOf(w), now),
   };
 }
 
@@ -187,6 +208,18 @@ export async function createWindow(
     if (principal.role !== 'admin') throw forbidden('only an admin token may open a window over every cluster');
   } else assertCanWrite(principal, cluster);
   const now = ctx.clock.now();
+  const schedule = body.schedule?.trim() ?? null;
+  const durationMs = body.duration ? parseDuration(body.duration) : null;
+  // A cron croner refuses (a field out of range) is a bad request, not a stored window.
+  if (schedule !== null && durationMs !== null) {
+    try {
+      recurringSpan({ schedule, durationMs, timezone: body.timezone }, now);
+    } catch (err) {
+      throw badRequest(`schedule is not a cron that can run: ${(err as Error).message}`, [
+        { path: 'schedule', message: (err as Error).message },
+      ]);
+    }
+  }
   const [row] = await ctx.db
     .insert(maintenanceWindows)
     .values({
@@ -197,23 +230,14 @@ export async function createWindow(
       reason: body.reason,
       startAt: body.start ? Date.parse(body.start) : null,
       endAt: body.end ? Date.parse(body.end) : null,
-      schedule: body.schedule?.trim() ?? null,
+      schedule,
       timezone: body.timezone ?? null,
-      durationMs: body.duration ? parseDuration(body.duration) : null,
+      durationMs,
       createdBy: describePrincipal(principal),
       createdAt: now,
     })
     .returning();
   if (!row) throw new Error('insert returned no row');
-  // A cron croner refuses (a field out of range) is a bad request, not a stored window.
-  try {
-    windowSpan(row, now);
-  } catch (err) {
-    await ctx.db.delete(maintenanceWindows).where(eq(maintenanceWindows.id, row.id));
-    throw badRequest(`schedule is not a cron that can run: ${(err as Error).message}`, [
-      { path: 'schedule', message: (err as Error).message },
-    ]);
-  }
   await refreshMaintenance(ctx, cluster ?? undefined);
   ctx.logger.info({ window: row.id, cluster, reason: row.reason }, 'maintenance window opened');
   return viewOf(row, now);
@@ -233,7 +257,7 @@ export async function listWindows(ctx: ServiceContext, principal: Principal): Pr
       cluster: tests.cluster,
       namespace: tests.namespace,
       name: tests.name,
-      spec: tests.spec,
+      spec: tests.maintenanceSpec,
       createdAt: tests.createdAt,
     })
     .from(tests)
@@ -241,14 +265,10 @@ export async function listWindows(ctx: ServiceContext, principal: Principal): Pr
       and(isNull(tests.deletedAt), isNotNull(tests.maintenanceSpec), own === null ? undefined : eq(tests.cluster, own)),
     );
   for (const t of testRows) {
-    for (const m of specOf(t.spec).maintenance ?? []) {
-      const durationMs = parseDuration(m.duration);
-      const span = recurringSpan({ schedule: m.schedule, durationMs, timezone: m.timezone }, now);
+    for (const r of specRecurrences(t.spec)) {
+      const m = r.m;
+      const span = recurringSpan(r, now);
       if (!span) continue;
-      const active = span.from <= now && now < span.until;
-      const after = active
-        ? recurringSpan({ schedule: m.schedule, durationMs, timezone: m.timezone }, span.until)
-        : span;
       views.push({
         id: null,
         selector: { cluster: t.cluster, namespace: t.namespace, name: t.name, labels: {} },
@@ -261,9 +281,7 @@ export async function listWindows(ctx: ServiceContext, principal: Principal): Pr
         test: `${t.cluster}/${t.namespace}/${t.name}`,
         createdBy: 'spec.maintenance',
         createdAt: iso(t.createdAt),
-        active,
-        current: active ? { start: iso(span.from), end: iso(span.until) } : null,
-        next: after && after.from > now ? { start: iso(after.from), end: iso(after.until) } : null,
+        ...spansAt(span, r, now),
       });
     }
   }

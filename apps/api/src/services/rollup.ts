@@ -1,7 +1,9 @@
+import { FAILING_STATUSES } from '@synthfleet/contracts';
 import type { Database } from '@synthfleet/db';
 import { type SQL, sql } from 'drizzle-orm';
 
-const FAILED = `('fail','error','timeout')`;
+/** contracts' FAILING_STATUSES as an SQL list: `('fail','error','timeout')`. */
+export const FAILED = `(${[...FAILING_STATUSES].map((s) => `'${s}'`).join(',')})`;
 
 type Counts = { failing: string; passing: string; skipped: string; unsupported: string; assigned: string };
 

@@ -1,4 +1,4 @@
-import { BUCKETS, type RunBatch, type RunBatchResponse, type RunResult } from '@synthfleet/contracts';
+import { BUCKETS, inMaintenance, type RunBatch, type RunBatchResponse, type RunResult } from '@synthfleet/contracts';
 import { agents, clusters, ingestMarks, runs, tests } from '@synthfleet/db';
 import { eq, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -8,9 +8,7 @@ import { randomToken } from '../lib/random-token.ts';
 import { assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { chargeRuns } from './quotas.ts';
-import { rollupFromBatch } from './rollup.ts';
-
-const FAILED_SQL = sql.raw(`excluded.status IN ('fail', 'error', 'timeout')`);
+import { FAILED as FAILED_LIST, rollupFromBatch } from './rollup.ts';
 
 function passRatioOf(run: RunResult): number {
   if (run.maxMarks === 0) return run.status === 'pass' ? 1 : 0;
@@ -70,11 +68,7 @@ export async function ingestRuns(
     inBatch.add(run.runId);
     const startedAt = Date.parse(run.startTime);
     // Inside the test's maintenance window (services/maintenance.ts keeps it on the row).
-    const maintenance =
-      test.maintenanceFrom !== null &&
-      test.maintenanceUntil !== null &&
-      test.maintenanceFrom <= startedAt &&
-      startedAt < test.maintenanceUntil;
+    const maintenance = inMaintenance(test.maintenanceFrom, test.maintenanceUntil, startedAt);
     known.push({ run, testId: test.id, startedAt, endedAt: Date.parse(run.endTime), maintenance });
   }
 
@@ -143,7 +137,8 @@ export async function ingestRuns(
   return { accepted, duplicates, rejected };
 }
 
-const FAILED = sql.raw(`('fail', 'error', 'timeout')`);
+const FAILED = sql.raw(FAILED_LIST);
+const FAILED_SQL = sql.raw(`excluded.status IN ${FAILED_LIST}`);
 const COUNTED = sql.raw(`('pass', 'fail', 'error', 'timeout')`);
 
 /**

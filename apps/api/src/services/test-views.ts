@@ -8,7 +8,14 @@ import type {
   TestState,
   TestSummary,
 } from '@synthfleet/contracts';
-import { resultAllowanceMs, type TestKey, testKeyString, testVerdict, type Verdict } from '@synthfleet/contracts';
+import {
+  inMaintenance,
+  resultAllowanceMs,
+  type TestKey,
+  testKeyString,
+  testVerdict,
+  type Verdict,
+} from '@synthfleet/contracts';
 import { agents, assignments, latest, runs, type TestRow, tests } from '@synthfleet/db';
 import { and, asc, desc, eq, gt, isNull, lt, or, type SQL, sql } from 'drizzle-orm';
 import { badRequest, notFound } from '../errors.ts';
@@ -224,6 +231,7 @@ export async function getTest(ctx: ServiceContext, principal: Principal, key: Te
 /** A loaded test's detail: its spec, every agent's latest state and where it is placed. */
 export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<TestDetail> {
   const now = ctx.clock.now();
+  const spec = specOf(row.spec);
   const [states, placed, figures] = await Promise.all([
     ctx.db
       .select({ l: latest, node: agents.node, agentState: agents.state })
@@ -237,7 +245,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
       .innerJoin(agents, eq(agents.id, assignments.agentId))
       .where(eq(assignments.testId, row.id))
       .orderBy(agents.node),
-    testAvailability(ctx, row, now),
+    testAvailability(ctx, row.id, spec.slo ?? null, now),
   ]);
   const agentStates: LatestState[] = states.map(({ l, node, agentState }) => ({
     agentId: l.agentId,
@@ -256,7 +264,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
   }));
   return {
     ...toTestSummary(row, verdictClock(ctx)),
-    spec: specOf(row.spec),
+    spec,
     generation: row.generation,
     agents: agentStates,
     assignedTo: placed,
@@ -266,7 +274,7 @@ export async function testDetailOf(ctx: ServiceContext, row: TestRow): Promise<T
     maintenance:
       row.maintenanceFrom !== null && row.maintenanceUntil !== null
         ? {
-            active: row.maintenanceFrom <= now && now < row.maintenanceUntil,
+            active: inMaintenance(row.maintenanceFrom, row.maintenanceUntil, now),
             start: new Date(row.maintenanceFrom).toISOString(),
             end: new Date(row.maintenanceUntil).toISOString(),
             reason: row.maintenanceReason,

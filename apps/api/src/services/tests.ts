@@ -169,6 +169,10 @@ async function testsChanged(ctx: ServiceContext, cluster: string): Promise<void>
   await refreshMaintenance(ctx, cluster);
 }
 
+/** A live row that is a fleet test's share: the fleet test owns it, not the cluster's sources. */
+const isFleetShare = (row: TestRow | undefined): boolean =>
+  row !== undefined && row.deletedAt === null && row.fleetTestId !== null;
+
 const identity = (cluster: string, namespace: string, name: string) =>
   and(eq(tests.cluster, cluster), eq(tests.namespace, namespace), eq(tests.name, name));
 
@@ -186,7 +190,7 @@ export async function upsertTest(
     const reason = formatIssues(parsed.issues);
     const kept = await ctx.exclusive(cluster, async () => {
       const existing = await ctx.db.query.tests.findFirst({ where: identity(cluster, namespace, name) });
-      if (existing?.fleetTestId != null && existing.deletedAt === null) return null;
+      if (isFleetShare(existing)) return null;
       await runBatch(ctx.db, rejectionWrites(ctx, cluster, { namespace, name }, existing, reason, source));
       return existing && existing.deletedAt === null ? existing.revision : null;
     });
@@ -206,7 +210,7 @@ export async function upsertTest(
   }
   return ctx.exclusive(cluster, async () => {
     const existing = await ctx.db.query.tests.findFirst({ where: identity(cluster, namespace, name) });
-    if (existing && existing.deletedAt === null && existing.fleetTestId !== null) {
+    if (isFleetShare(existing)) {
       throw conflict(
         `test "${testKeyString(key)}" is this cluster's share of fleet test ${namespace}/${name}: change the fleet test (PUT /api/v1/fleet-tests/${namespace}/${name})`,
       );
@@ -289,10 +293,10 @@ export async function applySnapshot(
     let changed = false;
     for (const p of parsed) {
       const existing = byKey.get(`${p.object.metadata.namespace}/${p.object.metadata.name}`);
-      if (existing && existing.deletedAt === null && existing.fleetTestId !== null) {
+      if (isFleetShare(existing)) {
         // A fleet test's share: the fleet test owns it, not this cluster's resources.
         ctx.logger.warn(
-          { cluster, test: `${existing.namespace}/${existing.name}` },
+          { cluster, test: `${p.object.metadata.namespace}/${p.object.metadata.name}` },
           "a cluster resource has the name of a fleet test's share; the fleet test keeps it",
         );
         result.unchanged++;
@@ -308,7 +312,7 @@ export async function applySnapshot(
     for (const [key, reason] of refusedKeys) {
       const [namespace, name] = key.split('/') as [string, string];
       const existing = byKey.get(key);
-      if (existing?.fleetTestId != null && existing.deletedAt === null) continue;
+      if (isFleetShare(existing)) continue;
       queries.push(...rejectionWrites(ctx, cluster, { namespace, name }, existing, reason, source));
       result.rejected++;
     }

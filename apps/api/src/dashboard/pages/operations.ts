@@ -3,7 +3,7 @@ import { formatSpan } from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Incident } from '../../services/dashboard/incidents.ts';
 import type { RejectedObject } from '../../services/dashboard/shared.ts';
-import { absolute, badge, clusterHref, type Html, plural, testHref } from '../layout.ts';
+import { absolute, badge, clusterHref, type Html, plural, testHref, withQuery } from '../layout.ts';
 
 /*
  * The operations fragments shared by the overview, cluster and test pages: maintenance windows,
@@ -115,6 +115,16 @@ export function reachText(i: Incident): string {
   return `${head} (${i.affected} of ${i.of} nodes; ${fleet})`;
 }
 
+/** Where to look: the worst cluster's test page (the others are listed beside it), or the cluster. */
+function incidentHref(i: Incident): string {
+  const worst = i.clusters[0]?.name ?? i.title;
+  if (i.kind === 'test') {
+    const [namespace, name] = (i.test ?? '/').split('/') as [string, string];
+    return testHref({ cluster: worst, namespace, name });
+  }
+  return i.kind === 'stale' ? `${withQuery(clusterHref(worst), { agents: 'stale' })}#agents` : clusterHref(worst);
+}
+
 /** The incidents, widest first; nothing when all is well. */
 export function incidentsSection(incidents: readonly Incident[]): Html | string {
   if (incidents.length === 0) return '';
@@ -125,7 +135,7 @@ ${shown.map(
   (
     i,
   ) => html`<li data-incident="${i.kind === 'test' ? i.test : i.title}" data-kind="${i.kind}" data-severity="${i.severity}">
-${badge(i.kind === 'test' ? i.severity : i.kind === 'silent' ? 'silent' : 'stale')} <a href="${i.href}"><strong>${i.title}</strong></a>${i.test && i.title !== i.test.split('/')[1] ? html` <span class="small muted">${i.test}</span>` : ''}
+${badge(i.kind === 'test' ? i.severity : i.kind === 'silent' ? 'silent' : 'stale')} <a href="${incidentHref(i)}"><strong>${i.title}</strong></a>${i.test && i.title !== i.test.split('/')[1] ? html` <span class="small muted">${i.test}</span>` : ''}
 <div data-reach>${reachText(i)}${i.importance ? ` · ${i.importance}` : ''}${i.since !== null ? html` · since <time datetime="${new Date(i.since).toISOString()}">${absolute(new Date(i.since).toISOString())}</time>` : ''}</div>
 ${i.clusterCount > 1 ? html`<div class="small muted">${i.clusters.map((c, k) => html`${k ? ', ' : ''}<a href="${testHref({ cluster: c.name, namespace: (i.test ?? '/').split('/')[0] as string, name: (i.test ?? '/').split('/')[1] as string })}">${c.name}</a> ${c.affected}/${c.of}`)}${i.clusterCount > i.clusters.length ? ` and ${i.clusterCount - i.clusters.length} more` : ''}</div>` : ''}
 </li>`,

@@ -1,3 +1,4 @@
+import { inMaintenance } from '@synthfleet/contracts';
 import { tests } from '@synthfleet/db';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { visibleClusters } from '../access.ts';
@@ -29,8 +30,6 @@ export type Incident = {
   fleetShare: number;
   /** When it began (epoch ms), if known. */
   since: number | null;
-  /** Where to look: the test page (one cluster) or the overview filtered. */
-  href: string;
   score: number;
 };
 
@@ -47,9 +46,6 @@ export function incidentScore(
   const ageHours = i.since === null ? 24 : Math.max(0, now - i.since) / 3_600_000;
   return blast * weight * (1 + 1 / (1 + ageHours));
 }
-
-const testHref = (cluster: string, namespace: string, name: string) =>
-  `/tests/${encodeURIComponent(cluster)}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
 
 export async function listIncidents(
   ctx: ServiceContext,
@@ -87,13 +83,7 @@ export async function listIncidents(
   const groups = new Map<string, typeof rows>();
   for (const r of rows) {
     // In maintenance: expected, not an incident.
-    if (
-      r.maintenanceFrom !== null &&
-      r.maintenanceUntil !== null &&
-      r.maintenanceFrom <= now &&
-      now < r.maintenanceUntil
-    )
-      continue;
+    if (inMaintenance(r.maintenanceFrom, r.maintenanceUntil, now)) continue;
     const key = `${r.namespace}/${r.name}|${r.state}`;
     const list = groups.get(key) ?? [];
     list.push(r);
@@ -125,8 +115,6 @@ export async function listIncidents(
       clusterCount: clusters.length,
       fleetShare: affected / Math.max(1, fleetAgents),
       since,
-      // The worst cluster's test page; the others are listed beside it.
-      href: testHref(clusters[0]?.name ?? first.cluster, first.namespace, first.name),
       score: 0,
     };
     incident.score = incidentScore(incident, fleetAgents, now) * (incident.severity === 'failing' ? 2 : 1);
@@ -134,44 +122,27 @@ export async function listIncidents(
   }
   for (const c of views) {
     const total = c.agentsLive + c.agentsStale;
-    const since = c.lastResultAt === null ? null : Date.parse(c.lastResultAt);
-    if (c.silent) {
-      const incident: Incident = {
-        kind: 'silent',
-        title: c.name,
-        test: null,
-        severity: 'stale',
-        importance: null,
-        affected: total,
-        of: total,
-        clusters: [{ name: c.name, affected: total, of: total }],
-        clusterCount: 1,
-        fleetShare: total / Math.max(1, fleetAgents),
-        since,
-        href: `/clusters/${encodeURIComponent(c.name)}`,
-        score: 0,
-      };
-      incident.score = incidentScore({ ...incident, importance: 'high' }, fleetAgents, now);
-      out.push(incident);
-    } else if (c.agentsStale > 0) {
-      const incident: Incident = {
-        kind: 'stale',
-        title: c.name,
-        test: null,
-        severity: 'stale',
-        importance: null,
-        affected: c.agentsStale,
-        of: total,
-        clusters: [{ name: c.name, affected: c.agentsStale, of: total }],
-        clusterCount: 1,
-        fleetShare: c.agentsStale / Math.max(1, fleetAgents),
-        since: null,
-        href: `/clusters/${encodeURIComponent(c.name)}?agents=stale#agents`,
-        score: 0,
-      };
-      incident.score = incidentScore(incident, fleetAgents, now);
-      out.push(incident);
-    }
+    // A silent cluster is one incident (all its agents); else its stale agents are.
+    const kind = c.silent ? 'silent' : c.agentsStale > 0 ? 'stale' : null;
+    if (kind === null) continue;
+    const affected = kind === 'silent' ? total : c.agentsStale;
+    const incident: Incident = {
+      kind,
+      title: c.name,
+      test: null,
+      severity: 'stale',
+      importance: null,
+      affected,
+      of: total,
+      clusters: [{ name: c.name, affected, of: total }],
+      clusterCount: 1,
+      fleetShare: affected / Math.max(1, fleetAgents),
+      since: kind === 'silent' && c.lastResultAt !== null ? Date.parse(c.lastResultAt) : null,
+      score: 0,
+    };
+    // Silence hides everything a cluster would say: it ranks as a high-importance failure of its size.
+    incident.score = incidentScore({ ...incident, importance: kind === 'silent' ? 'high' : null }, fleetAgents, now);
+    out.push(incident);
   }
   return out.sort((a, b) => b.score - a.score || a.title.localeCompare(b.title));
 }
