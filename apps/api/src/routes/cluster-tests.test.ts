@@ -221,6 +221,27 @@ describe('syncer routes', () => {
     });
     expect(snap.body).toMatchObject({ deleted: 0, rejected: 2 });
     expect(await listNames('edge-1')).toEqual(['dns']);
+    const refused = await api.request('GET', '/api/v1/clusters/edge-1/rejected', { token: t });
+    expect(
+      (refused.body as { objects: Record<string, unknown>[] }).objects
+        .map(({ since: _, ...o }) => o)
+        .sort((a, b) => String(a.name).localeCompare(String(b.name))),
+    ).toEqual([
+      {
+        cluster: 'edge-1',
+        namespace: 'default',
+        name: 'dns',
+        reason: expect.stringMatching(/spec\.repeat/),
+        keptRevision: 1,
+      },
+      {
+        cluster: 'edge-1',
+        namespace: 'default',
+        name: 'never-valid',
+        reason: 'spec.plugin: unknown plugin "nope"',
+        keptRevision: null,
+      },
+    ]);
     const fixed = await api.putTest(
       t,
       'edge-1',

@@ -187,6 +187,12 @@ export type RejectedObject = {
   keptRevision: number | null;
 };
 
+const identityOf = (r: { cluster: string; namespace: string; name: string }) => ({
+  cluster: r.cluster,
+  namespace: r.namespace,
+  name: r.name,
+});
+
 /** Every refused object the principal may see (of one cluster, or all), newest first. */
 export async function listRejected(
   ctx: ServiceContext,
@@ -219,7 +225,7 @@ export async function listRejected(
       ),
   ]);
   return [
-    ...never.map((r) => ({ ...r, keptRevision: null })),
-    ...edits.map((e) => ({ ...e, reason: e.reason ?? '', since: e.since ?? 0, keptRevision: e.revision })),
+    ...never.map((r) => ({ ...identityOf(r), reason: r.reason, since: r.since, keptRevision: null })),
+    ...edits.map((e) => ({ ...identityOf(e), reason: e.reason ?? '', since: e.since ?? 0, keptRevision: e.revision })),
   ].sort((a, b) => b.since - a.since);
 }
