@@ -322,11 +322,16 @@ async function seed(client: Client, now: number, scale: Scale = DEFAULT_SCALE): 
   return { sampleTest: `/tests/edge-000/default/test-0?window=24h` };
 }
 
-function percentile(sorted: number[], p: number): number {
+/** Elements of an HTML page (start tags), as `document.getElementsByTagName('*')` counts them. */
+export function countElements(body: string): number {
+  return body.match(/<[a-zA-Z][^>]*>/g)?.length ?? 0;
+}
+
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function openApi(dir: string) {
+export async function openApi(dir: string) {
   const handle = await createDatabase({ url: `file:${join(dir, 'dash.db')}` });
   await migrateDatabase(handle);
   const { app, ctx } = createApp({ db: handle.db, hub: createInProcessHub() });
@@ -342,15 +347,24 @@ async function openApi(dir: string) {
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 300)}`);
     return ms;
   }
-  async function measure(path: string, rounds = ROUNDS): Promise<{ p50: number; p95: number; bytes: number }> {
+  async function measure(
+    path: string,
+    rounds = ROUNDS,
+  ): Promise<{ p50: number; p95: number; bytes: number; elements: number }> {
     for (let i = 0; i < 5; i++) await time(path); // warm the JIT and SQLite's page cache
     const samples: number[] = [];
     for (let i = 0; i < rounds; i++) samples.push(await time(path));
     samples.sort((a, b) => a - b);
     const res = await app.request(path, { headers: { cookie, authorization: `Bearer ${secret}` } });
-    return { p50: percentile(samples, 50), p95: percentile(samples, 95), bytes: (await res.text()).length };
+    const body = await res.text();
+    return {
+      p50: percentile(samples, 50),
+      p95: percentile(samples, 95),
+      bytes: Buffer.byteLength(body),
+      elements: countElements(body),
+    };
   }
-  return { handle, measure };
+  return { handle, ctx, app, cookie, secret, measure };
 }
 
 export async function benchDashboard(): Promise<BenchRow[]> {

@@ -77,13 +77,22 @@ export function resultState(c: ResultCounts, q: QuorumRule): ResultState {
 /** Cron schedules have no fixed period here: a day without a result is a problem whatever the cron. */
 const CRON_ALLOWANCE_MS = 24 * 3_600_000;
 
+/** Parsed durations by text: a fleet's tests share a handful ("1m", "30s"), read for each verdict. */
+const parsed = new Map<string, number | null>();
+
 function durationOr(text: string | null | undefined, fallback: number): number {
   if (!text) return fallback;
-  try {
-    return parseDuration(text);
-  } catch {
-    return fallback;
+  let ms = parsed.get(text);
+  if (ms === undefined) {
+    try {
+      ms = parseDuration(text);
+    } catch {
+      ms = null;
+    }
+    if (parsed.size >= 1024) parsed.clear();
+    parsed.set(text, ms);
   }
+  return ms ?? fallback;
 }
 
 /**

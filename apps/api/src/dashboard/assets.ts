@@ -65,6 +65,32 @@ ul.maintenance{padding-left:18px}ul.maintenance li[data-active=true]{font-weight
 .notice-maint{border:1px solid var(--link);border-radius:6px;padding:8px 12px}
 form.run-now{display:inline;margin-left:8px}form.run-now button{font-size:14px;vertical-align:3px}
 tr.maint td{opacity:.7}a.chip.s-maintenance{background:var(--link)}
+table.heatmap{min-width:0;width:auto;border-collapse:separate;border-spacing:2px}
+table.heatmap th,table.heatmap td{padding:0;border:0;font-size:11px}
+table.heatmap thead th.vh{vertical-align:bottom;height:9em;width:26px;background:none}
+table.heatmap thead th.vh span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-height:9em;display:inline-block}
+table.heatmap tbody th{padding:0 8px 0 4px;white-space:nowrap;font-weight:500;background:none;border-left:4px solid transparent}
+table.heatmap tbody th.q1{border-left-color:#f4a6a0}table.heatmap tbody th.q2{border-left-color:#e8685e}table.heatmap tbody th.q3{border-left-color:#d63b30}table.heatmap tbody th.q4{border-left-color:#9e1c14}
+td.h{width:26px;min-width:26px;height:22px;text-align:center;border-radius:3px;color:#fff;font-weight:600}
+td.h a{display:block;width:100%;height:22px;line-height:22px;color:inherit;text-decoration:none}
+.h-passing{background:var(--pass)}.h-none{background:transparent;outline:1px dotted var(--line)}
+.h-failing.q1,.h-degraded.q1{background:#f4a6a0;color:#5c0b05}.h-failing.q2,.h-degraded.q2{background:#e8685e}.h-failing.q3,.h-degraded.q3{background:#d63b30}.h-failing.q4,.h-degraded.q4{background:#9e1c14}
+.h-degraded{outline:2px dotted var(--stale)}
+.h-stale{background:var(--stale);background-image:repeating-linear-gradient(45deg,transparent 0 3px,rgba(255,255,255,.45) 3px 6px)}
+.h-silent{background:#57606a;background-image:repeating-linear-gradient(-45deg,transparent 0 3px,rgba(0,0,0,.35) 3px 6px)}
+.h-maintenance{background:var(--link)}.h-unsupported{background:var(--bg);color:var(--fg);outline:1px dashed var(--pending)}
+.h-pending,.h-skipped{background:var(--pending)}
+span.swatch.h-none{outline:1px dotted var(--pending)}
+.heat-wrap{max-height:80vh;overflow:auto}
+.node-group{margin:6px 0 10px}.group-head{margin:4px 0;font-weight:400}
+ul.group-bars{list-style:none;padding:0;margin:6px 0}ul.group-bars li{display:grid;grid-template-columns:minmax(90px,max-content) minmax(120px,1fr) max-content;gap:10px;align-items:center;margin:3px 0}
+svg.bar{width:100%;height:12px;border-radius:3px;background:var(--card)}svg.bar .b-fail{fill:var(--fail)}svg.bar .b-stale{fill:var(--stale)}svg.bar .b-ok{fill:var(--pass)}
+form.filters.inline{margin:4px 0}
+.tile.q1{border-left-color:#f4a6a0}.tile.q2{border-left-color:#e8685e;background:color-mix(in srgb,#e8685e 8%,var(--card))}
+.tile.q3{border-left-color:#d63b30;background:color-mix(in srgb,#d63b30 14%,var(--card))}.tile.q4{border-left-color:#9e1c14;background:color-mix(in srgb,#9e1c14 22%,var(--card))}
+.tile .share{font-size:12px;font-weight:700;color:var(--fail)}
+.strip{display:flex;flex-wrap:wrap;gap:3px;margin:8px 0}.strip a.chip{background:var(--pass)}
+.strip a.chip.q1{background:#f4a6a0;color:#5c0b05}.strip a.chip.q2{background:#e8685e}.strip a.chip.q3{background:#d63b30}.strip a.chip.q4{background:#9e1c14}.strip a.chip.silent{background:#57606a}
 `;
 
 /**

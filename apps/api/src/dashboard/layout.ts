@@ -51,7 +51,7 @@ ${principal ? html`<script src="${JS_PATH}" defer></script>` : ''}
   <a class="brand" href="/">synthfleet</a>
   ${
     principal
-      ? html`<nav aria-label="Main"><a href="/">Fleet</a><a href="/api/v1/docs">API</a></nav>
+      ? html`<nav aria-label="Main"><a href="/">Fleet</a><a href="/heatmap">Heatmap</a><a href="/api/v1/docs">API</a></nav>
   <span class="who">${who(principal)}</span> <span id="live-state" role="status" aria-live="polite"></span>
   <form method="post" action="/logout"><button type="submit">Sign out</button></form>`
       : ''

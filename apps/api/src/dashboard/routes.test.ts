@@ -280,7 +280,7 @@ describe('fleet overview', () => {
     // edge-007 has heard nothing for 2 minutes only; after the threshold its tile stops saying "passing".
     api.clock.advance(6 * 60_000);
     const later = (await page('/', cookie)).text;
-    const tile = /<section class="tile[^"]*" data-cluster="edge-007">[\s\S]*?<\/section>/.exec(later)?.[0] ?? '';
+    const tile = /<section class="tile[^"]*" data-cluster="edge-007"[^>]*>[\s\S]*?<\/section>/.exec(later)?.[0] ?? '';
     expect(tile).toContain('1 test, no news');
     expect(tile).not.toContain('passing');
   });
@@ -365,7 +365,7 @@ describe('fleet overview', () => {
     expect(text).toContain('9 of 10 nodes in edge-dns (90 % of it; 32 % of the fleet)');
     expect(text).toContain('1 node each in 4 clusters (4 of 16 nodes; 14 % of the fleet)');
     // The incidents come before the clusters and the tests.
-    expect(text.indexOf('id="incidents"')).toBeLessThan(text.indexOf('<h2>Clusters</h2>'));
+    expect(text.indexOf('id="incidents"')).toBeLessThan(text.indexOf('<h2 id="clusters">'));
     // Later: edge-quiet's agents stop (stale), and nothing is heard from it past the threshold;
     // in edge-part one node of three stops.
     const part = await cluster('edge-part', 'web', 3, 0);

@@ -14,6 +14,7 @@ import {
   dashboardVersion,
   getAgentPage,
   getClusterPage,
+  getHeatmap,
   getOverview,
   getRun,
   getTestPage,
@@ -26,6 +27,7 @@ import { FAVICON, SCRIPT, STYLESHEET } from './assets.ts';
 import { CSS_PATH, errorPage, type Html, JS_PATH, PAGE_HEADERS } from './layout.ts';
 import { agentPage } from './pages/agent.ts';
 import { clusterPage } from './pages/cluster.ts';
+import { heatmapPage } from './pages/heatmap.ts';
 import { loginPage } from './pages/login.ts';
 import { overviewPage } from './pages/overview.ts';
 import { runPage, testPage } from './pages/test.ts';
@@ -62,10 +64,28 @@ const TestPageQuery = z.object({
   // What the Run now form did (numbers only: nothing from the URL is echoed as text).
   ran: z.preprocess(blank, queryInt(0, 1_000_000).optional()),
   wait: z.preprocess(blank, queryInt(1, 86_400).optional()),
+  // The node grid: grouped by zone, nothing, or a pod label key; one group opened; the table's page.
+  group: z.preprocess(
+    blank,
+    z
+      .string()
+      .max(253)
+      .regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/, 'must be zone, none or a label key')
+      .optional(),
+  ),
+  in: z.preprocess(blank, z.string().max(253).optional()),
+  from: z.preprocess(blank, queryInt(0, 10_000_000).optional()),
 });
 const ClusterPageQuery = z.object({
   after: z.preprocess(blank, z.string().max(260).optional()),
   agents: z.preprocess(blank, z.enum(['live', 'stale']).optional()),
+});
+const HeatmapQuery = z.object({
+  by: z.preprocess(blank, z.enum(['test', 'plugin']).default('test')),
+  q: z.preprocess(blank, z.string().max(63).optional()),
+  all: z.preprocess(blank, z.enum(['1']).optional()),
+  offset: z.preprocess(blank, queryInt(0, 1_000_000).default(0)),
+  limit: z.preprocess(blank, queryInt(1, 200).default(50)),
 });
 const RunParams = TestParams.extend({ runId: z.string().min(1).max(128) });
 
@@ -232,6 +252,18 @@ export function dashboardRoutes(
   );
 
   app.get(
+    '/heatmap',
+    signedIn(async (c, principal) => {
+      const q = parseQuery(c, HeatmapQuery);
+      const [map, version] = await Promise.all([
+        getHeatmap(ctx, principal, { by: q.by, q: q.q, all: q.all === '1', offset: q.offset, limit: q.limit }),
+        dashboardVersion(ctx, principal),
+      ]);
+      return heatmapPage(map, { by: q.by, q: q.q, all: q.all === '1' }, principal, version);
+    }),
+  );
+
+  app.get(
     '/clusters/:cluster',
     signedIn(async (c, principal) => {
       const { cluster } = parseParams(c, ClusterParams);
@@ -259,7 +291,11 @@ export function dashboardRoutes(
           : q.wait !== undefined
             ? `It was asked to run moments ago; ask again in ${q.wait} s.`
             : undefined;
-      return testPage({ ...d, window: q.window, agent: q.agent, cursor: q.cursor, notice }, principal, version);
+      return testPage(
+        { ...d, window: q.window, agent: q.agent, cursor: q.cursor, notice, group: q.group, in: q.in, from: q.from },
+        principal,
+        version,
+      );
     }),
   );
 

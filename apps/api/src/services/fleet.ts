@@ -4,6 +4,7 @@ import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
+import { scannedVerdict, scanTests } from './test-scan.ts';
 import { importanceRank, toTestSummary, verdictClock, verdictColumns, verdictOf } from './test-views.ts';
 
 const FAILING_LIMIT = 500;
@@ -23,10 +24,7 @@ export async function listClusters(ctx: ServiceContext, principal: Principal, on
       .where(scope === null ? undefined : eq(agents.cluster, scope))
       .groupBy(agents.cluster, agents.state),
     // Each test's verdict needs the clock (stale): the few columns it needs, for every test.
-    ctx.db
-      .select({ cluster: tests.cluster, ...verdictColumns })
-      .from(tests)
-      .where(and(isNull(tests.deletedAt), scope === null ? undefined : eq(tests.cluster, scope))),
+    scanTests(ctx, scope),
   ]);
   const none = () => Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const views = new Map<string, ClusterView>(
@@ -56,7 +54,7 @@ export async function listClusters(ctx: ServiceContext, principal: Principal, on
   for (const t of testCounts) {
     const v = views.get(t.cluster);
     if (!v) continue;
-    const verdict = verdictOf(t, at).state;
+    const verdict = scannedVerdict(t, at).state;
     v.testsTotal++;
     v.tests[verdict]++;
     if (verdict === 'passing') v.testsPassing++;

@@ -6,11 +6,21 @@ import {
   type DashboardTest,
   DISPLAY_STATUSES,
   type Overview,
+  type OverviewCluster,
 } from '../../services/dashboard/index.ts';
 import { agentHref, ago, badge, clusterHref, type Html, page, plural, testHref, withQuery } from '../layout.ts';
+import { heatmapLegend, heatmapTable, shade } from './heatmap.ts';
 import { incidentsSection, maintenanceSection, rejectedSection } from './operations.ts';
 
 const IMPORTANCE = Importance.options;
+/** Past this many clusters the filter takes a typed name: a select of 1,000 options is no help. */
+const CLUSTER_SELECT_MAX = 100;
+/** Cluster tiles before the rest shrink to a strip of chips (worst first). */
+const TILES_SHOWN = 24;
+/** Chips in the strip; past them a count and the heatmap link. */
+const STRIP_SHOWN = 200;
+/** Fleet test clusters listed (worst first) before "and N more". */
+const FLEET_CHIPS_SHOWN = 30;
 
 function option(value: string, current: string | undefined, label = value): Html {
   return html`<option value="${value}" ${value === current ? 'selected' : ''}>${label}</option>`;
@@ -23,7 +33,9 @@ function filterForm(overview: Overview, f: DashboardFilter, principal: Principal
 ${
   principal.role === 'cluster'
     ? ''
-    : html`<label>Cluster<select name="cluster">${option('', f.cluster, 'all')}${overview.allClusters.map((c) => option(c, f.cluster))}</select></label>`
+    : overview.allClusters.length <= CLUSTER_SELECT_MAX
+      ? html`<label>Cluster<select name="cluster">${option('', f.cluster, 'all')}${overview.allClusters.map((c) => option(c, f.cluster))}</select></label>`
+      : html`<label>Cluster<input name="cluster" value="${f.cluster ?? ''}" placeholder="all ${overview.allClusters.length}" size="14" maxlength="63" pattern="[a-z0-9]([\-a-z0-9.]*[a-z0-9])?"></label>`
 }
 <label>Status<select name="status">${option('', f.status, 'any')}${DISPLAY_STATUSES.map((s) => option(s, f.status))}</select></label>
 <label>Importance<select name="importance">${option('', f.importance, 'any')}${IMPORTANCE.map((s) => option(s, f.importance))}</select></label>
@@ -71,6 +83,55 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
 </tbody></table></div>`;
 }
 
+const STATE_ORDER: Record<string, number> = { failing: 0, degraded: 1, stale: 2, pending: 3 };
+function worstFirst<T extends { state: string; cluster: string }>(list: readonly T[]): T[] {
+  return [...list].sort(
+    (a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || a.cluster.localeCompare(b.cluster),
+  );
+}
+
+function tileWords(c: OverviewCluster): string {
+  if (c.silent) return `${c.name}: silent, no news`;
+  if (c.worst > 0) return `${c.name}: ${Math.max(1, Math.round(c.worst * 100))} % of nodes failing its worst test`;
+  return `${c.name}: ${c.testsFailing ? `${c.testsFailing} failing` : 'no failures'}${c.agentsStale ? `, ${c.agentsStale} stale agents` : ''}`;
+}
+
+/**
+ * Tiles for the worst clusters, shaded by their worst test's share of nodes failing; the rest as a
+ * strip of chips (and, filtered, every cluster as a chip), so failures stay near the top.
+ */
+function clusterTiles(overview: Overview, filtered: boolean): Html {
+  const tiles = filtered ? [] : overview.clusters.slice(0, TILES_SHOWN);
+  const rest = overview.clusters.slice(tiles.length);
+  const strip = rest.filter((c) => c.worst > 0 || c.silent || c.testsFailing > 0 || c.agentsStale > 0);
+  const chips = strip.slice(0, STRIP_SHOWN);
+  const fine = rest.length - strip.length;
+  return html`${
+    tiles.length
+      ? html`<div class="tiles">
+${tiles.map(
+  (
+    c,
+  ) => html`<section class="tile q${shade(c.worst)}${c.testsFailing > 0 ? ' problem' : c.silent ? ' silent' : ''}" data-cluster="${c.name}" data-worst="${c.worst.toFixed(3)}">
+<h3><a href="${clusterHref(c.name)}">${c.name}</a>${c.worst > 0 && !c.silent ? html` <span class="share">${Math.max(1, Math.round(c.worst * 100))} %</span>` : ''}</h3>
+<dl class="kv small">
+<dt>Agents</dt><dd>${c.agentsLive} live${c.agentsStale ? html`, <strong>${c.agentsStale} stale</strong>` : ''}</dd>
+<dt>Tests</dt><dd>${
+    c.silent
+      ? html`<strong>${plural(c.testsTotal, 'test')}, no news</strong>: nothing heard for longer than the threshold`
+      : html`${c.testsPassing} passing, ${c.testsFailing ? html`<strong>${c.testsFailing} failing</strong>` : '0 failing'}, ${c.testsPending} pending`
+  }</dd>
+<dt>Last result</dt><dd>${ago(c.lastResultAt, overview.now)}${c.silent ? html` · <strong>silent</strong>` : ''}</dd>
+</dl>
+</section>`,
+)}
+</div>`
+      : ''
+  }
+${chips.length ? html`<div class="strip" role="list" aria-label="More clusters with a problem">${chips.map((c) => html`<a role="listitem" class="chip q${shade(c.worst)}${c.silent ? ' silent' : ''}" data-cluster="${c.name}" href="${clusterHref(c.name)}" title="${tileWords(c)}">${c.name}</a>`)}</div>` : ''}
+${strip.length > chips.length || fine > 0 ? html`<p class="small muted" data-more-clusters>${strip.length > chips.length ? html`${strip.length - chips.length} more clusters with a problem, ` : ''}${fine > 0 ? html`${plural(fine, 'cluster')} with nothing failing, ` : ''}on <a href="/heatmap">the heatmap</a>.</p>` : ''}`;
+}
+
 export function overviewPage(
   overview: Overview,
   f: DashboardFilter,
@@ -84,6 +145,7 @@ export function overviewPage(
     .filter((c) => c.agentsStale > 0)
     .sort((a, b) => b.agentsStale - a.agentsStale);
   const staleTotal = staleByCluster.reduce((n, c) => n + c.agentsStale, 0);
+  const filtered = Boolean(f.cluster || f.status || f.importance || f.plugin || f.label);
   const problems = overview.counts.failing + overview.counts.degraded + overview.counts.stale;
   const live = html`<h1>Fleet</h1>
 ${
@@ -112,34 +174,23 @@ ${overview.fleetTests.map(
 <td>${badge(ft.state)}</td>
 <td>${ft.displayName ?? ft.name}<div class="small muted">${ft.namespace}/${ft.name} · ${ft.plugin}</div></td>
 <td class="small">${ft.quorum === null ? 'all clusters' : typeof ft.quorum === 'number' ? `${ft.quorum} of ${ft.selected.length}` : ft.quorum}</td>
-<td><div class="grid">${ft.selected.map(
-    (s) =>
-      html`<a class="chip s-${s.state}" data-cluster="${s.cluster}" data-status="${s.state}" href="${testHref({ cluster: s.cluster, namespace: ft.namespace, name: ft.name })}" title="${s.cluster}: ${s.state}${s.failingSince ? ` since ${s.failingSince}` : ''}${s.state === 'failing' || s.state === 'degraded' ? ` (${s.failingAgents} of ${s.assignedAgents} agents)` : ''}">${s.cluster}${s.failingSince ? html` <span class="small">since ${s.failingSince.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</span>` : ''}</a>`,
-  )}</div></td>
+<td><div class="grid">${worstFirst(ft.selected)
+    .slice(0, FLEET_CHIPS_SHOWN)
+    .map(
+      (s) =>
+        html`<a class="chip s-${s.state}" data-cluster="${s.cluster}" data-status="${s.state}" href="${testHref({ cluster: s.cluster, namespace: ft.namespace, name: ft.name })}" title="${s.cluster}: ${s.state}${s.failingSince ? ` since ${s.failingSince}` : ''}${s.state === 'failing' || s.state === 'degraded' ? ` (${s.failingAgents} of ${s.assignedAgents} agents)` : ''}">${s.cluster}${s.failingSince ? html` <span class="small">since ${s.failingSince.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</span>` : ''}</a>`,
+    )}${ft.selected.length > FLEET_CHIPS_SHOWN ? html` <span class="small muted">and ${ft.selected.length - FLEET_CHIPS_SHOWN} more (${ft.selected.filter((x) => x.state === 'passing').length} of all ${ft.selected.length} passing)</span>` : ''}</div></td>
 </tr>`,
 )}
 </tbody></table></div>`
     : ''
 }
-<h2>Clusters</h2>
-<div class="tiles">
-${overview.clusters.map(
-  (
-    c,
-  ) => html`<section class="tile${c.testsFailing > 0 ? ' problem' : c.silent ? ' silent' : ''}" data-cluster="${c.name}">
-<h3><a href="${clusterHref(c.name)}">${c.name}</a></h3>
-<dl class="kv small">
-<dt>Agents</dt><dd>${c.agentsLive} live${c.agentsStale ? html`, <strong>${c.agentsStale} stale</strong>` : ''}</dd>
-<dt>Tests</dt><dd>${
-    c.silent
-      ? html`<strong>${plural(c.testsTotal, 'test')}, no news</strong>: nothing heard for longer than the threshold`
-      : html`${c.testsPassing} passing, ${c.testsFailing ? html`<strong>${c.testsFailing} failing</strong>` : '0 failing'}, ${c.testsPending} pending`
-  }</dd>
-<dt>Last result</dt><dd>${ago(c.lastResultAt, overview.now)}${c.silent ? html` · <strong>silent</strong>` : ''}</dd>
-</dl>
-</section>`,
-)}
-</div>
+<h2 id="clusters">Clusters <span class="small muted">(the largest share of nodes failing first)</span></h2>
+${clusterTiles(overview, filtered)}
+<h2 id="heatmap">Heatmap <a class="small" href="/heatmap">(every cluster × test, and × plugin)</a></h2>
+${heatmapLegend()}
+${heatmapTable(overview.heatmap)}
+${overview.heatmap.totalRows > overview.heatmap.rows.length || overview.heatmap.foldedColumns ? html`<p class="small muted">The first ${overview.heatmap.rows.length} of ${plural(overview.heatmap.totalRows, 'cluster with a problem', 'clusters with a problem')}; <a href="/heatmap">the full heatmap</a> pages through them all.</p>` : ''}
 <h2>Tests${problems ? html` <span class="small muted">(problems first)</span>` : ''}</h2>
 ${testRows(overview.tests, overview.now, true)}
 ${

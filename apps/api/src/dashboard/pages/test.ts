@@ -1,4 +1,4 @@
-import type { RemedyRunView, RunView, TestDetail } from '@synthfleet/contracts';
+import type { LatestState, RemedyRunView, RunView, TestDetail } from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import { HISTORY_WINDOWS, type HistoryWindow, type TestPageData } from '../../services/dashboard/index.ts';
@@ -17,15 +17,134 @@ import {
 } from '../layout.ts';
 import { availabilityTable, gridLegend, maintenanceSection, sloPanel } from './operations.ts';
 
-const TABLE_AGENTS = 200;
+/** Rows of the per-agent table a page (problems first). */
+const TABLE_AGENTS = 100;
+/** Cells the node grid draws; past this the groups show as bars, each opening its own cells. */
+const GRID_CELLS = 1000;
+/** Groups the grid lists; the rest fold into one. */
+const GRID_GROUPS = 60;
+/** The zone label Kubernetes puts on nodes (and, with topology labels on pods, on the agent's pod). */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 type PageData = TestPageData & {
   window: HistoryWindow;
   agent: string | undefined;
   cursor: string | undefined;
+  /** Grid grouping: `zone`, `none` or a pod label key; undefined: zone when agents carry it. */
+  group?: string | undefined;
+  /** The one group whose cells to draw (when the grid is aggregated). */
+  in?: string | undefined;
+  /** First row of the per-agent table. */
+  from?: number | undefined;
   /** What the last form post did (Run now), in words. */
   notice?: string | undefined;
 };
+
+const FAILED = new Set(['fail', 'error', 'timeout']);
+/** Failing first, then stale agents, then the rest. */
+const problemRank = (a: LatestState) => (FAILED.has(a.status) ? 0 : a.agentState === 'stale' ? 1 : 2);
+
+type Group = { value: string; agents: LatestState[]; failing: number; stale: number };
+
+/** The agents by a pod label's value (worst groups first), or one group for `none`. */
+function groupAgents(d: PageData, agents: LatestState[]): { key: string; label: string | null; groups: Group[] } {
+  const hasZone = agents.some((a) => d.podLabels.get(a.agentId)?.[ZONE_LABEL] !== undefined);
+  const key = d.group ?? (hasZone ? 'zone' : 'none');
+  const label = key === 'none' ? null : key === 'zone' ? ZONE_LABEL : key;
+  const byValue = new Map<string, Group>();
+  for (const a of agents) {
+    const value = label === null ? 'all nodes' : (d.podLabels.get(a.agentId)?.[label] ?? '(no label)');
+    let g = byValue.get(value);
+    if (!g) byValue.set(value, (g = { value, agents: [], failing: 0, stale: 0 }));
+    g.agents.push(a);
+    if (FAILED.has(a.status)) g.failing++;
+    else if (a.agentState === 'stale') g.stale++;
+  }
+  const groups = [...byValue.values()].sort(
+    (x, y) => y.failing - x.failing || y.stale - x.stale || x.value.localeCompare(y.value),
+  );
+  return { key, label, groups };
+}
+
+function cellOf(d: PageData, a: LatestState): Html {
+  const stale = a.agentState === 'stale';
+  const words = `${a.node ?? a.agentId}: ${stale ? 'stale agent, last result ' : ''}${a.status}`;
+  // A relative query: the page's own path, 40 bytes a cell fewer at a thousand cells.
+  return html`<a role="listitem" class="cell s-${a.status}${stale ? ' stale' : ''}" href="${withQuery('', { agent: a.agentId, window: d.window })}" title="${words} at ${absolute(a.endTime)}" aria-label="${words}"></a>`;
+}
+
+/** A group as one bar: its nodes by state, in proportion (SVG: the CSP allows no inline style). */
+function groupBar(g: Group): Html {
+  const n = g.agents.length;
+  const other = n - g.failing - g.stale;
+  let x = 0;
+  const seg = (count: number, cls: string) => {
+    if (count === 0) return '';
+    const w = (count / n) * 100;
+    const r = html`<rect x="${x.toFixed(2)}" y="0" width="${w.toFixed(2)}" height="10" class="${cls}"/>`;
+    x += w;
+    return r;
+  };
+  return html`<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">${seg(g.failing, 'b-fail')}${seg(g.stale, 'b-stale')}${seg(other, 'b-ok')}</svg>`;
+}
+
+function groupWords(g: Group): string {
+  return `${g.failing} of ${plural(g.agents.length, 'node')} failing${g.stale ? `, ${g.stale} stale` : ''}`;
+}
+
+/**
+ * The node grid, grouped (zone by default, any pod label, or none), with a legend; bounded: past
+ * GRID_CELLS nodes each group is a bar with its counts that opens its own cells. Then the
+ * per-agent table, a page at a time, problems first.
+ */
+function nodeSection(d: PageData, byNode: LatestState[], here: string): Html {
+  const t = d.test;
+  const { key, label, groups } = groupAgents(d, byNode);
+  const shown = groups.slice(0, GRID_GROUPS);
+  const folded = groups.slice(GRID_GROUPS);
+  const open = d.in !== undefined ? groups.find((g) => g.value === d.in) : undefined;
+  const aggregated = open === undefined && byNode.length > GRID_CELLS;
+  const labelKeys = [...new Set([...d.podLabels.values()].flatMap((l) => Object.keys(l)))].sort().slice(0, 20);
+  const choose = html`<form class="filters inline" method="get" action="${here}#nodes"><input type="hidden" name="window" value="${d.window}">
+<label>Group nodes by<select name="group"><option value="zone" ${key === 'zone' ? 'selected' : ''}>zone</option><option value="none" ${key === 'none' ? 'selected' : ''}>nothing</option>${labelKeys.filter((k) => k !== ZONE_LABEL).map((k) => html`<option value="${k}" ${key === k ? 'selected' : ''}>${k}</option>`)}</select></label>
+<button type="submit">Group</button></form>`;
+  const groupHead = (g: Group) =>
+    html`<h3 class="small group-head" data-group="${g.value}">${label === null ? '' : html`<span class="muted">${label === ZONE_LABEL ? 'zone' : label}</span> `}<strong>${g.value}</strong> · ${groupWords(g)}</h3>`;
+  let grid: Html;
+  if (open) {
+    const cells = open.agents.slice(0, GRID_CELLS);
+    grid = html`<p class="small"><a href="${withQuery(here, { window: d.window, group: d.group })}#nodes">← every group</a></p>
+<section class="node-group" data-group="${open.value}">${groupHead(open)}<div class="grid" role="list" aria-label="Latest status per node in ${open.value}">${cells.map((a) => cellOf(d, a))}</div>
+${open.agents.length > cells.length ? html`<p class="small muted">The first ${cells.length} of ${open.agents.length} (failing first).</p>` : ''}</section>`;
+  } else if (aggregated) {
+    grid = html`<p class="small muted">${plural(byNode.length, 'node')}: each group as a bar (failing, stale, the rest); open a group for its nodes.</p>
+<ul class="group-bars">${shown.map((g) => html`<li data-group="${g.value}"><a href="${withQuery(here, { window: d.window, group: d.group, in: g.value })}#nodes">${g.value}</a> ${groupBar(g)} <span class="small">${groupWords(g)}</span></li>`)}</ul>`;
+  } else {
+    grid = html`${shown.map(
+      (g) =>
+        html`<section class="node-group" data-group="${g.value}">${groups.length > 1 || label !== null ? groupHead(g) : ''}<div class="grid" role="list" aria-label="Latest status per node${label === null ? '' : ` in ${g.value}`}">${g.agents.map((a) => cellOf(d, a))}</div></section>`,
+    )}`;
+  }
+  const from = Math.min(d.from ?? 0, Math.max(0, byNode.length - 1));
+  const rows = byNode.slice(from, from + TABLE_AGENTS);
+  return html`${choose}${gridLegend()}${grid}
+${folded.length ? html`<p class="small muted">and ${plural(folded.length, 'more group')}: ${folded.reduce((n, g) => n + g.failing, 0)} failing of ${folded.reduce((n, g) => n + g.agents.length, 0)} nodes.</p>` : ''}
+<div class="table-wrap"><table class="agent-states"><thead><tr><th>Node</th><th>Status</th><th>Marks</th><th>When</th><th>Duration</th><th>Failures in a row</th></tr></thead><tbody>
+${rows.map(
+  (
+    a,
+  ) => html`<tr><td><a href="${withQuery(here, { agent: a.agentId, window: d.window })}">${a.node ?? a.agentId}</a></td><td>${badge(a.status)}</td><td>${a.marks}/${a.maxMarks}</td>
+<td><a href="${runHref(t, a.runId)}">${ago(a.endTime, d.now)}</a>${a.agentState === 'stale' ? html` ${badge('stale')}` : ''}</td><td>${a.durationMs.toFixed(1)} ms</td><td>${a.consecutiveFailures}</td></tr>`,
+)}
+</tbody></table></div>
+${
+  byNode.length > TABLE_AGENTS
+    ? html`<nav class="pager" aria-label="Pages of agents"><span class="muted small">agents ${from + 1}–${from + rows.length} of ${byNode.length} (failing first)</span>
+${from > 0 ? html`<a href="${withQuery(here, { window: d.window, group: d.group, from: Math.max(0, from - TABLE_AGENTS) || undefined })}#nodes">← Previous</a>` : ''}
+${from + rows.length < byNode.length ? html`<a href="${withQuery(here, { window: d.window, group: d.group, from: from + TABLE_AGENTS })}#nodes">Next ${TABLE_AGENTS} →</a>` : ''}</nav>`
+    : ''
+}`;
+}
 
 function runHref(t: TestDetail, runId: string): string {
   return `${testHref(t)}/runs/${encodeURIComponent(runId)}`;
@@ -35,7 +154,7 @@ export function testPage(d: PageData, principal: Principal, version: string): Ht
   const t = d.test;
   const here = testHref(t);
   const byNode = [...t.agents].sort(
-    (a, b) => Number(a.status === 'pass') - Number(b.status === 'pass') || (a.node ?? '').localeCompare(b.node ?? ''),
+    (a, b) => problemRank(a) - problemRank(b) || (a.node ?? '').localeCompare(b.node ?? ''),
   );
   const agentName = d.agent ? (t.agents.find((a) => a.agentId === d.agent)?.node ?? d.agent) : undefined;
   const runNow = d.canRun
@@ -58,23 +177,8 @@ ${sloPanel(t.slo)}
 ${availabilityTable(t.availability)}
 ${maintenanceSection(d.maintenance)}
 
-<h2>Latest result per agent</h2>
-${
-  t.agents.length === 0
-    ? html`<p class="muted">No agent has reported yet.</p>`
-    : html`${gridLegend()}<div class="grid" role="list" aria-label="Latest status per node">
-${byNode.map((a) => html`<a role="listitem" class="cell s-${a.status}${a.agentState === 'stale' ? ' stale' : ''}" href="${withQuery(here, { agent: a.agentId, window: d.window })}" title="${a.node ?? a.agentId}: ${a.agentState === 'stale' ? 'agent stale; last result ' : ''}${a.status} ${ago(a.endTime, d.now)}" aria-label="${a.node ?? a.agentId}: ${a.agentState === 'stale' ? 'stale agent, last result ' : ''}${a.status}"></a>`)}
-</div>
-<div class="table-wrap"><table class="agent-states"><thead><tr><th>Node</th><th>Status</th><th>Marks</th><th>When</th><th>Duration</th><th>Failures in a row</th></tr></thead><tbody>
-${byNode.slice(0, TABLE_AGENTS).map(
-  (
-    a,
-  ) => html`<tr><td><a href="${withQuery(here, { agent: a.agentId, window: d.window })}">${a.node ?? a.agentId}</a></td><td>${badge(a.status)}</td><td>${a.marks}/${a.maxMarks}</td>
-<td><a href="${runHref(t, a.runId)}">${ago(a.endTime, d.now)}</a>${a.agentState === 'stale' ? html` ${badge('stale')}` : ''}</td><td>${a.durationMs.toFixed(1)} ms</td><td>${a.consecutiveFailures}</td></tr>`,
-)}
-</tbody></table></div>
-${t.agents.length > TABLE_AGENTS ? html`<p class="small muted">The table shows the first ${TABLE_AGENTS} (failing first); the grid shows all ${t.agents.length}.</p>` : ''}`
-}
+<h2 id="nodes">Latest result per agent</h2>
+${t.agents.length === 0 ? html`<p class="muted">No agent has reported yet.</p>` : nodeSection(d, byNode, here)}
 
 ${remediesSection(t, d.remedies, d.now)}
 

@@ -1,9 +1,8 @@
 import { inMaintenance } from '@synthfleet/contracts';
-import { tests } from '@synthfleet/db';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import type { listClusters } from '../fleet.ts';
+import { type ScannedTest, scanTests } from '../test-scan.ts';
 
 /*
  * The overview's incidents: what is broken, where, since when and how badly, ranked so the widest,
@@ -52,31 +51,14 @@ export async function listIncidents(
   principal: Principal,
   clusterViews: (Awaited<ReturnType<typeof listClusters>>[number] & { silent: boolean })[],
   only?: string,
+  /** The scope's live tests, when the caller has read them (test-scan.ts). */
+  scanned?: ScannedTest[],
 ): Promise<Incident[]> {
   const now = ctx.clock.now();
   const scope = visibleClusters(principal, only);
-  const rows = await ctx.db
-    .select({
-      cluster: tests.cluster,
-      namespace: tests.namespace,
-      name: tests.name,
-      displayName: tests.displayName,
-      importance: tests.importance,
-      state: tests.state,
-      failingAgents: tests.failingAgents,
-      assignedAgents: tests.assignedAgents,
-      failingSince: tests.failingSince,
-      maintenanceFrom: tests.maintenanceFrom,
-      maintenanceUntil: tests.maintenanceUntil,
-    })
-    .from(tests)
-    .where(
-      and(
-        isNull(tests.deletedAt),
-        inArray(tests.state, ['failing', 'degraded']),
-        scope === null ? undefined : eq(tests.cluster, scope),
-      ),
-    );
+  const rows = (scanned ?? (await scanTests(ctx, scope))).filter(
+    (r) => (r.state === 'failing' || r.state === 'degraded') && (scope === null || r.cluster === scope),
+  );
   const views = clusterViews.filter((c) => scope === null || c.name === scope);
   const fleetAgents = views.reduce((n, c) => n + c.agentsLive + c.agentsStale, 0);
   const out: Incident[] = [];

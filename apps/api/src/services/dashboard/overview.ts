@@ -1,13 +1,14 @@
-import type { AgentView, FleetTestView, MaintenanceView } from '@synthfleet/contracts';
-import { tests } from '@synthfleet/db';
-import { and, eq, isNull } from 'drizzle-orm';
+import { type AgentView, type FleetTestView, inMaintenance, type MaintenanceView } from '@synthfleet/contracts';
 import { visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { listClusters, listStaleAgents } from '../fleet.ts';
 import { fleetTestViews } from '../fleet-tests.ts';
 import { windowsFor } from '../maintenance.ts';
+import { scanTests } from '../test-scan.ts';
+import { getHeatmap, type Heatmap } from './heatmap.ts';
 import { type Incident, listIncidents } from './incidents.ts';
 import {
+  clusterSilent,
   type DashboardFilter,
   type DashboardTest,
   type DisplayStatus,
@@ -16,12 +17,25 @@ import {
   type RejectedObject,
 } from './shared.ts';
 
+/** The overview's heatmap: its first rows and columns (the page /heatmap has them all). */
+const OVERVIEW_HEATMAP_ROWS = 12;
+const OVERVIEW_HEATMAP_COLUMNS = 20;
+
 /** Stale agents listed on the overview (the count is separate). */
 const STALE_AGENTS_SHOWN = 100;
 
+export type OverviewCluster = Awaited<ReturnType<typeof listClusters>>[number] & {
+  silent: boolean;
+  /** The worst test's share of nodes failing (0–1; 1 for a silent cluster): the tile's shade. */
+  worst: number;
+};
+
 export type Overview = {
   now: number;
-  clusters: (Awaited<ReturnType<typeof listClusters>>[number] & { silent: boolean })[];
+  /** Worst first (the largest share of nodes failing), then by name. */
+  clusters: OverviewCluster[];
+  /** The heatmap's first rows (problem clusters, the widest-broken columns). */
+  heatmap: Heatmap;
   tests: DashboardTest[];
   /** Matching tests per display status, before the list was cut to `limit`. */
   counts: Record<DisplayStatus, number>;
@@ -51,36 +65,48 @@ export async function getOverview(
 ): Promise<Overview> {
   const scope = visibleClusters(principal, filter.cluster);
   const now = ctx.clock.now();
+  // Read once for the tiles, the list and the incidents (they would each scan every test).
+  const scanned = scanTests(ctx, visibleClusters(principal));
   const [clusterViews, list, stale, plugins, fleet, maintenance, rejected] = await Promise.all([
     listClusters(ctx, principal),
     listDashboardTests(ctx, principal, filter, page),
     listStaleAgents(ctx, scope, STALE_AGENTS_SHOWN),
-    ctx.db
-      .selectDistinct({ plugin: tests.plugin })
-      .from(tests)
-      .where(
-        and(
-          isNull(tests.deletedAt),
-          principal.role === 'cluster' ? eq(tests.cluster, principal.cluster ?? '') : undefined,
-        ),
-      )
-      .orderBy(tests.plugin),
+    scanned.then((all) => [...new Set(all.map((t) => t.plugin))].sort().map((plugin) => ({ plugin }))),
     principal.role === 'cluster' ? Promise.resolve([]) : fleetTestViews(ctx),
     windowsFor(ctx, principal, filter.cluster ? { cluster: filter.cluster } : {}),
     listRejected(ctx, principal, filter.cluster),
   ]);
-  const threshold = ctx.config.staleResultMs;
-  const shown = clusterViews
+  const all = await scanned;
+  const worst = new Map<string, number>();
+  for (const t of all) {
+    if ((t.state !== 'failing' && t.state !== 'degraded') || t.assignedAgents === 0) continue;
+    if (inMaintenance(t.maintenanceFrom, t.maintenanceUntil, now)) continue;
+    worst.set(t.cluster, Math.max(worst.get(t.cluster) ?? 0, t.failingAgents / t.assignedAgents));
+  }
+  const shown: OverviewCluster[] = clusterViews
     .filter((c) => filter.cluster === undefined || c.name === filter.cluster)
-    .map((c) => ({
-      ...c,
-      // Silent: tests declared, yet nothing heard for longer than the threshold (or ever).
-      silent: c.testsTotal > 0 && (c.lastResultAt === null || now - Date.parse(c.lastResultAt) > threshold),
-    }));
+    .map((c) => {
+      const silent = clusterSilent(c, now, ctx.config.staleResultMs);
+      return { ...c, silent, worst: silent ? 1 : (worst.get(c.name) ?? 0) };
+    })
+    .sort(
+      (a, b) =>
+        b.worst - a.worst ||
+        Number(b.testsFailing > 0) - Number(a.testsFailing > 0) ||
+        b.agentsStale - a.agentsStale ||
+        a.name.localeCompare(b.name),
+    );
+  const heatmap = await getHeatmap(
+    ctx,
+    principal,
+    { by: 'test', offset: 0, limit: OVERVIEW_HEATMAP_ROWS, columns: OVERVIEW_HEATMAP_COLUMNS },
+    { views: clusterViews, scanned: all },
+  );
   return {
     now,
     clusters: shown,
-    incidents: await listIncidents(ctx, principal, shown, filter.cluster),
+    heatmap,
+    incidents: await listIncidents(ctx, principal, shown, filter.cluster, all),
     ...list,
     ...page,
     staleAgents: stale,

@@ -4,6 +4,7 @@ import { and, asc, eq, inArray, isNotNull, isNull, type SQL, sql } from 'drizzle
 import { badRequest } from '../../errors.ts';
 import { assertCanRead, visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
+import { compareScanned, scannedVerdict, scanTests } from '../test-scan.ts';
 import { importanceRank, toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
 
 /** What the dashboard shows for a test: its verdict (contracts' verdict.ts), as every surface does. */
@@ -79,11 +80,19 @@ export function displayStatusOf(
 
 export { formatSpan };
 
-function labelCondition(label: string): SQL {
+/** Silent: tests declared, yet nothing heard from the cluster for longer than the threshold (or ever). */
+export function clusterSilent(
+  c: { testsTotal: number; lastResultAt: string | null },
+  now: number,
+  thresholdMs: number,
+): boolean {
+  return c.testsTotal > 0 && (c.lastResultAt === null || now - Date.parse(c.lastResultAt) > thresholdMs);
+}
+
+function parseLabel(label: string): { key: string; value: string } {
   const eqAt = label.indexOf('=');
   if (eqAt <= 0) throw badRequest('label must look like key=value', [{ path: 'label', message: 'expected key=value' }]);
-  const key = label.slice(0, eqAt).replace(/"/g, '');
-  return sql`json_extract(${tests.labels}, ${`$."${key}"`}) = ${label.slice(eqAt + 1)}`;
+  return { key: label.slice(0, eqAt), value: label.slice(eqAt + 1) };
 }
 
 const ORDER = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<DisplayStatus, number>;
@@ -99,26 +108,25 @@ export async function listDashboardTests(
   filter: DashboardFilter,
   page: { limit: number; offset?: number },
 ): Promise<{ tests: DashboardTest[]; counts: Record<DisplayStatus, number>; total: number }> {
-  const where: SQL[] = [isNull(tests.deletedAt)];
   const scope = visibleClusters(principal, filter.cluster);
-  if (scope !== null) where.push(eq(tests.cluster, scope));
-  if (filter.plugin) where.push(eq(tests.plugin, filter.plugin));
-  if (filter.importance) where.push(eq(tests.importance, filter.importance));
-  if (filter.label) where.push(labelCondition(filter.label));
-  if (filter.status === 'failing') where.push(eq(tests.state, 'failing'));
-  // Two passes: the few columns stale detection needs for every matching test (the order and
-  // the counts need them all), then whole rows for just the page shown. Materialising rows is
-  // what costs here (performance-notes.md), so the first pass stays narrow.
-  const ranked = await ctx.db
-    .select(statusColumns)
-    .from(tests)
-    .where(and(...where))
-    .orderBy(importanceRank, asc(tests.failingSince), asc(tests.cluster), asc(tests.namespace), asc(tests.name));
+  const label = filter.label ? parseLabel(filter.label) : undefined;
+  // Two passes: the shared narrow scan of every live test (the order and the counts need them
+  // all: test-scan.ts), then whole rows for just the page shown.
+  const ranked = (await scanTests(ctx, scope))
+    .filter(
+      (t) =>
+        (!filter.plugin || t.plugin === filter.plugin) &&
+        (!filter.importance || t.importance === filter.importance) &&
+        (!label || (JSON.parse(t.labels) as Record<string, unknown>)[label.key] === label.value),
+    )
+    .sort(compareScanned);
   const now = ctx.clock.now();
   const counts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<DisplayStatus, number>;
   const kept: { id: number; display: DisplayStatus; staleReason: string | null }[] = [];
+  const at = { now, thresholdMs: ctx.config.staleResultMs };
   for (const row of ranked) {
-    const d = displayStatusOf(row, now, ctx.config.staleResultMs);
+    const v = scannedVerdict(row, at);
+    const d = { display: v.state, staleReason: v.reason };
     if (filter.status && d.display !== filter.status) continue;
     counts[d.display]++;
     kept.push({ id: row.id, ...d });

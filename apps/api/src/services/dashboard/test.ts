@@ -89,6 +89,8 @@ export type TestPageData = {
   maintenance: MaintenanceView[];
   /** Whether the signed-in token may ask for a run (admin, or this cluster's token). */
   canRun: boolean;
+  /** Each reporting agent's pod labels (by agent id), for grouping the node grid. */
+  podLabels: Map<string, Record<string, string>>;
 };
 
 const PAGE_REMEDIES = 10;
@@ -101,7 +103,7 @@ export async function getTestPage(
   opts: { window: HistoryWindow; agentId?: string | undefined; cursor?: string | undefined; limit: number },
 ): Promise<TestPageData> {
   const row = await loadTest(ctx, principal, id);
-  const [test, history, runPage, remedies, maintenance] = await Promise.all([
+  const [test, history, runPage, remedies, maintenance, labelRows] = await Promise.all([
     testDetailOf(ctx, row),
     getHistory(ctx, row.id, opts.window, opts.agentId),
     runPageOf(ctx, row, { limit: opts.limit, cursor: opts.cursor, agentId: opts.agentId }),
@@ -109,6 +111,7 @@ export async function getTestPage(
     windowsFor(ctx, principal, {
       test: { cluster: row.cluster, namespace: row.namespace, name: row.name, labels: JSON.parse(row.labels) },
     }),
+    ctx.db.select({ id: agents.id, podLabels: agents.podLabels }).from(agents).where(eq(agents.cluster, row.cluster)),
   ]);
   return {
     now: ctx.clock.now(),
@@ -118,6 +121,7 @@ export async function getTestPage(
     runs: runPage,
     remedies,
     maintenance,
+    podLabels: new Map(labelRows.map((a) => [a.id, JSON.parse(a.podLabels) as Record<string, string>])),
     canRun:
       !principal.readOnly &&
       (principal.role === 'admin' || (principal.role === 'cluster' && principal.cluster === row.cluster)),

@@ -1,0 +1,1 @@
+CREATE INDEX `agents_cluster_state_idx` ON `agents` (`cluster`,`state`);
