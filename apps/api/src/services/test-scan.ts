@@ -41,7 +41,10 @@ const inflight = new WeakMap<object, Map<string, Promise<Scan>>>();
 /** The live tests of one cluster (or all, for null); concurrent calls share one read. */
 export function scanTests(ctx: ServiceContext, scope: string | null): Promise<Scan> {
   let byScope = inflight.get(ctx.db);
-  if (!byScope) inflight.set(ctx.db, (byScope = new Map()));
+  if (!byScope) {
+    byScope = new Map();
+    inflight.set(ctx.db, byScope);
+  }
   const key = scope ?? '\u0000all';
   const pending = byScope.get(key);
   if (pending) return pending;

@@ -55,7 +55,10 @@ function groupAgents(d: PageData, agents: LatestState[]): { key: string; label: 
   for (const a of agents) {
     const value = label === null ? 'all nodes' : (d.podLabels.get(a.agentId)?.[label] ?? '(no label)');
     let g = byValue.get(value);
-    if (!g) byValue.set(value, (g = { value, agents: [], failing: 0, stale: 0 }));
+    if (!g) {
+      g = { value, agents: [], failing: 0, stale: 0 };
+      byValue.set(value, g);
+    }
     g.agents.push(a);
     if (FAILED.has(a.status)) g.failing++;
     else if (a.agentState === 'stale') g.stale++;

@@ -133,7 +133,10 @@ export async function getHeatmap(
       test: `${r.namespace}/${r.name}`,
     };
     let byKey = grid.get(r.cluster);
-    if (!byKey) grid.set(r.cluster, (byKey = new Map()));
+    if (!byKey) {
+      byKey = new Map();
+      grid.set(r.cluster, byKey);
+    }
     const list = byKey.get(key);
     if (list) list.push(cell);
     else byKey.set(key, [cell]);
