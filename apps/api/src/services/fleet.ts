@@ -5,7 +5,7 @@ import { visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { scannedVerdict, scanTests } from './test-scan.ts';
-import { importanceRank, toTestSummary, verdictClock, verdictColumns, verdictOf } from './test-views.ts';
+import { importanceRank, toTestSummary, verdictClock } from './test-views.ts';
 
 const FAILING_LIMIT = 500;
 const STALE_LIMIT = 500;

@@ -1,11 +1,11 @@
 import { formatSpan, type TestSummary, VERDICTS, type Verdict } from '@synthfleet/contracts';
 import { agents, latest, rejections, type TestRow, tests } from '@synthfleet/db';
-import { and, asc, eq, inArray, isNotNull, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { badRequest } from '../../errors.ts';
 import { assertCanRead, visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { compareScanned, scannedVerdict, scanTests } from '../test-scan.ts';
-import { importanceRank, toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
+import { toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
 
 /** What the dashboard shows for a test: its verdict (contracts' verdict.ts), as every surface does. */
 export type DisplayStatus = Verdict;
