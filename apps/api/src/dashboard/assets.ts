@@ -82,6 +82,7 @@ td.h a{display:block;width:100%;height:22px;line-height:22px;color:inherit;text-
 .h-pending,.h-skipped{background:var(--pending)}
 span.swatch.h-none{outline:1px dotted var(--pending)}
 .heat-wrap{max-height:80vh;overflow:auto}
+.region{display:contents}
 .node-group{margin:6px 0 10px}.group-head{margin:4px 0;font-weight:400}
 ul.group-bars{list-style:none;padding:0;margin:6px 0}ul.group-bars li{display:grid;grid-template-columns:minmax(90px,max-content) minmax(120px,1fr) max-content;gap:10px;align-items:center;margin:3px 0}
 svg.bar{width:100%;height:12px;border-radius:3px;background:var(--card)}svg.bar .b-fail{fill:var(--fail)}svg.bar .b-stale{fill:var(--stale)}svg.bar .b-ok{fill:var(--pass)}
@@ -94,8 +95,10 @@ form.filters.inline{margin:4px 0}
 `;
 
 /**
- * Live updates: poll the cheap version endpoint; when it changes, fetch this page again and swap
- * its live region. Polling (not a held connection) works alike on Node and on Workers.
+ * Live updates: poll the cheap version endpoint; when it changes, ask this page again naming the
+ * regions held and their ETags, and swap in just the regions that changed (304: none did). Relative
+ * times ("3m ago") count on here, from the server's clock, so they need no refetch. Polling (not a
+ * held connection) works alike on Node and on Workers.
  */
 export const SCRIPT = `
 (() => {
@@ -104,10 +107,50 @@ export const SCRIPT = `
   // Not a multiple of Node's 5 s keep-alive timeout, so a poll rarely meets a closing socket.
   const every = Number(body.dataset.refreshMs || 4000);
   let version = body.dataset.version;
+  // The server's clock minus ours, so relative times agree with the server's.
+  let skew = body.dataset.now ? Number(body.dataset.now) - Date.now() : 0;
   let busy = false;
   // Each request has a bound: one stuck request must not stop live updates for good.
-  const get = (url) => fetch(url, { credentials: 'same-origin', cache: 'no-store', signal: AbortSignal.timeout(20000) });
+  const get = (url, headers) => fetch(url, { credentials: 'same-origin', cache: 'no-store', headers: headers || {}, signal: AbortSignal.timeout(20000) });
+  function span(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) return s + 's';
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + 'm ' + (s % 60) + 's';
+    const h = Math.floor(m / 60);
+    if (h < 48) return h + 'h ' + (m % 60) + 'm';
+    return Math.floor(h / 24) + 'd ' + (h % 24) + 'h';
+  }
+  function count(root) {
+    const now = Date.now() + skew;
+    for (const t of root.querySelectorAll('time[data-ago]')) {
+      const at = Date.parse(t.getAttribute('datetime'));
+      if (!Number.isNaN(at)) t.textContent = span(now - at) + (t.dataset.ago === 'for' ? '' : ' ago');
+    }
+  }
+  async function refresh(v) {
+    const held = [...document.querySelectorAll('[data-region]')].map((r) => r.dataset.region + '=' + r.dataset.etag);
+    const r = await get(location.href, held.length ? { 'x-synthfleet-regions': held.join(',') } : {});
+    if (r.status === 304) { version = r.headers.get('x-synthfleet-version') || v; return; }
+    if (!r.ok) throw new Error('status ' + r.status);
+    const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+    if (r.headers.get('x-synthfleet-partial') === '1') {
+      for (const fresh of doc.querySelectorAll('[data-region]')) {
+        const here = document.querySelector('[data-region="' + fresh.dataset.region + '"]');
+        if (here) here.replaceWith(document.adoptNode(fresh));
+      }
+      version = r.headers.get('x-synthfleet-version') || v;
+      const now = Number(r.headers.get('x-synthfleet-now'));
+      if (now) skew = now - Date.now();
+    } else {
+      const fresh = doc.getElementById('live');
+      const here = document.getElementById('live');
+      if (fresh && here) here.replaceWith(fresh);
+      version = doc.body.dataset.version || v;
+    }
+  }
   async function tick() {
+    count(document);
     if (busy || document.hidden) return;
     busy = true;
     try {
@@ -115,15 +158,8 @@ export const SCRIPT = `
       if (r.status === 401) { location.reload(); return; }
       if (!r.ok) throw new Error('status ' + r.status);
       const v = (await r.json()).version;
-      if (v !== version) {
-        const page = await get(location.href);
-        if (!page.ok) throw new Error('status ' + page.status);
-        const doc = new DOMParser().parseFromString(await page.text(), 'text/html');
-        const fresh = doc.getElementById('live');
-        const here = document.getElementById('live');
-        if (fresh && here) here.replaceWith(fresh);
-        version = doc.body.dataset.version || v;
-      }
+      if (v !== version) await refresh(v);
+      count(document);
       if (state) state.textContent = 'live · checked ' + new Date().toLocaleTimeString();
     } catch (e) {
       if (state) state.textContent = 'live updates paused: ' + e.message;

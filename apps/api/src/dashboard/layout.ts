@@ -1,4 +1,4 @@
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Principal } from '../services/context.ts';
 import { formatSpan } from '../services/dashboard/index.ts';
@@ -31,6 +31,8 @@ export function page(opts: {
   title: string;
   principal: Principal | null;
   version?: string;
+  /** The server's clock when rendered (epoch ms): relative times count from it. */
+  now?: number;
   head?: Html;
   live: Html;
 }): Html {
@@ -45,7 +47,7 @@ export function page(opts: {
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 ${principal ? html`<script src="${JS_PATH}" defer></script>` : ''}
 </head>
-<body data-version="${opts.version ?? ''}">
+<body data-version="${opts.version ?? ''}" data-now="${opts.now ?? ''}">
 <a class="skip" href="#live">Skip to content</a>
 <header class="top">
   <a class="brand" href="/">synthfleet</a>
@@ -67,7 +69,6 @@ export function badge(status: string): Html {
   return html`<span class="badge b-${status}">${status}</span>`;
 }
 
-/** "3m 10s ago", or "never". */
 /** "1 cluster", "3 clusters". */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -78,9 +79,63 @@ export function absolute(iso: string): string {
   return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
-export function ago(iso: string | null, now: number): string {
+/**
+ * "3m 10s ago" (or "never"), as a <time> the page's script keeps counting: a region's content then
+ * changes only when the time itself does, so live updates need not refetch it every tick.
+ */
+export function ago(iso: string | null, now: number): Html | string {
   if (iso === null) return 'never';
-  return `${formatSpan(now - Date.parse(iso))} ago`;
+  return html`<time datetime="${iso}" data-ago>${formatSpan(now - Date.parse(iso))} ago</time>`;
+}
+
+/** "12m 3s" since `iso` (how long something has lasted), counted on like `ago`. */
+export function lasting(iso: string | null, now: number): Html | string {
+  if (iso === null) return '';
+  return html`<time datetime="${iso}" data-ago="for">${formatSpan(now - Date.parse(iso))}</time>`;
+}
+
+/*
+ * Regions: the parts of a page that live updates fetch on their own. Each carries an ETag of its
+ * content (relative times count to the minute: the script counts the seconds), and a refetch
+ * sends the ETags it holds: the answer carries just the regions that changed, or 304.
+ */
+const REGION = /<div class="region" data-region="([\w-]+)" data-etag="(\w+)">([\s\S]*?)<\/div><!--\/region:\1-->/g;
+
+/** A region's ETag: its content with each relative time cut to its minute. */
+export function regionTag(content: string): string {
+  return assetTag(
+    content.replace(/<time datetime="([^"]+)" data-ago(?:="for")?>[^<]*<\/time>/g, (_, iso: string) =>
+      iso.slice(0, 16),
+    ),
+  );
+}
+
+/** Wraps a live part of a page (never nested in another region). */
+export async function region(name: string, content: Html | string): Promise<HtmlEscapedString> {
+  const text = String(await content);
+  return raw(
+    `<div class="region" data-region="${name}" data-etag="${regionTag(text)}">${text}</div><!--/region:${name}-->`,
+  );
+}
+
+/**
+ * The regions of a rendered page whose ETags differ from what the client holds (name → ETag),
+ * as one HTML fragment; '' when none did.
+ */
+export function changedRegions(page: string, held: Map<string, string>): string {
+  let out = '';
+  for (const m of page.matchAll(REGION)) if (held.get(m[1] as string) !== m[2]) out += m[0];
+  return out;
+}
+
+/** The client's `x-synthfleet-regions` header: `name=etag,name=etag`. */
+export function parseHeldRegions(header: string): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const part of header.split(',').slice(0, 64)) {
+    const m = /^\s*([\w-]{1,40})=(\w{1,16})\s*$/.exec(part);
+    if (m) held.set(m[1] as string, m[2] as string);
+  }
+  return held;
 }
 
 export function testHref(t: { cluster: string; namespace: string; name: string }): string {

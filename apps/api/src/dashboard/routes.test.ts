@@ -246,7 +246,7 @@ describe('fleet overview', () => {
     api.clock.advance(6 * 60_000);
     const r = await page('/', cookie);
     expect(rowKeys(r.text)).toEqual(['stale:alpha/default/a-ok']);
-    expect(r.text).toMatch(/no result for 6m/);
+    expect(r.text).toMatch(/no result for <time datetime="[^"]+" data-ago="for">6m/);
     expect(r.text).toContain('Silent clusters');
     expect(rowKeys((await page('/?status=stale', cookie)).text)).toEqual(['stale:alpha/default/a-ok']);
   });
@@ -620,6 +620,47 @@ describe('live updates', () => {
     expect(JSON.parse(unsigned.text)).toEqual({
       error: { code: 'UNAUTHORIZED', message: 'sign in again', requestId: unsigned.headers.get('x-request-id') },
     });
+  });
+
+  it('answers a refetch with just the regions that changed, and 304 when none did', async () => {
+    // At the start of a minute, so the relative times below stay inside it.
+    api.clock.set(Math.floor(api.clock.now() / 60_000) * 60_000 + 60_000);
+    const { token, agentId } = await seedCluster('alpha', [
+      { name: 'a-ok', status: 'pass' },
+      { name: 'b-ok', status: 'pass' },
+    ]);
+    const cookie = await signIn(api.admin);
+    const held = (text: string) =>
+      [...text.matchAll(/data-region="([\w-]+)" data-etag="(\w+)"/g)].map((m) => `${m[1]}=${m[2]}`).join(',');
+    const first = (await page('/', cookie)).text;
+    const names = [...first.matchAll(/data-region="([\w-]+)"/g)].map((m) => m[1]);
+    expect(names).toEqual(
+      expect.arrayContaining(['summary', 'incidents', 'clusters', 'heatmap', 'tests', 'stale-agents']),
+    );
+    // Ten seconds on, every "… ago" has moved, yet nothing else has: 304, no body.
+    api.clock.advance(10_000);
+    const same = await page('/', cookie, { headers: { 'x-synthfleet-regions': held(first) } });
+    expect(same.status).toBe(304);
+    expect(same.text).toBe('');
+    expect(same.headers.get('x-synthfleet-version')).toMatch(/.+/);
+    // A failure arrives: the regions that show it come back, the unchanged ones do not.
+    await api.request('POST', '/api/v1/runs', {
+      token,
+      body: { agentId, runs: [runResult('b-ok', 'fail', api.clock.now() - 500)] },
+    });
+    const changed = await page('/', cookie, { headers: { 'x-synthfleet-regions': held(first) } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('x-synthfleet-partial')).toBe('1');
+    const back = [...changed.text.matchAll(/data-region="([\w-]+)"/g)].map((m) => m[1]);
+    expect(back).toEqual(expect.arrayContaining(['summary', 'incidents', 'tests']));
+    expect(back).not.toContain('maintenance');
+    expect(back).not.toContain('stale-agents');
+    expect(changed.text).not.toContain('<html');
+    expect(changed.text).toContain('data-test="alpha/default/b-ok"');
+    // Every region it sent is the same as in the whole page at that moment.
+    const whole = (await page('/', cookie)).text;
+    for (const m of changed.text.matchAll(/<div class="region" data-region="([\w-]+)" data-etag="(\w+)">/g))
+      expect(whole).toContain(m[0]);
   });
 
   it('serves its stylesheet and script from the API, cacheable, and pages load nothing else', async () => {

@@ -24,7 +24,7 @@ import {
 import { chargeSignIn } from '../services/quotas.ts';
 import { requestRun } from '../services/run-now.ts';
 import { FAVICON, SCRIPT, STYLESHEET } from './assets.ts';
-import { CSS_PATH, errorPage, type Html, JS_PATH, PAGE_HEADERS } from './layout.ts';
+import { CSS_PATH, changedRegions, errorPage, type Html, JS_PATH, PAGE_HEADERS, parseHeldRegions } from './layout.ts';
 import { agentPage } from './pages/agent.ts';
 import { clusterPage } from './pages/cluster.ts';
 import { heatmapPage } from './pages/heatmap.ts';
@@ -111,8 +111,20 @@ export function dashboardRoutes(
   app.get('/favicon.svg', asset(FAVICON, 'image/svg+xml'));
   app.get('/favicon.ico', asset(FAVICON, 'image/svg+xml'));
 
-  const send = (c: DashContext, body: Html, status: 200 | 400 | 401 | 403 | 404 | 429 | 500 = 200) => {
+  const send = async (c: DashContext, body: Html, status: 200 | 400 | 401 | 403 | 404 | 429 | 500 = 200) => {
     for (const [k, v] of Object.entries(PAGE_HEADERS)) c.header(k, v);
+    // A live update names the regions it holds (and their ETags): answer with the changed ones.
+    const held = c.req.header('x-synthfleet-regions');
+    if (held !== undefined && status === 200) {
+      const text = String(await body);
+      const changed = changedRegions(text, parseHeldRegions(held));
+      const body_ = /<body data-version="([^"]*)" data-now="([^"]*)">/.exec(text);
+      c.header('x-synthfleet-version', body_?.[1] ?? '');
+      c.header('x-synthfleet-now', body_?.[2] ?? '');
+      c.header('x-synthfleet-partial', '1');
+      if (changed === '') return c.body(null, 304);
+      return c.html(changed, 200);
+    }
     return c.html(body, status);
   };
 

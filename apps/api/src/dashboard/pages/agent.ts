@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import type { AgentPage } from '../../services/dashboard/index.ts';
-import { ago, badge, clusterHref, type Html, page, testHref, withQuery } from '../layout.ts';
+import { ago, badge, clusterHref, type Html, page, region, testHref, withQuery } from '../layout.ts';
 import { spoolText } from './cluster.ts';
 
 export function agentPage(p: AgentPage, principal: Principal, version: string): Html {
@@ -33,5 +33,5 @@ ${p.tests.map(
 )}
 </tbody></table></div>`
 }`;
-  return page({ title: `Agent ${a.node}`, principal, version, live });
+  return page({ title: `Agent ${a.node}`, principal, version, now: p.now, live: region('main', live) });
 }

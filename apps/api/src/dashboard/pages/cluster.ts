@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import type { ClusterPage } from '../../services/dashboard/index.ts';
-import { agentHref, ago, badge, clusterHref, type Html, page, withQuery } from '../layout.ts';
+import { agentHref, ago, badge, clusterHref, type Html, page, region, withQuery } from '../layout.ts';
 import { availabilityTable, maintenanceSection, rejectedSection } from './operations.ts';
 import { testRows } from './overview.ts';
 
@@ -19,18 +19,26 @@ export function clusterPage(
 ): Html {
   const c = p.cluster;
   const live = html`<h1>Cluster ${c.name}</h1>
-<dl class="kv">
+${region(
+  'summary',
+  html`<dl class="kv">
 <dt>Agents</dt><dd>${c.agentsLive} live, ${c.agentsStale} stale</dd>
 <dt>Tests</dt><dd>${c.testsPassing} passing, ${c.testsFailing} failing, ${c.testsPending} pending</dd>
 <dt>Last result</dt><dd>${ago(c.lastResultAt, p.now)}</dd>
 </dl>
-${availabilityTable(p.availability)}
-${rejectedSection(p.rejected, p.now)}
-${maintenanceSection(p.maintenance)}
-<h2>Tests</h2>
+${availabilityTable(p.availability)}`,
+)}
+${region('rejected', rejectedSection(p.rejected, p.now))}
+${region('maintenance', maintenanceSection(p.maintenance))}
+${region(
+  'tests',
+  html`<h2>Tests</h2>
 ${testRows(p.tests, p.now, false)}
-${p.total > p.tests.length ? html`<p class="muted small">Showing the first ${p.tests.length}; filter on the <a href="${withQuery('/', { cluster: c.name })}">fleet page</a>.</p>` : ''}
-<h2 id="agents">Agents <span class="small muted">(stale first)</span></h2>
+${p.total > p.tests.length ? html`<p class="muted small">Showing the first ${p.tests.length}; filter on the <a href="${withQuery('/', { cluster: c.name })}">fleet page</a>.</p>` : ''}`,
+)}
+${region(
+  'agents',
+  html`<h2 id="agents">Agents <span class="small muted">(stale first)</span></h2>
 <nav class="windows" aria-label="Agents by state">${[
     [undefined, `all ${c.agentsLive + c.agentsStale}`],
     ['stale', `${c.agentsStale} stale`],
@@ -52,6 +60,7 @@ ${p.agents.map(
 )}
 </tbody></table></div>`
 }
-${p.nextAgentsAfter ? html`<nav class="pager"><a href="${withQuery(clusterHref(c.name), { after: p.nextAgentsAfter, agents: agentState })}#agents">More agents →</a></nav>` : ''}`;
-  return page({ title: `Cluster ${c.name}`, principal, version, live });
+${p.nextAgentsAfter ? html`<nav class="pager"><a href="${withQuery(clusterHref(c.name), { after: p.nextAgentsAfter, agents: agentState })}#agents">More agents →</a></nav>` : ''}`,
+)}`;
+  return page({ title: `Cluster ${c.name}`, principal, version, now: p.now, live });
 }

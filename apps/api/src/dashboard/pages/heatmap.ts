@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import { cellShare, type HeatCell, type Heatmap } from '../../services/dashboard/index.ts';
-import { clusterHref, type Html, page, plural, testHref, withQuery } from '../layout.ts';
+import { clusterHref, type Html, page, plural, region, testHref, withQuery } from '../layout.ts';
 
 /** A share of nodes failing as one of five shades: 0 none, 1 ≤ 10 %, 2 ≤ 33 %, 3 ≤ 66 %, 4 more. */
 export function shade(share: number): number {
@@ -107,5 +107,5 @@ export function heatmapPage(
 ${heatmapLegend()}
 ${heatmapTable(map)}
 ${pager(map, base)}`;
-  return page({ title: 'Heatmap', principal, version, head, live });
+  return page({ title: 'Heatmap', principal, version, head, live: region('heatmap', live) });
 }

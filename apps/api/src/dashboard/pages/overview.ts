@@ -8,7 +8,19 @@ import {
   type Overview,
   type OverviewCluster,
 } from '../../services/dashboard/index.ts';
-import { agentHref, ago, badge, clusterHref, type Html, page, plural, testHref, withQuery } from '../layout.ts';
+import {
+  agentHref,
+  ago,
+  badge,
+  clusterHref,
+  type Html,
+  lasting,
+  page,
+  plural,
+  region,
+  testHref,
+  withQuery,
+} from '../layout.ts';
 import { heatmapLegend, heatmapTable, shade } from './heatmap.ts';
 import { incidentsSection, maintenanceSection, rejectedSection } from './operations.ts';
 
@@ -60,9 +72,11 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
 <td>${t.plugin}</td>
 <td>${
     t.display === 'failing'
-      ? html`failing for ${ago(t.failingSince, now).replace(' ago', '')}`
+      ? html`failing for ${lasting(t.failingSince, now)}`
       : t.display === 'stale'
-        ? t.staleReason
+        ? t.lastRunAt
+          ? html`no result for ${lasting(t.lastRunAt, now)}`
+          : t.staleReason
         : t.display === 'maintenance'
           ? t.staleReason
           : t.display === 'unsupported'
@@ -148,11 +162,13 @@ export function overviewPage(
   const filtered = Boolean(f.cluster || f.status || f.importance || f.plugin || f.label);
   const problems = overview.counts.failing + overview.counts.degraded + overview.counts.stale;
   const live = html`<h1>Fleet</h1>
-${
-  anonymousCluster !== null && principal.role === 'admin'
-    ? html`<p class="notice" role="status" data-notice="sh-anonymous"><strong>Open without a token:</strong> SH_ANONYMOUS_CLUSTER is set, so synthetic-heart's read routes (<code>/api/v1/ping</code>, <code>/api/v1/agents</code>, <code>/api/v1/testconfigs/summary</code>, <code>/api/v1/plugins/status</code>, …) answer anyone, with CORS <code>*</code>, for cluster <a href="${clusterHref(anonymousCluster)}">${anonymousCluster}</a>.</p>`
-    : ''
-}
+${region(
+  'summary',
+  html`${
+    anonymousCluster !== null && principal.role === 'admin'
+      ? html`<p class="notice" role="status" data-notice="sh-anonymous"><strong>Open without a token:</strong> SH_ANONYMOUS_CLUSTER is set, so synthetic-heart's read routes (<code>/api/v1/ping</code>, <code>/api/v1/agents</code>, <code>/api/v1/testconfigs/summary</code>, <code>/api/v1/plugins/status</code>, …) answer anyone, with CORS <code>*</code>, for cluster <a href="${clusterHref(anonymousCluster)}">${anonymousCluster}</a>.</p>`
+      : ''
+  }
 <p class="summary">${plural(overview.clusters.length, 'cluster')} · ${overview.counts.failing} failing · ${overview.counts.degraded} degraded · ${overview.counts.stale} without results · ${overview.counts.pending} pending · ${overview.counts.passing} passing · not problems: ${overview.counts.maintenance} in maintenance, ${overview.counts.skipped} skipped, ${overview.counts.unsupported} unsupported</p>
 ${
   silent.length || staleTotal
@@ -161,13 +177,16 @@ ${silent.length ? html`<p><strong>Silent clusters</strong> (no result within the
 ${staleTotal ? html`<p data-stale-total="${staleTotal}"><strong>${plural(staleTotal, 'stale agent')}</strong> (no poll within the deadline): ${staleByCluster.map((c, i) => html`${i ? ', ' : ''}<a href="${clusterHref(c.name)}">${c.name}</a>: ${c.agentsStale} of ${c.agentsLive + c.agentsStale}`)}.</p>` : ''}
 </div>`
     : ''
-}
-${incidentsSection(overview.incidents)}
-${rejectedSection(overview.rejected, overview.now)}
-${maintenanceSection(overview.maintenance)}
-${
-  overview.fleetTests.length
-    ? html`<h2>Fleet tests</h2>
+}`,
+)}
+${region('incidents', html`${incidentsSection(overview.incidents)}`)}
+${region('rejected', html`${rejectedSection(overview.rejected, overview.now)}`)}
+${region('maintenance', html`${maintenanceSection(overview.maintenance)}`)}
+${region(
+  'fleet-tests',
+  html`${
+    overview.fleetTests.length
+      ? html`<h2>Fleet tests</h2>
 <div class="table-wrap"><table class="fleet-tests"><thead><tr><th>Status</th><th>Fleet test</th><th>Quorum</th><th>Clusters (worst first)</th></tr></thead><tbody>
 ${overview.fleetTests.map(
   (ft) => html`<tr data-fleet-test="${ft.namespace}/${ft.name}" data-status="${ft.state}">
@@ -183,15 +202,24 @@ ${overview.fleetTests.map(
 </tr>`,
 )}
 </tbody></table></div>`
-    : ''
-}
-<h2 id="clusters">Clusters <span class="small muted">(the largest share of nodes failing first)</span></h2>
-${clusterTiles(overview, filtered)}
-<h2 id="heatmap">Heatmap <a class="small" href="/heatmap">(every cluster × test, and × plugin)</a></h2>
+      : ''
+  }`,
+)}
+${region(
+  'clusters',
+  html`<h2 id="clusters">Clusters <span class="small muted">(the largest share of nodes failing first)</span></h2>
+${clusterTiles(overview, filtered)}`,
+)}
+${region(
+  'heatmap',
+  html`<h2 id="heatmap">Heatmap <a class="small" href="/heatmap">(every cluster × test, and × plugin)</a></h2>
 ${heatmapLegend()}
 ${heatmapTable(overview.heatmap)}
-${overview.heatmap.totalRows > overview.heatmap.rows.length || overview.heatmap.foldedColumns ? html`<p class="small muted">The first ${overview.heatmap.rows.length} of ${plural(overview.heatmap.totalRows, 'cluster with a problem', 'clusters with a problem')}; <a href="/heatmap">the full heatmap</a> pages through them all.</p>` : ''}
-<h2>Tests${problems ? html` <span class="small muted">(problems first)</span>` : ''}</h2>
+${overview.heatmap.totalRows > overview.heatmap.rows.length || overview.heatmap.foldedColumns ? html`<p class="small muted">The first ${overview.heatmap.rows.length} of ${plural(overview.heatmap.totalRows, 'cluster with a problem', 'clusters with a problem')}; <a href="/heatmap">the full heatmap</a> pages through them all.</p>` : ''}`,
+)}
+${region(
+  'tests',
+  html`<h2>Tests${problems ? html` <span class="small muted">(problems first)</span>` : ''}</h2>
 ${testRows(overview.tests, overview.now, true)}
 ${
   overview.total > overview.tests.length
@@ -199,13 +227,24 @@ ${
 ${overview.offset > 0 ? html`<a href="${withQuery('/', { ...f, limit: overview.limit === 100 ? undefined : overview.limit, offset: Math.max(0, overview.offset - overview.limit) || undefined })}">← Previous</a>` : ''}
 ${overview.offset + overview.tests.length < overview.total ? html`<a href="${withQuery('/', { ...f, limit: overview.limit === 100 ? undefined : overview.limit, offset: overview.offset + overview.limit })}">Next ${overview.limit} →</a>` : ''}</nav>`
     : ''
-}
-${
-  overview.staleAgents.length
-    ? html`<h2>Stale agents${staleTotal > overview.staleAgents.length ? html` <span class="small muted">(the first ${overview.staleAgents.length} of ${staleTotal}, by cluster and node)</span>` : ''}</h2><div class="table-wrap"><table><thead><tr><th>Cluster</th><th>Node</th><th>Last poll</th><th>Version</th></tr></thead><tbody>
+}`,
+)}
+${region(
+  'stale-agents',
+  html`${
+    overview.staleAgents.length
+      ? html`<h2>Stale agents${staleTotal > overview.staleAgents.length ? html` <span class="small muted">(the first ${overview.staleAgents.length} of ${staleTotal}, by cluster and node)</span>` : ''}</h2><div class="table-wrap"><table><thead><tr><th>Cluster</th><th>Node</th><th>Last poll</th><th>Version</th></tr></thead><tbody>
 ${overview.staleAgents.map((a) => html`<tr><td>${a.cluster}</td><td><a href="${agentHref(a.agentId)}">${a.node}</a></td><td>${ago(a.lastPollAt, overview.now)}</td><td>${a.version}</td></tr>`)}
 </tbody></table></div>`
-    : ''
-}`;
-  return page({ title: 'Fleet', principal, version, head: filterForm(overview, f, principal), live });
+      : ''
+  }`,
+)}`;
+  return page({
+    title: 'Fleet',
+    principal,
+    version,
+    now: overview.now,
+    head: filterForm(overview, f, principal),
+    live,
+  });
 }

@@ -10,8 +10,10 @@ import {
   badge,
   clusterHref,
   type Html,
+  lasting,
   page,
   plural,
+  region,
   testHref,
   withQuery,
 } from '../layout.ts';
@@ -163,45 +165,55 @@ export function testPage(d: PageData, principal: Principal, version: string): Ht
   const runNow = d.canRun
     ? html`<form class="run-now" method="post" action="${here}/run"><button type="submit" data-run-now>Run now</button></form>`
     : '';
-  const live = html`<h1>${t.displayName ?? t.name} ${badge(d.display)}${runNow}</h1>
+  const live = html`${region(
+    'head',
+    html`<h1>${t.displayName ?? t.name} ${badge(d.display)}${runNow}</h1>
 <p class="muted">${t.namespace}/${t.name} in <a href="${clusterHref(t.cluster)}">${t.cluster}</a> · ${t.plugin} · revision ${t.revision}${t.importance ? ` · ${t.importance}` : ''} · declared by ${t.source === 'api' ? 'the API' : `syncer source ${t.source}`}</p>
 ${d.notice ? html`<p class="notice" role="status" data-notice="run-now">${d.notice}</p>` : ''}
 ${t.rejectedEdit ? html`<div class="error-box" role="alert" data-rejected-edit><strong>The latest edit was refused</strong> (${absolute(t.rejectedEdit.since)}): ${t.rejectedEdit.reason}. Revision ${t.revision}, the last valid spec, keeps running until the manifest is fixed or deleted.</div>` : ''}
 ${d.display === 'maintenance' && t.maintenance ? html`<p class="notice-maint" role="status" data-maintenance-notice>In maintenance until <time datetime="${t.maintenance.end}">${absolute(t.maintenance.end)}</time>${t.maintenance.reason ? `: ${t.maintenance.reason}` : ''}. Runs are stored and shown (marked) but count toward no verdict, availability or alert.</p>` : ''}
 ${d.display !== 'maintenance' && d.staleReason ? html`<div class="error-box" role="alert">This test is a problem: ${d.staleReason}.</div>` : ''}
-${d.display === 'failing' ? html`<div class="error-box" role="alert">Failing for ${ago(t.failingSince, d.now).replace(' ago', '')}${t.failingSince ? html` (since <time datetime="${t.failingSince}">${absolute(t.failingSince)}</time>)` : ''} on ${t.failingAgents} of ${plural(t.assignedAgents, 'agent')}: ${t.lastFailureMessage ?? ''}</div>` : ''}
+${d.display === 'failing' ? html`<div class="error-box" role="alert">Failing for ${lasting(t.failingSince, d.now)}${t.failingSince ? html` (since <time datetime="${t.failingSince}">${absolute(t.failingSince)}</time>)` : ''} on ${t.failingAgents} of ${plural(t.assignedAgents, 'agent')}: ${t.lastFailureMessage ?? ''}</div>` : ''}
 <dl class="kv">
 ${t.placementNote ? html`<dt>Placement</dt><dd data-placement-note>${t.placementNote}</dd>` : ''}
 <dt>Assigned to</dt><dd>${plural(t.assignedTo.length, 'agent')}${t.assignedTo.length ? html`: ${t.assignedTo.slice(0, 10).map((a, i) => html`${i ? ', ' : ''}<a href="${agentHref(a.agentId)}">${a.node}</a>`)}${t.assignedTo.length > 10 ? ' …' : ''}` : ''}</dd>
 <dt>Last result</dt><dd>${ago(t.lastRunAt, d.now)}</dd>
 ${t.runRequest ? html`<dt>Run now</dt><dd>asked ${ago(t.runRequest.requestedAt, d.now)}</dd>` : ''}
-</dl>
-${sloPanel(t.slo)}
+</dl>`,
+  )}
+${region(
+  'slo',
+  html`${sloPanel(t.slo)}
 ${availabilityTable(t.availability)}
-${maintenanceSection(d.maintenance)}
-
-<h2 id="nodes">Latest result per agent</h2>
-${t.agents.length === 0 ? html`<p class="muted">No agent has reported yet.</p>` : nodeSection(d, byNode, here)}
-
-${remediesSection(t, d.remedies, d.now)}
-
-<h2 id="history">History${agentName ? html` on ${agentName} <a class="small" href="${withQuery(here, { window: d.window })}">(all agents)</a>` : ''}</h2>
+${maintenanceSection(d.maintenance)}`,
+)}
+${region(
+  'nodes',
+  html`<h2 id="nodes">Latest result per agent</h2>
+${t.agents.length === 0 ? html`<p class="muted">No agent has reported yet.</p>` : nodeSection(d, byNode, here)}`,
+)}
+${region('remedies', remediesSection(t, d.remedies, d.now))}
+${region(
+  'history',
+  html`<h2 id="history">History${agentName ? html` on ${agentName} <a class="small" href="${withQuery(here, { window: d.window })}">(all agents)</a>` : ''}</h2>
 <nav class="windows" aria-label="Window">${(Object.keys(HISTORY_WINDOWS) as HistoryWindow[]).map((w) =>
     w === d.window
       ? html`<strong aria-current="true">${w}</strong>`
       : html`<a href="${withQuery(here, { window: w, agent: d.agent })}">${w}</a>`,
   )}</nav>
-${historyChart(d.history)}
-
-<h2 id="runs">Runs</h2>
+${historyChart(d.history)}`,
+)}
+${region(
+  'runs',
+  html`<h2 id="runs">Runs</h2>
 ${runsTable(t, d.runs.runs, d.now)}
 <nav class="pager">
 ${d.cursor ? html`<a href="${withQuery(here, { window: d.window, agent: d.agent })}#runs">← Newest</a>` : ''}
 ${d.runs.nextCursor ? html`<a href="${withQuery(here, { window: d.window, agent: d.agent, cursor: d.runs.nextCursor })}#runs">Older →</a>` : ''}
-</nav>
-
-<details><summary>Spec</summary><pre>${JSON.stringify(t.spec, null, 2)}</pre></details>`;
-  return page({ title: t.displayName ?? t.name, principal, version, live });
+</nav>`,
+)}
+${region('spec', html`<details><summary>Spec</summary><pre>${JSON.stringify(t.spec, null, 2)}</pre></details>`)}`;
+  return page({ title: t.displayName ?? t.name, principal, version, now: d.now, live });
 }
 
 /** The remedy as configured and its latest runs; nothing for a test that has neither. */
@@ -265,5 +277,5 @@ ${_error ? html`<h2>Error</h2><pre class="run-error">${_error}</pre>` : ''}
 ${_log ? html`<pre class="run-log">${_log}</pre>` : html`<p class="muted">The probe logged nothing.</p>`}
 ${Object.keys(other).length ? html`<h2>Details</h2><pre>${JSON.stringify(other, null, 2)}</pre>` : ''}
 ${run.gauges.length ? html`<h2>Gauges</h2><div class="table-wrap"><table><thead><tr><th>Name</th><th>Value</th><th>Labels</th></tr></thead><tbody>${run.gauges.map((g) => html`<tr><td>${g.name}</td><td>${g.value}</td><td class="small">${JSON.stringify(g.labels ?? {})}</td></tr>`)}</tbody></table></div>` : ''}`;
-  return page({ title: `Run ${run.runId}`, principal, version, live });
+  return page({ title: `Run ${run.runId}`, principal, version, now, live: region('main', live) });
 }
