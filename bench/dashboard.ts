@@ -13,6 +13,8 @@ import { createDatabase } from '@synthfleet/db';
 import { migrateDatabase } from '@synthfleet/db/node';
 import { createApp } from '../apps/api/src/app.ts';
 import { createInProcessHub } from '../apps/api/src/hub/in-process-hub.ts';
+import type { Clock } from '../apps/api/src/lib/clock.ts';
+import type { ApiConfig } from '../apps/api/src/services/context.ts';
 import { createToken } from '../apps/api/src/services/tokens.ts';
 import type { BenchRow } from './support/result.ts';
 
@@ -331,10 +333,15 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-export async function openApi(dir: string) {
+export async function openApi(dir: string, opts: { clock?: Clock; config?: Partial<ApiConfig> } = {}) {
   const handle = await createDatabase({ url: `file:${join(dir, 'dash.db')}` });
   await migrateDatabase(handle);
-  const { app, ctx } = createApp({ db: handle.db, hub: createInProcessHub() });
+  const { app, ctx } = createApp({
+    db: handle.db,
+    hub: createInProcessHub(),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.config ? { config: opts.config } : {}),
+  });
   const secret = (await createToken(ctx, { role: 'admin', name: 'bench' })).token;
   const cookie = `synthfleet_token=${secret}`;
   /** Server time of one page: the whole request inside the app, body read to the end. */

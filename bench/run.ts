@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { benchDashboard, benchMetrics, benchSlo } from './dashboard.ts';
-import { benchFleet } from './fleet.ts';
+import { benchFleet, benchLive } from './fleet.ts';
 import { benchHeartbeat } from './heartbeat.ts';
 import { benchIngest } from './ingest.ts';
 import { benchLongPoll } from './longpoll.ts';
@@ -19,6 +19,7 @@ import { benchWorker } from './worker.ts';
 const BENCHES: Record<string, () => Promise<BenchRow[]>> = {
   dashboard: () => benchDashboard(),
   fleet: () => benchFleet(),
+  live: () => benchLive(),
   metrics: () => benchMetrics(),
   slo: () => benchSlo(),
   heartbeat: () => benchHeartbeat(),

@@ -75,7 +75,7 @@ function cellOf(d: PageData, a: LatestState): Html {
   const stale = a.agentState === 'stale';
   const words = `${a.node ?? a.agentId}: ${stale ? 'stale agent, last result ' : ''}${a.status}`;
   // A relative query: the page's own path, 40 bytes a cell fewer at a thousand cells.
-  return html`<a role="listitem" class="cell s-${a.status}${stale ? ' stale' : ''}" href="${withQuery('', { agent: a.agentId, window: d.window })}" title="${words} at ${absolute(a.endTime)}" aria-label="${words}"></a>`;
+  return html`<a role="listitem" class="cell s-${a.status}${stale ? ' stale' : ''}" href="${withQuery('', { agent: a.agentId, window: d.window })}" title="${words}" aria-label="${words}"></a>`;
 }
 
 /** A group as one bar: its nodes by state, in proportion (SVG: the CSP allows no inline style). */
@@ -132,9 +132,15 @@ ${open.agents.length > cells.length ? html`<p class="small muted">The first ${ce
   }
   const from = Math.min(d.from ?? 0, Math.max(0, byNode.length - 1));
   const rows = byNode.slice(from, from + TABLE_AGENTS);
-  return html`${choose}${gridLegend()}${grid}
-${folded.length ? html`<p class="small muted">and ${plural(folded.length, 'more group')}: ${folded.reduce((n, g) => n + g.failing, 0)} failing of ${folded.reduce((n, g) => n + g.agents.length, 0)} nodes.</p>` : ''}
-<div class="table-wrap"><table class="agent-states"><thead><tr><th>Node</th><th>Status</th><th>Marks</th><th>When</th><th>Duration</th><th>Failures in a row</th></tr></thead><tbody>
+  // Two regions: the grid changes only when a node's state does; the table's times on every result.
+  return html`${region(
+    'grid',
+    html`${choose}${gridLegend()}${grid}
+${folded.length ? html`<p class="small muted">and ${plural(folded.length, 'more group')}: ${folded.reduce((n, g) => n + g.failing, 0)} failing of ${folded.reduce((n, g) => n + g.agents.length, 0)} nodes.</p>` : ''}`,
+  )}
+${region(
+  'agent-table',
+  html`<div class="table-wrap"><table class="agent-states"><thead><tr><th>Node</th><th>Status</th><th>Marks</th><th>When</th><th>Duration</th><th>Failures in a row</th></tr></thead><tbody>
 ${rows.map(
   (
     a,
@@ -148,7 +154,8 @@ ${
 ${from > 0 ? html`<a href="${withQuery(here, { window: d.window, group: d.group, from: Math.max(0, from - TABLE_AGENTS) || undefined })}#nodes">← Previous</a>` : ''}
 ${from + rows.length < byNode.length ? html`<a href="${withQuery(here, { window: d.window, group: d.group, from: from + TABLE_AGENTS })}#nodes">Next ${TABLE_AGENTS} →</a>` : ''}</nav>`
     : ''
-}`;
+}`,
+)}`;
 }
 
 function runHref(t: TestDetail, runId: string): string {
@@ -187,11 +194,12 @@ ${region(
 ${availabilityTable(t.availability)}
 ${maintenanceSection(d.maintenance)}`,
 )}
-${region(
-  'nodes',
-  html`<h2 id="nodes">Latest result per agent</h2>
-${t.agents.length === 0 ? html`<p class="muted">No agent has reported yet.</p>` : nodeSection(d, byNode, here)}`,
-)}
+<h2 id="nodes">Latest result per agent</h2>
+${
+  t.agents.length === 0
+    ? html`${region('grid', html`<p class="muted">No agent has reported yet.</p>`)}${region('agent-table', '')}`
+    : nodeSection(d, byNode, here)
+}
 ${region('remedies', remediesSection(t, d.remedies, d.now))}
 ${region(
   'history',
