@@ -13,7 +13,9 @@
  * - a few more stale agents in `edge-002`; a test in maintenance in `edge-003`; a test no
  *   agent of `edge-004` can run (unsupported).
  * Every test runs every minute; runs spread over the last day, failures where the scenario
- * fails. What the generator does not model: remedies, fleet tests, rejected objects, SLOs.
+ * fails. Every (test, node) pair is assigned, as placement would have left it, so results sent
+ * to the seeded API roll up. What the generator does not model: remedies, fleet tests, rejected
+ * objects, SLOs, availability aggregates.
  */
 import type { Client, InStatement } from '@libsql/client';
 
@@ -257,6 +259,8 @@ export async function seedFleet(client: Client, now: number, scale: FleetScale):
     'failing_since',
   ]);
 
+  const assignmentRows = new Inserter(client, 'assignments', ['test_id', 'agent_id', 'cluster', 'assigned_at']);
+
   type SeededTest = { id: number; cluster: number; nodes: number; fate: Fate; lastAt: number };
   const seeded: SeededTest[] = [];
   const stale: Record<string, number> = {};
@@ -338,6 +342,7 @@ export async function seedFleet(client: Client, now: number, scale: FleetScale):
         const bad = fate.failing(n);
         const ended = lastAt - (n % 50) * 200;
         const runId = `latest-${testId}-${n}`;
+        await assignmentRows.push([testId, `${plan.name}-agent-${n}`, plan.name, now - 30 * 24 * HOUR]);
         await latestRows.push([
           testId,
           `${plan.name}-agent-${n}`,
@@ -358,7 +363,7 @@ export async function seedFleet(client: Client, now: number, scale: FleetScale):
       }
     }
   }
-  for (const i of [clusterRows, agentRows, testRows, latestRows]) await i.flush();
+  for (const i of [clusterRows, agentRows, testRows, latestRows, assignmentRows]) await i.flush();
   // The maintenance window itself, as POST /maintenance stores it (the sweep keeps the test's span).
   const last = shapes.length - 1;
   await client.execute({

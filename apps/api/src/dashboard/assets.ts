@@ -83,6 +83,15 @@ td.h a{display:block;width:100%;height:22px;line-height:22px;color:inherit;text-
 span.swatch.h-none{outline:1px dotted var(--pending)}
 .heat-wrap{max-height:80vh;overflow:auto}
 .region{display:contents}
+@media (max-width:600px){
+table.tests{min-width:0}table.tests thead{display:none}
+table.tests tr{display:grid;grid-template-columns:auto 1fr;gap:2px 8px;padding:8px 10px;border-bottom:1px solid var(--line)}
+table.tests td{display:block;padding:0;border:0}table.tests td.c-status{grid-row:span 2}
+table.tests td.c-opt{display:none}table.tests td[data-label]{grid-column:2;font-size:13px}
+table.tests td[data-label]::before{content:attr(data-label) ": ";color:var(--muted)}
+table.tests td.c-detail{grid-column:1 / -1}
+.tiles{grid-template-columns:1fr 1fr}.tile{padding:6px 8px}.tile .kv{display:none}
+}
 .node-group{margin:6px 0 10px}.group-head{margin:4px 0;font-weight:400}
 ul.group-bars{list-style:none;padding:0;margin:6px 0}ul.group-bars li{display:grid;grid-template-columns:minmax(90px,max-content) minmax(120px,1fr) max-content;gap:10px;align-items:center;margin:3px 0}
 svg.bar{width:100%;height:12px;border-radius:3px;background:var(--card)}svg.bar .b-fail{fill:var(--fail)}svg.bar .b-stale{fill:var(--stale)}svg.bar .b-ok{fill:var(--pass)}

@@ -108,10 +108,10 @@ export function reachText(i: Incident): string {
     const c = i.clusters[0];
     return `${i.affected} of ${plural(i.of, 'node')} in ${c?.name ?? ''} (${pct(i.affected / Math.max(1, i.of))} of it; ${fleet})`;
   }
-  const same = i.clusters.length === i.clusterCount && i.clusters.every((c) => c.affected === i.clusters[0]?.affected);
-  const head = same
-    ? `${plural(i.clusters[0]?.affected ?? 0, 'node')} each in ${i.clusterCount} clusters`
-    : `${i.affected} nodes in ${i.clusterCount} clusters`;
+  const head =
+    i.each !== null
+      ? `${plural(i.each, 'node')} each in ${i.clusterCount} clusters`
+      : `${i.affected} nodes in ${i.clusterCount} clusters`;
   return `${head} (${i.affected} of ${i.of} nodes; ${fleet})`;
 }
 

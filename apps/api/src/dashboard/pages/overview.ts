@@ -65,12 +65,12 @@ export function testRows(tests: DashboardTest[], now: number, showCluster: boole
 <tbody>
 ${tests.map(
   (t) => html`<tr data-status="${t.display}" data-test="${t.key}">
-<td>${badge(t.display)}</td>
-<td><a href="${testHref(t)}">${t.displayName ?? t.name}</a><div class="small muted">${t.namespace}/${t.name}</div>${t.rejectedEdit ? html`<div class="small" data-rejected-edit><strong>edit refused</strong>: the last valid spec runs</div>` : ''}</td>
-${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></td>` : ''}
-<td>${t.importance ?? '—'}</td>
-<td>${t.plugin}</td>
-<td>${
+<td class="c-status">${badge(t.display)}</td>
+<td class="c-test"><a href="${testHref(t)}">${t.displayName ?? t.name}</a><div class="small muted">${t.namespace}/${t.name}</div>${t.rejectedEdit ? html`<div class="small" data-rejected-edit><strong>edit refused</strong>: the last valid spec runs</div>` : ''}</td>
+${showCluster ? html`<td class="c-cluster" data-label="Cluster"><a href="${clusterHref(t.cluster)}">${t.cluster}</a></td>` : ''}
+<td class="c-opt" data-label="Importance">${t.importance ?? '—'}</td>
+<td class="c-opt" data-label="Plugin">${t.plugin}</td>
+<td data-label="Since">${
     t.display === 'failing'
       ? html`failing for ${lasting(t.failingSince, now)}`
       : t.display === 'stale'
@@ -85,8 +85,8 @@ ${showCluster ? html`<td><a href="${clusterHref(t.cluster)}">${t.cluster}</a></t
               ? html`${t.failingAgents} of ${t.assignedAgents} failing, under the quorum · ${ago(t.lastRunAt, now)}`
               : ago(t.lastRunAt, now)
   }</td>
-<td>${t.failingAgents} failing / ${t.assignedAgents} assigned</td>
-<td class="small">${
+<td data-label="Agents">${t.failingAgents} failing / ${t.assignedAgents} assigned</td>
+<td class="small c-detail">${
     t.display === 'failing'
       ? html`${t.failingNodes.length ? html`on ${t.failingNodes.join(', ')}${t.failingAgents > t.failingNodes.length ? html` and ${t.failingAgents - t.failingNodes.length} more` : ''}` : ''}
 <div class="muted">${t.lastFailureMessage ?? ''}</div>`

@@ -25,6 +25,8 @@ export type Incident = {
   /** Clusters involved, with their affected/of counts (worst first), at most 20 listed. */
   clusters: { name: string; affected: number; of: number }[];
   clusterCount: number;
+  /** Nodes affected in each cluster when that is the same in every one (look-alikes), else null. */
+  each: number | null;
   /** Of all the visible fleet's agents. */
   fleetShare: number;
   /** When it began (epoch ms), if known. */
@@ -95,6 +97,7 @@ export async function listIncidents(
       of,
       clusters: clusters.slice(0, 20),
       clusterCount: clusters.length,
+      each: clusters.every((c) => c.affected === clusters[0]?.affected) ? (clusters[0]?.affected ?? null) : null,
       fleetShare: affected / Math.max(1, fleetAgents),
       since,
       score: 0,
@@ -118,6 +121,7 @@ export async function listIncidents(
       of: total,
       clusters: [{ name: c.name, affected, of: total }],
       clusterCount: 1,
+      each: affected,
       fleetShare: affected / Math.max(1, fleetAgents),
       since: kind === 'silent' && c.lastResultAt !== null ? Date.parse(c.lastResultAt) : null,
       score: 0,
