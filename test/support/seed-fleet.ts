@@ -240,6 +240,7 @@ export async function seedFleet(client: Client, now: number, scale: FleetScale):
     'maintenance_from',
     'maintenance_until',
     'maintenance_reason',
+    'allowance_ms',
   ]);
   const latestRows = new Inserter(client, 'latest', [
     'test_id',
@@ -335,6 +336,8 @@ export async function seedFleet(client: Client, now: number, scale: FleetScale):
         fate.maintenance ? now - 30 * MINUTE : null,
         fate.maintenance ? now + 90 * MINUTE : null,
         fate.maintenance ? 'kernel upgrade' : null,
+        // Two periods of 1m and the 10s run timeout (contracts' resultAllowanceMs), as the API keeps it.
+        2 * MINUTE + 10_000,
       ]);
       seeded.push({ id: testId, cluster: c, nodes: plan.nodes, fate, lastAt });
       if (fate.unsupported) continue;

@@ -19,7 +19,6 @@ const scanColumns = {
   displayName: tests.displayName,
   plugin: tests.plugin,
   importance: tests.importance,
-  labels: tests.labels,
   failingAgents: tests.failingAgents,
   failingSince: tests.failingSince,
   ...verdictColumns,
@@ -53,17 +52,20 @@ export function scanTests(ctx: ServiceContext, scope: string | null): Promise<Sc
   return p;
 }
 
-const verdicts = new WeakMap<ScannedTest, { now: number; thresholdMs: number; v: ReturnType<typeof verdictOf> }>();
+type Memo = { now: number; thresholdMs: number; v: ReturnType<typeof verdictOf> };
+/** Where a scanned row keeps its verdict (a property, not a map: 20,000 lookups a page). */
+const VERDICT = Symbol('verdict');
 
 /**
  * A scanned test's verdict, computed once however many of a page's views ask. The views read the
  * clock apart by milliseconds: a verdict within a second of the asked time is the same answer.
  */
 export function scannedVerdict(row: ScannedTest, at: VerdictClock): ReturnType<typeof verdictOf> {
-  const hit = verdicts.get(row);
+  const holder = row as ScannedTest & { [VERDICT]?: Memo };
+  const hit = holder[VERDICT];
   if (hit && Math.abs(hit.now - at.now) < 1000 && hit.thresholdMs === at.thresholdMs) return hit.v;
   const v = verdictOf(row, at);
-  verdicts.set(row, { now: at.now, thresholdMs: at.thresholdMs, v });
+  holder[VERDICT] = { now: at.now, thresholdMs: at.thresholdMs, v };
   return v;
 }
 

@@ -35,10 +35,13 @@ export const verdictClock = (ctx: ServiceContext): VerdictClock => ({
 
 /** The spec fields stale detection needs; list queries read them with SQLite, not the whole spec. */
 type Timing = { repeat: string | null; schedule: string | null; runTimeout: string | null };
-export const timingColumns = {
-  repeat: sql<string | null>`json_extract(${tests.spec}, '$.repeat')`,
-  schedule: sql<string | null>`json_extract(${tests.spec}, '$.schedule')`,
-  runTimeout: sql<string | null>`json_extract(${tests.spec}, '$.timeouts.run')`,
+// Read only for rows stored before allowance_ms was kept: the others need no spec parsed.
+const unlessKept = (path: string) =>
+  sql<string | null>`CASE WHEN ${tests.allowanceMs} IS NULL THEN json_extract(${tests.spec}, ${path}) END`;
+const timingColumns = {
+  repeat: unlessKept('$.repeat'),
+  schedule: unlessKept('$.schedule'),
+  runTimeout: unlessKept('$.timeouts.run'),
 };
 /** The columns a verdict needs (verdictOf): select these, and the spec stays in the database. */
 export const verdictColumns = {
@@ -50,6 +53,7 @@ export const verdictColumns = {
   maintenanceFrom: tests.maintenanceFrom,
   maintenanceUntil: tests.maintenanceUntil,
   maintenanceReason: tests.maintenanceReason,
+  allowanceMs: tests.allowanceMs,
   ...timingColumns,
 };
 export type VerdictRow = Pick<
@@ -62,8 +66,7 @@ export type VerdictRow = Pick<
   | 'maintenanceFrom'
   | 'maintenanceUntil'
   | 'maintenanceReason'
-> &
-  ({ spec: string } | Timing);
+> & { allowanceMs?: number | null } & ({ spec: string } | Timing);
 
 function timingOf(row: VerdictRow): Timing {
   if ('spec' in row) {
@@ -81,7 +84,10 @@ export function verdictOf(row: VerdictRow, at: VerdictClock): { state: Verdict; 
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     assigned: row.assignedAgents,
-    allowanceMs: resultAllowanceMs(timingOf(row), at.thresholdMs),
+    allowanceMs:
+      row.allowanceMs !== null && row.allowanceMs !== undefined
+        ? Math.max(at.thresholdMs, row.allowanceMs)
+        : resultAllowanceMs(timingOf(row), at.thresholdMs),
     now: at.now,
     maintenance:
       row.maintenanceFrom !== null && row.maintenanceUntil !== null

@@ -1,6 +1,7 @@
 import {
   formatIssues,
   parseWindow,
+  resultAllowanceMs,
   type SnapshotResponse,
   type TestKey,
   testKeyString,
@@ -39,6 +40,11 @@ function rowValues(parsed: ParsedTest, now: number) {
     sloWindowMs: object.spec.slo ? parseWindow(object.spec.slo.window) : null,
     badgePublic: object.spec.badge?.public ?? false,
     maintenanceSpec: object.spec.maintenance?.length ? JSON.stringify(object.spec.maintenance) : null,
+    // Before the STALE_RESULT_SECONDS floor, which the verdict applies (it is configuration).
+    allowanceMs: resultAllowanceMs(
+      { repeat: object.spec.repeat, schedule: object.spec.schedule, runTimeout: object.spec.timeouts?.run },
+      0,
+    ),
     updatedAt: now,
     deletedAt: null,
   };

@@ -34,7 +34,7 @@ export const agents = sqliteTable(
     uniqueIndex('agents_cluster_node_uq').on(t.cluster, t.node),
     index('agents_state_poll_idx').on(t.state, t.lastPollAt),
     // The fleet's per-cluster live/stale counts, read from the index alone.
-    index('agents_cluster_state_idx').on(t.cluster, t.state),
+    index('agents_cluster_state_idx').on(t.cluster, t.state, t.registeredAt),
   ],
 );
 export type AgentRow = typeof agents.$inferSelect;

@@ -88,10 +88,23 @@ export const tests = sqliteTable(
     sloWindowMs: integer('slo_window_ms'),
     /** spec.badge: the status badge may be read without a token (or BADGES_PUBLIC for all). */
     badgePublic: integer('badge_public', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * How long the test may go without a result (contracts' resultAllowanceMs of its spec, before
+     * the STALE_RESULT_SECONDS floor): fleet views judge staleness without parsing every spec.
+     * Null on rows stored before it was kept (their spec is read instead).
+     */
+    allowanceMs: integer('allowance_ms'),
   },
   (t) => [
     uniqueIndex('tests_identity_uq').on(t.cluster, t.namespace, t.name),
     index('tests_live_state_idx').on(t.state, t.cluster).where(sql`${t.deletedAt} IS NULL`),
+    // The few rows fleet views list apart, found without a scan of every test.
+    index('tests_rejected_idx').on(t.cluster).where(sql`${t.rejectedReason} IS NOT NULL AND ${t.deletedAt} IS NULL`),
+    index('tests_maintenance_spec_idx')
+      .on(t.cluster)
+      .where(sql`${t.maintenanceSpec} IS NOT NULL AND ${t.deletedAt} IS NULL`),
+    // The dashboard's change fingerprint (count, live count, newest change) from an index alone.
+    index('tests_updated_idx').on(t.updatedAt, t.deletedAt, t.cluster),
   ],
 );
 export type TestRow = typeof tests.$inferSelect;

@@ -89,10 +89,22 @@ export function clusterSilent(
   return c.testsTotal > 0 && (c.lastResultAt === null || now - Date.parse(c.lastResultAt) > thresholdMs);
 }
 
-function parseLabel(label: string): { key: string; value: string } {
+/** Ids of the live tests (of a scope) carrying a label, `key=value`. */
+async function testsLabelled(ctx: ServiceContext, scope: string | null, label: string): Promise<Set<number>> {
   const eqAt = label.indexOf('=');
   if (eqAt <= 0) throw badRequest('label must look like key=value', [{ path: 'label', message: 'expected key=value' }]);
-  return { key: label.slice(0, eqAt), value: label.slice(eqAt + 1) };
+  const key = label.slice(0, eqAt).replace(/"/g, '');
+  const rows = await ctx.db
+    .select({ id: tests.id })
+    .from(tests)
+    .where(
+      and(
+        isNull(tests.deletedAt),
+        scope === null ? undefined : eq(tests.cluster, scope),
+        sql`json_extract(${tests.labels}, ${`$."${key}"`}) = ${label.slice(eqAt + 1)}`,
+      ),
+    );
+  return new Set(rows.map((r) => r.id));
 }
 
 const ORDER = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<DisplayStatus, number>;
@@ -109,15 +121,18 @@ export async function listDashboardTests(
   page: { limit: number; offset?: number },
 ): Promise<{ tests: DashboardTest[]; counts: Record<DisplayStatus, number>; total: number }> {
   const scope = visibleClusters(principal, filter.cluster);
-  const label = filter.label ? parseLabel(filter.label) : undefined;
   // Two passes: the shared narrow scan of every live test (the order and the counts need them
-  // all: test-scan.ts), then whole rows for just the page shown.
-  const ranked = (await scanTests(ctx, scope))
+  // all: test-scan.ts), then whole rows for just the page shown. A label filter asks SQLite which.
+  const [scanned, labelled] = await Promise.all([
+    scanTests(ctx, scope),
+    filter.label ? testsLabelled(ctx, scope, filter.label) : Promise.resolve(null),
+  ]);
+  const ranked = scanned
     .filter(
       (t) =>
         (!filter.plugin || t.plugin === filter.plugin) &&
         (!filter.importance || t.importance === filter.importance) &&
-        (!label || (JSON.parse(t.labels) as Record<string, unknown>)[label.key] === label.value),
+        (!labelled || labelled.has(t.id)),
     )
     .sort(compareScanned);
   const now = ctx.clock.now();

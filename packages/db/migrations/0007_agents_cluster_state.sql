@@ -1,1 +1,0 @@
-CREATE INDEX `agents_cluster_state_idx` ON `agents` (`cluster`,`state`);
