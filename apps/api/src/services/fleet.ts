@@ -5,7 +5,7 @@ import { visibleClusters } from './access.ts';
 import { toAgentView } from './agents.ts';
 import type { Principal, ServiceContext } from './context.ts';
 import { scannedVerdict, scanTests } from './test-scan.ts';
-import { importanceRank, toTestSummary, verdictClock } from './test-views.ts';
+import { importanceRank, summaryColumns, toTestSummary, verdictClock } from './test-views.ts';
 
 const FAILING_LIMIT = 500;
 const STALE_LIMIT = 500;
@@ -71,8 +71,9 @@ export async function getFleet(ctx: ServiceContext, principal: Principal, only?:
   const scope = visibleClusters(principal, only);
   const [clusterViews, failing, stale] = await Promise.all([
     listClusters(ctx, principal, only),
+    // The columns a summary shows: whole rows would carry every spec and raw object too.
     ctx.db
-      .select()
+      .select(summaryColumns)
       .from(tests)
       .where(
         and(isNull(tests.deletedAt), eq(tests.state, 'failing'), scope === null ? undefined : eq(tests.cluster, scope)),

@@ -96,6 +96,28 @@ export function verdictOf(row: VerdictRow, at: VerdictClock): { state: Verdict; 
   });
 }
 
+/** What a row of a test list shows. */
+export const summaryColumns = {
+  id: tests.id,
+  cluster: tests.cluster,
+  namespace: tests.namespace,
+  name: tests.name,
+  apiVersion: tests.apiVersion,
+  plugin: tests.plugin,
+  displayName: tests.displayName,
+  importance: tests.importance,
+  labels: tests.labels,
+  revision: tests.revision,
+  passingAgents: tests.passingAgents,
+  failingAgents: tests.failingAgents,
+  failingSince: tests.failingSince,
+  lastFailureMessage: tests.lastFailureMessage,
+  source: tests.source,
+  rejectedReason: tests.rejectedReason,
+  rejectedSince: tests.rejectedSince,
+  ...verdictColumns,
+};
+
 /** The columns a summary is made of (list queries may select just these). */
 export type TestSummaryRow = VerdictRow &
   Pick<

@@ -5,7 +5,7 @@ import { badRequest } from '../../errors.ts';
 import { assertCanRead, visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { compareScanned, scannedVerdict, scanTests } from '../test-scan.ts';
-import { toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
+import { summaryColumns, toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
 
 /** What the dashboard shows for a test: its verdict (contracts' verdict.ts), as every surface does. */
 export type DisplayStatus = Verdict;
@@ -44,28 +44,6 @@ export type StatusRow = {
   maintenanceFrom: number | null;
   maintenanceUntil: number | null;
   maintenanceReason: string | null;
-};
-
-/** What a row of a test list shows. */
-export const summaryColumns = {
-  id: tests.id,
-  cluster: tests.cluster,
-  namespace: tests.namespace,
-  name: tests.name,
-  apiVersion: tests.apiVersion,
-  plugin: tests.plugin,
-  displayName: tests.displayName,
-  importance: tests.importance,
-  labels: tests.labels,
-  revision: tests.revision,
-  passingAgents: tests.passingAgents,
-  failingAgents: tests.failingAgents,
-  failingSince: tests.failingSince,
-  lastFailureMessage: tests.lastFailureMessage,
-  source: tests.source,
-  rejectedReason: tests.rejectedReason,
-  rejectedSince: tests.rejectedSince,
-  ...verdictColumns,
 };
 
 /** A test's verdict for the dashboard, with why it is stale in words. */
