@@ -729,3 +729,87 @@ describe('status badges', () => {
     expect(r.text).toContain('private-db 30d: no runs');
   });
 });
+
+describe('fleet heatmap', () => {
+  it('shades each cluster × test cell by its share failing, folds healthy clusters and links the cells', async () => {
+    // edge-a: 2 of 2 nodes fail dns; edge-b: 1 of 2 fails dns; edge-c and edge-d pass everything.
+    for (const [cluster, failing] of [
+      ['edge-a', 2],
+      ['edge-b', 1],
+      ['edge-c', 0],
+      ['edge-d', 0],
+    ] as const) {
+      const token = await api.token('cluster', cluster);
+      const agents = [await api.register(token, `${cluster}-n1`), await api.register(token, `${cluster}-n2`)];
+      for (const name of ['dns', 'web'])
+        expect((await api.putTest(token, cluster, syntheticTest(name))).status).toBe(201);
+      for (const [i, agentId] of agents.entries()) {
+        const runs = [
+          runResult('dns', i < failing ? 'fail' : 'pass', api.clock.now() - 1000),
+          runResult('web', 'pass', api.clock.now() - 1000),
+        ];
+        expect((await api.request('POST', '/api/v1/runs', { token, body: { agentId, runs } })).status).toBe(200);
+      }
+    }
+    const cookie = await signIn(api.admin);
+    const r = await page('/heatmap', cookie);
+    expect(r.status).toBe(200);
+    const rows = [...r.text.matchAll(/<tr data-cluster="([\w-]+)"/g)].map((m) => m[1]);
+    // Worst first; the healthy two fold into one row.
+    expect(rows).toEqual(['edge-a', 'edge-b']);
+    expect(r.text).toMatch(/<tr data-healthy="2">/);
+    expect(r.text).toContain(
+      '<td class="h h-failing q4"><a href="/tests/edge-a/default/dns" title="edge-a · dns: failing, 2 of 2 nodes failing"',
+    );
+    expect(r.text).toContain('<td class="h h-failing q3"><a href="/tests/edge-b/default/dns"');
+    expect(r.text).toContain('<td class="h h-passing"><a href="/tests/edge-a/default/web"');
+    // The widest-broken column first.
+    expect(r.text.indexOf('<span>dns</span>')).toBeLessThan(r.text.indexOf('<span>web</span>'));
+    // Every cluster, by plugin, filtered by name.
+    const all = await page('/heatmap?all=1', cookie);
+    expect([...all.text.matchAll(/<tr data-cluster="([\w-]+)"/g)].map((m) => m[1])).toEqual([
+      'edge-a',
+      'edge-b',
+      'edge-c',
+      'edge-d',
+    ]);
+    const plugin = await page('/heatmap?by=plugin&q=edge-b', cookie);
+    expect([...plugin.text.matchAll(/<tr data-cluster="([\w-]+)"/g)].map((m) => m[1])).toEqual(['edge-b']);
+    expect(plugin.text).toContain('title="edge-b · httpPing (2 tests): failing, 1 of 4 nodes failing"');
+    expect(plugin.text).toContain('href="/?cluster=edge-b&amp;plugin=httpPing"');
+    // Pages of rows.
+    const paged = await page('/heatmap?limit=1&offset=1', cookie);
+    expect([...paged.text.matchAll(/<tr data-cluster="([\w-]+)"/g)].map((m) => m[1])).toEqual(['edge-b']);
+    expect(paged.text).toContain('rows 2–2 of 2');
+    // A cluster token sees its own row only; a bad query is a 400 naming the field.
+    const own = await page('/heatmap?all=1', await signIn(await api.token('cluster', 'edge-c')));
+    expect([...own.text.matchAll(/<tr data-cluster="([\w-]+)"/g)].map((m) => m[1])).toEqual(['edge-c']);
+    const bad = await page('/heatmap?by=node', cookie);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('by');
+    // The overview carries its first rows; filtered, it leaves them out.
+    expect((await page('/', cookie)).text).toContain('<table class="heatmap" data-by="test">');
+    expect((await page('/?status=failing', cookie)).text).not.toContain('<table class="heatmap"');
+  });
+
+  it("lists an agent's tests failing first, filtered by their latest result", async () => {
+    const token = await api.token('cluster', 'edge-a');
+    const agentId = await api.register(token, 'node-1');
+    for (const name of ['a-pass', 'b-fail', 'c-none']) await api.putTest(token, 'edge-a', syntheticTest(name));
+    const runs = [
+      runResult('a-pass', 'pass', api.clock.now() - 1000),
+      runResult('b-fail', 'fail', api.clock.now() - 1000),
+    ];
+    await api.request('POST', '/api/v1/runs', { token, body: { agentId, runs } });
+    const cookie = await signIn(api.admin);
+    const keys = (text: string) =>
+      [...text.matchAll(/<tr data-test="([^"]+)" data-latest="(\w+)"/g)].map((m) => `${m[2]}:${m[1]}`);
+    expect(keys((await page(`/agents/${agentId}`, cookie)).text)).toEqual([
+      'fail:default/b-fail',
+      'none:default/c-none',
+      'pass:default/a-pass',
+    ]);
+    expect(keys((await page(`/agents/${agentId}?latest=failing`, cookie)).text)).toEqual(['fail:default/b-fail']);
+    expect((await page(`/agents/${agentId}?latest=nope`, cookie)).status).toBe(400);
+  });
+});

@@ -87,6 +87,7 @@ const HeatmapQuery = z.object({
   offset: z.preprocess(blank, queryInt(0, 1_000_000).default(0)),
   limit: z.preprocess(blank, queryInt(1, 200).default(50)),
 });
+const AgentPageQuery = z.object({ latest: z.preprocess(blank, z.enum(['failing', 'passing', 'none']).optional()) });
 const RunParams = TestParams.extend({ runId: z.string().min(1).max(128) });
 
 type DashContext = Context<AppEnv>;
@@ -347,8 +348,9 @@ export function dashboardRoutes(
     '/agents/:agentId',
     signedIn(async (c, principal) => {
       const { agentId } = parseParams(c, AgentParams);
+      const q = parseQuery(c, AgentPageQuery);
       const [p, version] = await Promise.all([getAgentPage(ctx, principal, agentId), dashboardVersion(ctx, principal)]);
-      return agentPage(p, principal, version);
+      return agentPage(p, principal, version, q.latest);
     }),
   );
 

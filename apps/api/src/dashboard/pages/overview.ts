@@ -212,7 +212,10 @@ ${clusterTiles(overview, filtered)}`,
 )}
 ${region(
   'heatmap',
-  html`<h2 id="heatmap">Heatmap <a class="small" href="/heatmap">(every cluster × test, and × plugin)</a></h2>
+  // Filtered, the matching tests come right after the clusters' strip: the heatmap is the fleet's.
+  filtered
+    ? ''
+    : html`<h2 id="heatmap">Heatmap <a class="small" href="/heatmap">(every cluster × test, and × plugin)</a></h2>
 ${heatmapLegend()}
 ${heatmapTable(overview.heatmap)}
 ${overview.heatmap.totalRows > overview.heatmap.rows.length || overview.heatmap.foldedColumns ? html`<p class="small muted">The first ${overview.heatmap.rows.length} of ${plural(overview.heatmap.totalRows, 'cluster with a problem', 'clusters with a problem')}; <a href="/heatmap">the full heatmap</a> pages through them all.</p>` : ''}`,
