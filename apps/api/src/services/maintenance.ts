@@ -9,10 +9,11 @@ import {
 } from '@synthfleet/contracts';
 import { type MaintenanceWindowRow, maintenanceWindows, tests } from '@synthfleet/db';
 import { Cron } from 'croner';
-import { and, eq, isNotNull, isNull, or, type SQL } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { chunk, runBatch } from '../lib/batch.ts';
+import { selectPacked } from '../lib/packed.ts';
 import { assertCanWrite } from './access.ts';
 import type { Principal, ServiceContext } from './context.ts';
 
@@ -113,10 +114,18 @@ export async function refreshMaintenance(ctx: ServiceContext, cluster?: string):
   );
   const live: SQL[] = [isNull(tests.deletedAt)];
   if (cluster !== undefined) live.push(eq(tests.cluster, cluster));
-  // Without windows only tests that hold a span or declare their own need a look.
-  if (windows.length === 0) live.push(or(isNotNull(tests.maintenanceFrom), isNotNull(tests.maintenanceSpec)) as SQL);
-  const rows = await ctx.db
-    .select({
+  // Only tests that hold a span, declare their own windows, or sit where a window reaches (its
+  // cluster and namespace; name globs and labels are matched below) need a look: a window over
+  // one cluster of a thousand reads that cluster's tests, not the fleet's.
+  const reach = windows.map((w) =>
+    w.cluster === null
+      ? sql`1`
+      : and(eq(tests.cluster, w.cluster), w.namespace === null ? undefined : eq(tests.namespace, w.namespace)),
+  );
+  live.push(or(isNotNull(tests.maintenanceFrom), isNotNull(tests.maintenanceSpec), ...reach) as SQL);
+  const rows = await selectPacked(
+    ctx.db,
+    {
       id: tests.id,
       cluster: tests.cluster,
       namespace: tests.namespace,
@@ -126,9 +135,10 @@ export async function refreshMaintenance(ctx: ServiceContext, cluster?: string):
       from: tests.maintenanceFrom,
       until: tests.maintenanceUntil,
       reason: tests.maintenanceReason,
-    })
-    .from(tests)
-    .where(and(...live));
+    },
+    tests,
+    and(...live),
+  );
   const windowSpans = windows.map((w) => ({ w, span: windowSpan(w, now) }));
   const writes: BatchItem<'sqlite'>[] = [];
   for (const t of rows) {
