@@ -189,7 +189,7 @@ export async function benchLive(): Promise<BenchRow[]> {
     const fails = (cluster: string, node: number, name: string) =>
       (cluster === fleet.widest.cluster &&
         name === fleet.widest.name &&
-        node >= fleet.nodes[cluster]! - fleet.widest.failing) ||
+        node >= fleet.widest.assigned - fleet.widest.failing) ||
       (cluster === fleet.everywhere.cluster && fleet.everywhere.names.includes(name)) ||
       (name === fleet.lookAlike.name && fleet.lookAlike.clusters.includes(cluster) && node < fleet.lookAlike.nodesEach);
     const TICK = 4_000;
