@@ -16,6 +16,7 @@ import { createInProcessHub } from '../apps/api/src/hub/in-process-hub.ts';
 import type { Clock } from '../apps/api/src/lib/clock.ts';
 import type { ApiConfig } from '../apps/api/src/services/context.ts';
 import { createToken } from '../apps/api/src/services/tokens.ts';
+import { insertRows } from '../test/support/seed-fleet.ts';
 import type { BenchRow } from './support/result.ts';
 
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 50);
@@ -25,29 +26,6 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const IMPORTANCE = ['critical', 'high', 'medium', 'low'];
 const PLUGINS = ['httpPing', 'dns', 'netDial', 'heartbeat'];
-
-/** Multi-row INSERTs in write batches: the fastest way in that libSQL offers. */
-async function insertRows(client: Client, table: string, columns: string[], rows: unknown[][]): Promise<void> {
-  const PER_STATEMENT = Math.max(1, Math.floor(30_000 / columns.length));
-  const placeholders = `(${columns.map(() => '?').join(',')})`;
-  let batch: { sql: string; args: never[] }[] = [];
-  for (let i = 0; i < rows.length; i += PER_STATEMENT) {
-    const part = rows.slice(i, i + PER_STATEMENT);
-    batch.push({
-      sql: `INSERT INTO ${table} (${columns.join(',')}) VALUES ${part.map(() => placeholders).join(',')}`,
-      args: part.flat() as never[],
-    });
-    if (batch.length >= 20) {
-      await client.batch(batch, 'write');
-      batch = [];
-      // libsql frees a statement's native memory in a finalizer that runs only when the event
-      // loop turns: a loop of awaits on its (synchronous) calls never lets it, and 10M rows held
-      // 30 GB. One macrotask per batch keeps the seed at ~100 MB.
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-  if (batch.length) await client.batch(batch, 'write');
-}
 
 type Scale = {
   clusters: number;

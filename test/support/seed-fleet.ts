@@ -95,7 +95,7 @@ export function testShapes(count: number): TestShape[] {
 }
 
 /** Multi-row INSERTs in write batches, flushed as they fill (the seed never holds a table). */
-class Inserter {
+export class Inserter {
   private rows: unknown[][] = [];
   private readonly perStatement: number;
   private readonly client: Client;
@@ -128,6 +128,13 @@ class Inserter {
     // turns: one macrotask per batch keeps a 10M-run seed at ~100 MB instead of tens of GB.
     await new Promise((r) => setImmediate(r));
   }
+}
+
+/** Writes rows held in memory through an Inserter (the benchmark's other seeds). */
+export async function insertRows(client: Client, table: string, columns: string[], rows: unknown[][]): Promise<void> {
+  const inserter = new Inserter(client, table, columns);
+  for (const row of rows) await inserter.push(row);
+  await inserter.flush();
 }
 
 type ClusterPlan = {

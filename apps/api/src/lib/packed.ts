@@ -16,14 +16,12 @@ export async function selectPacked<F extends Record<string, Column | SQL>>(
   fields: F,
   from: SQLiteTable,
   where?: SQL,
-  orderBy: SQL[] = [],
 ): Promise<SelectResultFields<F>[]> {
   const entries = Object.entries(fields);
   // Objects straight from JSON.parse: keys in the JSON text cost less than a second pass.
   const pairs = entries.map(([k, f]) => sql`${k}, ${f}`);
-  const order = orderBy.length ? sql` ORDER BY ${sql.join(orderBy, sql`, `)}` : sql``;
   const row = await db
-    .select({ v: sql<string | null>`json_group_array(json_object(${sql.join(pairs, sql`, `)})${order})` })
+    .select({ v: sql<string | null>`json_group_array(json_object(${sql.join(pairs, sql`, `)}))` })
     .from(from)
     .where(where)
     .get();

@@ -1,10 +1,11 @@
+import { FAILING_STATUSES } from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import type { AgentPage } from '../../services/dashboard/index.ts';
 import { ago, badge, clusterHref, type Html, page, region, testHref, withQuery } from '../layout.ts';
 import { spoolText } from './cluster.ts';
 
-const FAILED = new Set(['fail', 'error', 'timeout']);
+const FAILED = FAILING_STATUSES;
 type Row = AgentPage['tests'][number];
 /** Failing first, then no result yet, then skipped or unsupported, then passing. */
 const rank = (r: Row) => (!r.latest ? 1 : FAILED.has(r.latest.status) ? 0 : r.latest.status === 'pass' ? 3 : 2);

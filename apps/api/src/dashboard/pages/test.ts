@@ -1,4 +1,10 @@
-import type { LatestState, RemedyRunView, RunView, TestDetail } from '@synthfleet/contracts';
+import {
+  FAILING_STATUSES,
+  type LatestState,
+  type RemedyRunView,
+  type RunView,
+  type TestDetail,
+} from '@synthfleet/contracts';
 import { html } from 'hono/html';
 import type { Principal } from '../../services/context.ts';
 import { HISTORY_WINDOWS, type HistoryWindow, type TestPageData } from '../../services/dashboard/index.ts';
@@ -42,7 +48,7 @@ type PageData = TestPageData & {
   notice?: string | undefined;
 };
 
-const FAILED = new Set(['fail', 'error', 'timeout']);
+const FAILED = FAILING_STATUSES;
 /** Failing first, then stale agents, then the rest. */
 const problemRank = (a: LatestState) => (FAILED.has(a.status) ? 0 : a.agentState === 'stale' ? 1 : 2);
 

@@ -5,7 +5,7 @@ import { badRequest } from '../../errors.ts';
 import { assertCanRead, visibleClusters } from '../access.ts';
 import type { Principal, ServiceContext } from '../context.ts';
 import { compareScanned, scannedVerdict, scanTests } from '../test-scan.ts';
-import { summaryColumns, toTestSummary, verdictColumns, verdictOf } from '../test-views.ts';
+import { summaryColumns, toTestSummary, verdictOf } from '../test-views.ts';
 
 /** What the dashboard shows for a test: its verdict (contracts' verdict.ts), as every surface does. */
 export type DisplayStatus = Verdict;
@@ -29,8 +29,6 @@ export type DashboardFilter = {
 
 const NODES_SHOWN = 5;
 
-/** What stale detection and the problem-first order need, for every matching test. */
-export const statusColumns = { id: tests.id, ...verdictColumns };
 export type StatusRow = {
   id: number;
   state: TestRow['state'];
