@@ -80,6 +80,17 @@ describe('the pane of glass over a seeded fleet, in Chromium', { timeout: 240_00
       expect(list.find((i) => i.kind === 'silent' && i.key === c)?.text).toContain('silent');
     expect(fleet.staleTotal).toBeGreaterThan(100); // past the old display cap
     expect(await page.getAttribute('[data-stale-total]', 'data-stale-total')).toBe(String(fleet.staleTotal));
+    // Tiles tell blast radius apart: 99 % of a cluster failing is the darkest shade and comes first,
+    // 3 nodes of 69 the lightest; a silent cluster's tile says it has no news.
+    const tiles = await page.$$eval('section.tile', (ts) =>
+      ts.map((t) => `${t.getAttribute('data-cluster')} ${t.className}`),
+    );
+    expect(tiles.find((t) => t.startsWith(`${fleet.widest.cluster} `))).toMatch(/\bq4\b/);
+    expect(tiles.find((t) => t.startsWith(`${fleet.lookAlike.clusters[0]} `))).toMatch(/\bq1\b/);
+    expect(tiles.findIndex((t) => t.startsWith(`${fleet.widest.cluster} `))).toBeLessThan(
+      tiles.findIndex((t) => t.startsWith(`${fleet.lookAlike.clusters[0]} `)),
+    );
+    expect(await page.textContent(`section.tile[data-cluster="${fleet.silent[0]}"]`)).toContain('no news');
     // Bounded, whatever the fleet.
     const elements = await page.evaluate(() => document.getElementsByTagName('*').length);
     expect(elements).toBeLessThan(5000);
