@@ -1,10 +1,10 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createBackoff } from '@synthfleet/contracts';
 import { createProbeSet, type KubeClient, type ProbeSet, sleep } from '@synthfleet/probes';
 import pkg from '../package.json' with { type: 'json' };
 import { type ApiClient, createApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';
+import { mkdir } from './fs-async.ts';
 import { createHeartbeatServer } from './heartbeat-server.ts';
 import { kubeClientFor } from './kube-access.ts';
 import { createLogger, type Logger } from './logger.ts';

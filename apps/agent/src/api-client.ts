@@ -1,5 +1,4 @@
 import http from 'node:http';
-import https from 'node:https';
 import {
   ApiCallError,
   Assignment,
@@ -30,7 +29,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
   const base = opts.baseUrl.replace(/\/+$/, '');
   const isHttps = base.startsWith('https:');
   const agent = isHttps
-    ? new https.Agent({ keepAlive: true, maxSockets: 4 })
+    ? new (process.getBuiltinModule('node:https').Agent)({ keepAlive: true, maxSockets: 4 })
     : new http.Agent({ keepAlive: true, maxSockets: 4 });
 
   async function call(

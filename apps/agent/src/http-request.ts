@@ -1,5 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import { httpFor } from '@synthfleet/probes';
 
 export type Answer = { status: number; statusText: string; text: string; headers: http.IncomingHttpHeaders };
 
@@ -13,7 +13,7 @@ export function httpRequest(
   init: { method: string; body?: string; headers: Record<string, string>; signal: AbortSignal; maxChars?: number },
   agent?: http.Agent,
 ): Promise<Answer> {
-  const lib = url.protocol === 'https:' ? https : http;
+  const lib = httpFor(url);
   const max = init.maxChars ?? Number.POSITIVE_INFINITY;
   return new Promise((resolve, reject) => {
     const req = lib.request(url, { method: init.method, headers: init.headers, signal: init.signal, agent }, (res) => {

@@ -1,6 +1,6 @@
 import { type Gauge as PluginGauge, type RunResult, RunStatus } from '@synthfleet/contracts';
-import { Counter, Gauge, Pushgateway, Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
+import { Counter, Gauge, pushToGateway, Registry } from './prom.ts';
 
 export type TestLabels = { namespace: string; test: string; plugin: string };
 
@@ -165,13 +165,11 @@ export class AgentMetrics {
       { version: opts.version },
       1,
     );
-    new Gauge({
+    const rss: Gauge = new Gauge({
       name: 'synthfleet_agent_resident_memory_bytes',
       help: 'resident set size of the agent process',
       registers: r,
-      collect() {
-        this.set(process.memoryUsage.rss());
-      },
+      collect: (): void => rss.set(process.memoryUsage.rss()),
     });
   }
 
@@ -305,7 +303,6 @@ export function createPusher(opts: {
   minIntervalMs: number;
   keepAliveMs: number;
 }) {
-  const gateway = new Pushgateway(opts.url, { timeout: 10_000 }, opts.registry);
   let inFlight: Promise<void> | undefined;
   let again = false;
   let last = 0;
@@ -316,7 +313,7 @@ export function createPusher(opts: {
   async function pushNow(): Promise<void> {
     last = Date.now();
     try {
-      await gateway.push({ jobName: opts.job, groupings: opts.grouping() });
+      await pushToGateway(opts.url, opts.registry, opts.job, opts.grouping(), 10_000);
       if (failures > 0) opts.logger.info({ after: failures }, 'pushgateway reachable again');
       failures = 0;
     } catch (err) {

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiCallError, Assignment, createBackoff, parseDownwardLabels } from '@synthfleet/contracts';
 import { type ProbeSet, sleep } from '@synthfleet/probes';
 import type { ApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';
+import { readFile } from './fs-async.ts';
 import type { Logger } from './logger.ts';
 import type { AgentMetrics, Pusher } from './metrics.ts';
 import type { Reporter } from './reporter.ts';

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type AssignedTest,
   FAILING_STATUSES,
@@ -9,7 +8,7 @@ import {
   type RunStatus,
   runTimeoutMs,
 } from '@synthfleet/contracts';
-import { type ProbeReport, type ProbeSet, runProbe } from '@synthfleet/probes';
+import { nodeCrypto, type ProbeReport, type ProbeSet, runProbe } from '@synthfleet/probes';
 import { Cron } from 'croner';
 import type { Logger } from './logger.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -234,7 +233,7 @@ export class TestRunner {
   ) {
     const { test } = this;
     let run: RunResult = {
-      runId: randomUUID(),
+      runId: nodeCrypto().randomUUID(),
       namespace: test.namespace,
       name: test.name,
       revision: test.revision,

@@ -1,6 +1,6 @@
-import { appendFile, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RunResult } from '@synthfleet/contracts';
+import { appendFile, mkdir, readdir, readFile, stat, unlink } from './fs-async.ts';
 
 const SEGMENT = /^seg-(\d{16})\.jsonl$/;
 

@@ -11,6 +11,7 @@ export * from './fleet-test.ts';
 export * from './maintenance.ts';
 export * from './names.ts';
 export * from './node-selector.ts';
+export * from './prom-text.ts';
 export * from './query.ts';
 export * from './remedy.ts';
 export * from './server-timeouts.ts';

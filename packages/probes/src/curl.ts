@@ -1,12 +1,10 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Gauge } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { Span } from './config.ts';
 import type { Probe, ProbeOutcome } from './types.ts';
-import { errorMessage, isTimeout, timeoutSignal } from './util.ts';
+import { errorMessage, httpFor, isTimeout, timeoutSignal } from './util.ts';
 
 /**
  * synthetic-heart's `curl` plugin (agent/plugins/syntests/curl at cisco-open/synthetic-heart
@@ -88,7 +86,7 @@ function measure(url: URL, signal: AbortSignal): Promise<{ ok: boolean; values: 
     let firstByte: number | undefined;
     let socket: Socket | undefined;
     let settled = false;
-    const lib = url.protocol === 'https:' ? https : http;
+    const lib = httpFor(url);
     const req = lib.request(url, { method: 'GET', headers: { 'user-agent': 'synthfleet-curl' }, signal, agent: false });
     const base = (): Measured => ({
       time_namelookup: secs(lookup),

@@ -1,12 +1,10 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { Gauge } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { Span } from './config.ts';
 import { heartbeatBytes, isHeartbeatBody, parseByteSize } from './heartbeat-payload.ts';
 import { pickRendezvous } from './rendezvous.ts';
 import type { Probe, ProbeContext, ProbeOutcome } from './types.ts';
-import { errorMessage, seconds, timeoutSignal } from './util.ts';
+import { errorMessage, httpFor, seconds, timeoutSignal } from './util.ts';
 
 const ByteSize = z.union([z.number(), z.string()]).transform((v, ctx) => {
   try {
@@ -51,7 +49,7 @@ const MAX_POST_ANSWER = 4096;
  * spec-chosen) that sends more cannot grow the agent's memory or hold the run.
  */
 function exchange(url: URL, method: 'GET' | 'POST', size: number, signal: AbortSignal) {
-  const lib = url.protocol === 'https:' ? https : http;
+  const lib = httpFor(url);
   const limit = (method === 'GET' ? size : MAX_POST_ANSWER) + 1;
   return new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
     const req = lib.request(url, { method, signal, headers: method === 'POST' ? { 'content-length': size } : {} });

@@ -1,11 +1,9 @@
-import http from 'node:http';
-import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Gauge } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { Span } from './config.ts';
 import type { Probe, ProbeContext, ProbeOutcome } from './types.ts';
-import { errorMessage, isTimeout, seconds, sleep, timeoutSignal } from './util.ts';
+import { errorMessage, httpFor, isTimeout, seconds, sleep, timeoutSignal } from './util.ts';
 
 /** What a body regex is matched against: the first MiB of the body. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -92,7 +90,7 @@ function requestOnce(endpoint: Endpoint, url: URL, signal: AbortSignal): Promise
       settled = true;
       resolve({ ...a, totalMs: performance.now() - started, connectMs, firstByteMs, certExpiresAt });
     };
-    const lib = url.protocol === 'https:' ? https : http;
+    const lib = httpFor(url);
     const req = lib.request(url, {
       method: endpoint.method,
       headers: { 'user-agent': 'synthfleet-agent', ...endpoint.headers },

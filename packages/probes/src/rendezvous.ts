@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './util.ts';
 
 function score(seed: string, id: string): number {
-  return createHash('sha256').update(seed).update('\0').update(id).digest().readUInt32BE(0);
+  return nodeCrypto().createHash('sha256').update(seed).update('\0').update(id).digest().readUInt32BE(0);
 }
 
 /**

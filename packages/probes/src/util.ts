@@ -1,3 +1,5 @@
+import http from 'node:http';
+
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -51,3 +53,15 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 export function seconds(ms: number): number {
   return Math.round(ms * 1000) / 1e6;
 }
+
+/**
+ * node:http, or node:https for an https: URL, loaded on first use: TLS and OpenSSL cost an agent
+ * ~7 MB of RSS, which a node whose API and targets are all plain http:// never needs to pay.
+ */
+export function httpFor(url: URL | string): typeof http | typeof import('node:https') {
+  const protocol = typeof url === 'string' ? new URL(url).protocol : url.protocol;
+  return protocol === 'https:' ? process.getBuiltinModule('node:https') : http;
+}
+
+/** node:crypto on first use (loading it costs ~2 MB of RSS an idle agent does without). */
+export const nodeCrypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');

@@ -1,7 +1,8 @@
+import { METRICS_CONTENT_TYPE } from '@synthfleet/contracts';
 import { z } from 'zod';
 import { defineRoute } from '../lib/route.ts';
 import type { ServiceContext } from '../services/context.ts';
-import { controlPlaneMetrics, METRICS_CONTENT_TYPE } from '../services/control-metrics.ts';
+import { controlPlaneMetrics } from '../services/control-metrics.ts';
 
 /** Process-level numbers for operators and benchmarks: how many long-polls this instance holds. */
 export function statsRoutes(ctx: ServiceContext) {

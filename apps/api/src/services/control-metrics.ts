@@ -10,6 +10,7 @@
 import {
   AVAILABILITY_WINDOWS,
   type Counted,
+  formatLabels,
   inMaintenance,
   type SloStatus,
   sloStatus,
@@ -41,21 +42,13 @@ export const createCounters = (): ApiCounters => ({
   pollWakeups: 0,
 });
 
-export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-const labels = (l: Record<string, string>) =>
-  `{${Object.entries(l)
-    .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-    .join(',')}}`;
-
 class Exposition {
   private readonly parts: string[] = [];
   family(name: string, type: 'gauge' | 'counter', help: string): void {
     this.parts.push(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
   }
   sample(name: string, l: Record<string, string>, value: number): void {
-    this.parts.push(`${name}${labels(l)} ${Number.isFinite(value) ? value : 'NaN'}\n`);
+    this.parts.push(`${name}${formatLabels(l)} ${Number.isFinite(value) ? value : 'NaN'}\n`);
   }
   text(): string {
     return this.parts.join('');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import { httpFor } from '../util.ts';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Projected service-account tokens rotate (about hourly); the file is read again this often. */
@@ -80,7 +81,7 @@ export class KubeClient {
     this.url = new URL(access.server);
     this.agent =
       this.url.protocol === 'https:'
-        ? new HttpsAgent({ keepAlive: true, maxSockets: 8, ca: access.ca })
+        ? new (process.getBuiltinModule('node:https').Agent)({ keepAlive: true, maxSockets: 8, ca: access.ca })
         : new HttpAgent({ keepAlive: true, maxSockets: 8 });
   }
 
@@ -110,7 +111,7 @@ export class KubeClient {
       headers['content-type'] = options.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = httpFor(target).request;
     return new Promise<T>((resolve, reject) => {
       const req = send(target, { method, headers, agent: this.agent, signal: options.signal }, (res) => {
         const chunks: Buffer[] = [];
