@@ -7,8 +7,10 @@
  * same cores on equal terms, so the ratio is the agent's cost per request against the least
  * node:http can do. Medians over the rounds are reported, with the median of the per-round ratios
  * and, as a control, the same measurement of a second raw server against the first: the spread
- * two identical servers show here is the noise any ratio must be read against. Also the agent's idle RSS (registered, holding an empty assignment) and
- * its peak RSS under load. The agent runs as it ships: the esbuild bundle (`npm run build:agent`)
+ * two identical servers show here is the noise any ratio must be read against. Also the agent's
+ * idle RSS (registered, holding an empty assignment) beside a bare CommonJS node:http server run
+ * with the same flags (support/bare-http-server.cjs), its start-to-ready time, and its peak RSS
+ * under load. The agent runs as it ships: the esbuild bundle (`npm run build:agent`)
  * with the Node flags and environment its image sets (AGENT_NODE_FLAGS, AGENT_RUNTIME_ENV).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -103,6 +105,9 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
   // A second raw server: loaded against the first, it shows how far two identical servers drift
   // apart on this machine (the noise floor the agent's ratio must be read against).
   const control = runNode([here('./support/raw-heartbeat-server.mjs')]);
+  // The memory baseline: a bare node:http server with a 1 KiB buffer, run the way the agent runs
+  // (the same Node flags and malloc settings), so the difference is the agent's own code and data.
+  const bare = runNode([...AGENT_NODE_FLAGS, here('./support/bare-http-server.cjs')], AGENT_RUNTIME_ENV);
   const agents: ChildProcess[] = [];
   try {
     const token = await api.clusterToken('bench');
@@ -123,18 +128,27 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
     };
     const started = await Promise.all(
       Array.from({ length: IDLE_AGENTS }, async (_, i) => {
+        const t0 = performance.now();
         const child = startAgent(`bench-node-${i}`);
         const url = (await firstJsonLine(child, (o) => o.msg === 'agent listening')).url as string;
         await firstJsonLine(child, (o) => o.msg === 'assignment applied');
-        return { child, url };
+        return { child, url, readyMs: performance.now() - t0 };
       }),
     );
+    // The bare server's start to listening, for the agent's start to ready (registered, assignment applied).
+    const bareStart = performance.now();
+    const bareTimed = runNode([...AGENT_NODE_FLAGS, here('./support/bare-http-server.cjs')], AGENT_RUNTIME_ENV);
+    await firstJsonLine(bareTimed, (o) => 'port' in o);
+    const bareReadyMs = performance.now() - bareStart;
+    bareTimed.kill('SIGTERM');
     const rawUrl = `http://127.0.0.1:${(await firstJsonLine(raw, (o) => 'port' in o)).port}`;
     const controlUrl = `http://127.0.0.1:${(await firstJsonLine(control, (o) => 'port' in o)).port}`;
+    await firstJsonLine(bare, (o) => 'port' in o);
     // Settle, then take the idle figures.
     await new Promise((r) => setTimeout(r, 3000));
     const idleAgent = median(started.map((a) => rssOf(a.child.pid as number)));
-    const idleRaw = rssOf(raw.pid as number);
+    const idleBare = rssOf(bare.pid as number);
+    bare.kill('SIGTERM');
     const agent = (started[0] as (typeof started)[number]).child;
     const agentUrl = (started[0] as (typeof started)[number]).url;
     for (const other of started.slice(1)) other.child.kill('SIGTERM');
@@ -194,10 +208,20 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
       metric: `agent RSS, idle (registered, empty assignment; median of ${IDLE_AGENTS} agents)`,
       unit: 'MB',
       value: idleAgent / 1e6,
-      baseline: idleRaw / 1e6,
-      baselineName: 'raw heartbeat server idle',
+      baseline: idleBare / 1e6,
+      baselineName: 'a bare node:http server serving a 1 KiB buffer, same Node flags and malloc settings',
       higherIsBetter: false,
-      target: '≤ 70 MB',
+      note: `the agent's own code and data: +${((idleAgent - idleBare) / 1e6).toFixed(1)} MB`,
+      target: '≤ bare + 8 MB',
+    });
+    rows.push({
+      bench: 'heartbeat',
+      metric: `agent start to ready: registered and its assignment applied (median of ${IDLE_AGENTS} agents started at once)`,
+      unit: 'ms',
+      value: median(started.map((a) => a.readyMs)),
+      baseline: bareReadyMs,
+      baselineName: 'the bare node:http server, start to listening',
+      higherIsBetter: false,
     });
     rows.push({
       bench: 'heartbeat',
@@ -213,6 +237,7 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
     for (const a of agents) a.kill('SIGTERM');
     raw.kill('SIGTERM');
     control.kill('SIGTERM');
+    bare.kill('SIGTERM');
     await api.stop();
     rmSync(spool, { recursive: true, force: true });
   }
