@@ -107,7 +107,10 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
   const control = runNode([here('./support/raw-heartbeat-server.mjs')]);
   // The memory baseline: a bare node:http server with a 1 KiB buffer, run the way the agent runs
   // (the same Node flags and malloc settings), so the difference is the agent's own code and data.
+  const bareStart = performance.now();
   const bare = runNode([...AGENT_NODE_FLAGS, here('./support/bare-http-server.cjs')], AGENT_RUNTIME_ENV);
+  // Its start to listening, for the agent's start to ready (registered, assignment applied).
+  const bareReady = firstJsonLine(bare, (o) => 'port' in o).then(() => performance.now() - bareStart);
   const agents: ChildProcess[] = [];
   try {
     const token = await api.clusterToken('bench');
@@ -135,15 +138,9 @@ export async function benchHeartbeat(): Promise<BenchRow[]> {
         return { child, url, readyMs: performance.now() - t0 };
       }),
     );
-    // The bare server's start to listening, for the agent's start to ready (registered, assignment applied).
-    const bareStart = performance.now();
-    const bareTimed = runNode([...AGENT_NODE_FLAGS, here('./support/bare-http-server.cjs')], AGENT_RUNTIME_ENV);
-    await firstJsonLine(bareTimed, (o) => 'port' in o);
-    const bareReadyMs = performance.now() - bareStart;
-    bareTimed.kill('SIGTERM');
     const rawUrl = `http://127.0.0.1:${(await firstJsonLine(raw, (o) => 'port' in o)).port}`;
     const controlUrl = `http://127.0.0.1:${(await firstJsonLine(control, (o) => 'port' in o)).port}`;
-    await firstJsonLine(bare, (o) => 'port' in o);
+    const bareReadyMs = await bareReady;
     // Settle, then take the idle figures.
     await new Promise((r) => setTimeout(r, 3000));
     const idleAgent = median(started.map((a) => rssOf(a.child.pid as number)));

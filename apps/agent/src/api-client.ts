@@ -1,4 +1,3 @@
-import http from 'node:http';
 import {
   ApiCallError,
   Assignment,
@@ -11,6 +10,7 @@ import {
   type RunBatch,
   RunBatchResponse,
 } from '@synthfleet/contracts';
+import { httpFor } from '@synthfleet/probes';
 import type { z } from 'zod';
 import { type Answer, httpRequest } from './http-request.ts';
 
@@ -27,10 +27,7 @@ export type ApiClient = ReturnType<typeof createApiClient>;
 
 export function createApiClient(opts: { baseUrl: string; token: string }) {
   const base = opts.baseUrl.replace(/\/+$/, '');
-  const isHttps = base.startsWith('https:');
-  const agent = isHttps
-    ? new (process.getBuiltinModule('node:https').Agent)({ keepAlive: true, maxSockets: 4 })
-    : new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const agent = new (httpFor(base).Agent)({ keepAlive: true, maxSockets: 4 });
 
   async function call(
     path: string,
