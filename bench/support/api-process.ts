@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_RUNTIME_ENV, buildApi } from '../../scripts/build-api.ts';
 import { request } from './http.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,8 +21,11 @@ export type ApiProcess = {
   stop(): Promise<void>;
 };
 
+let bundle: Promise<string> | undefined;
+
 /**
- * Starts the real Node entry on 127.0.0.1 with a temp `file:` database; resolves once it listens.
+ * Starts the Node API as it ships (the bundle of scripts/build-api.ts, built once per bench run,
+ * with the image's runtime settings) on 127.0.0.1 with a temp `file:` database; resolves once it listens.
  * `BENCH_API_NODE_ARGS` adds Node flags to the API process only (e.g. `--cpu-prof
  * --cpu-prof-dir=/tmp/prof` to profile it; Node refuses those in NODE_OPTIONS).
  */
@@ -29,10 +33,12 @@ export async function startApiProcess(env: Record<string, string> = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), 'synthfleet-bench-'));
   const admin = `bench-admin-${crypto.randomUUID()}`;
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'apps/api/src/entry/node.ts')], {
+  bundle ??= buildApi(join(root, 'apps/api/dist/bench/api.cjs'));
+  const child = spawn(process.execPath, [...nodeArgs, await bundle], {
     cwd: root,
     env: {
       ...process.env,
+      ...API_RUNTIME_ENV,
       PORT: '0',
       HOST: '127.0.0.1',
       SYNTHFLEET_DATA_DIR: dir,

@@ -119,16 +119,20 @@ export type Api = NodeProcess & {
   runs(cluster: string, namespace: string, name: string, token?: string): Promise<RunView[]>;
 };
 
-/** The real API (Node entry) on 127.0.0.1 with its libSQL file under `dataDir`. */
+/**
+ * The real API (Node entry) on 127.0.0.1 with its libSQL file under `dataDir`; `script` runs
+ * another entry of it (the shipped bundle) instead of the TypeScript source.
+ */
 export async function startApi(opts: {
   dataDir: string;
+  script?: string;
   port?: number;
   admin?: string;
   env?: Record<string, string>;
 }): Promise<Api> {
   const admin = opts.admin ?? `test-admin-${crypto.randomUUID()}`;
   const proc = startNode(
-    'apps/api/src/entry/node.ts',
+    opts.script ?? 'apps/api/src/entry/node.ts',
     {
       PORT: String(opts.port ?? 0),
       HOST: '127.0.0.1',

@@ -81,7 +81,11 @@ export async function startNodeServer(source: Record<string, string | undefined>
   return { server, port, close, ctx, logger };
 }
 
-if (import.meta.main) {
+/**
+ * The process: starts the server, closes it on SIGINT/SIGTERM, and exits 2 with the message on a
+ * bad configuration. No top-level await: the shipped bundle (scripts/build-api.ts) is CommonJS.
+ */
+export async function runNodeServer(): Promise<void> {
   try {
     const { close, logger } = await startNodeServer();
     let closing = false;
@@ -99,6 +103,9 @@ if (import.meta.main) {
       process.stderr.write(`synthfleet api: ${err.message}\n`);
       process.exit(2);
     }
-    throw err;
+    process.stderr.write(`synthfleet api: cannot start: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
   }
 }
+
+if (import.meta.main) void runNodeServer();
