@@ -36,17 +36,17 @@ describe('agent bundle', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('SYNTHFLEET_TOKEN: is required');
-    // zod's English messages ship (the bundle keeps only that locale).
-    expect(r.stderr).toContain('HEARTBEAT_PORT: Invalid input: expected number');
+    expect(r.stderr).toContain('HEARTBEAT_PORT: must be a whole number from 0 to 65535, not "x"');
   });
 
-  it('serves heartbeats and health while the API is unreachable, and is not ready; idle on http:// it loads no TLS, crypto, worker threads or fs/promises', async () => {
-    // A preload that keeps writing the builtins the process has loaded (the agent is killed, not stopped).
+  it('serves heartbeats and health while the API is unreachable, and is not ready; idle on http:// it loads no TLS, crypto, worker threads, fs/promises or zod', async () => {
+    // A preload that keeps writing the builtins the process has loaded and whether zod has been
+    // evaluated (zod 4 sets a global config object when its core loads); the agent is killed, not stopped.
     const loaded = join(dir, 'loaded.json');
     const preload = join(dir, 'loaded.cjs');
     writeFileSync(
       preload,
-      `const fs = require('node:fs'); setInterval(() => fs.writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(process.moduleLoadList)), 100).unref();`,
+      `const fs = require('node:fs'); setInterval(() => fs.writeFileSync(${JSON.stringify(loaded)}, JSON.stringify({ builtins: process.moduleLoadList, zod: '__zod_globalConfig' in globalThis })), 100).unref();`,
     );
     const proc = startNode(
       bundle,
@@ -68,7 +68,9 @@ describe('agent bundle', () => {
     expect((await fetch(`${agent.url}/readyz`)).status).toBe(503);
     await proc.waitForLog((l) => l.msg === 'poll failed' && String(l.err).includes('ECONNREFUSED'));
     await new Promise((r) => setTimeout(r, 300));
-    const builtins = (JSON.parse(readFileSync(loaded, 'utf8')) as string[])
+    const seen = JSON.parse(readFileSync(loaded, 'utf8')) as { builtins: string[]; zod: boolean };
+    expect(seen.zod, 'zod evaluated by an idle agent').toBe(false);
+    const builtins = seen.builtins
       .filter((m) => m.startsWith('NativeModule '))
       .map((m) => m.slice('NativeModule '.length));
     expect(builtins).toContain('http');

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
-import { createBackoff } from '@synthfleet/contracts';
-import { createProbeSet, type KubeClient, type ProbeSet, sleep } from '@synthfleet/probes';
+import { createBackoff } from '@synthfleet/contracts/backoff';
+import type { KubeClient, ProbeSet } from '@synthfleet/probes';
+import { createProbeSet } from '@synthfleet/probes/probe-set';
+import { sleep } from '@synthfleet/probes/util';
 import pkg from '../package.json' with { type: 'json' };
 import { type ApiClient, createApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';

@@ -1,18 +1,18 @@
-import {
-  ApiCallError,
+import type {
   Assignment,
-  ErrorEnvelope,
-  type RegisterAgentRequest,
+  RegisterAgentRequest,
   RegisterAgentResponse,
-  type RemedyClaim,
+  RemedyClaim,
   RemedyGrant,
-  type RemedyOutcome,
-  type RunBatch,
+  RemedyOutcome,
+  RunBatch,
   RunBatchResponse,
 } from '@synthfleet/contracts';
-import { httpFor } from '@synthfleet/probes';
+import { ApiCallError } from '@synthfleet/contracts/api-call-error';
+import { httpFor } from '@synthfleet/probes/util';
 import type { z } from 'zod';
 import { type Answer, httpRequest } from './http-request.ts';
+import { errorOf, parseAssignment, parseRegisterAnswer, schemas, WireError } from './wire.ts';
 
 /** `Retry-After` in seconds (the API's form; an HTTP date is taken too), capped at 10 minutes. */
 export function retryAfterMs(value: string | undefined): number | undefined {
@@ -59,32 +59,47 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
     if (res.status >= 400) {
       let message = `${res.status} ${res.statusText}`;
       let code: string | undefined;
+      let body: unknown;
       try {
-        const env = ErrorEnvelope.parse(JSON.parse(res.text));
-        message = `${res.status} ${env.error.code}: ${env.error.message}`;
-        code = env.error.code;
+        body = JSON.parse(res.text);
       } catch {
-        // not our envelope (a proxy's page): keep the status line
+        // not JSON (a proxy's page): keep the status line
+      }
+      const error = errorOf(body);
+      if (error) {
+        message = `${res.status} ${error.code}: ${error.message}`;
+        code = error.code;
       }
       throw new ApiCallError(res.status, message, code, retryAfterMs(res.headers['retry-after']));
     }
     return res;
   }
 
-  async function json<T>(res: Answer, schema: z.ZodType<T>, what: string): Promise<T> {
+  /** The answer's JSON through `read` (a plain check, or a zod schema's); 502 when it is not what the API sends. */
+  async function json<T>(res: Answer, what: string, read: (body: unknown) => T | Promise<T>): Promise<T> {
     let body: unknown;
     try {
       body = JSON.parse(res.text);
     } catch {
       throw new ApiCallError(502, `${what}: the API answered with something that is not JSON`);
     }
-    const parsed = schema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ApiCallError(502, `${what}: unexpected answer (${issue?.path.join('.')}: ${issue?.message})`);
+    try {
+      return await read(body);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      throw new ApiCallError(502, `${what}: unexpected answer (${err.message})`);
     }
-    return parsed.data;
   }
+
+  /** A reader for a schema from schema-set.ts (loaded on first use). */
+  const withSchema =
+    <T>(pick: (s: Awaited<ReturnType<typeof schemas>>) => z.ZodType<T>) =>
+    async (body: unknown): Promise<T> => {
+      const parsed = pick(await schemas()).safeParse(body);
+      if (parsed.success) return parsed.data;
+      const issue = parsed.error.issues[0];
+      throw new WireError(issue?.path.join('.') ?? '', issue?.message ?? 'not valid');
+    };
 
   return {
     async register(req: RegisterAgentRequest, signal?: AbortSignal): Promise<RegisterAgentResponse> {
@@ -94,7 +109,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
         timeoutMs: 15_000,
         signal,
       });
-      return json(res, RegisterAgentResponse, 'register');
+      return json(res, 'register', parseRegisterAnswer);
     },
 
     /** Long-polls for a new assignment; `known` undefined asks for the current one at once. */
@@ -121,7 +136,7 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
         signal,
       });
       if (res.status === 304) return { kind: 'not-modified' };
-      return { kind: 'assignment', assignment: await json(res, Assignment, 'assignment') };
+      return { kind: 'assignment', assignment: await json(res, 'assignment', parseAssignment) };
     },
 
     /** Asks to run a test's remedy: a grant, or an ApiCallError 409 when its limit is reached. */
@@ -132,7 +147,11 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
         timeoutMs: 15_000,
         signal,
       });
-      return json(res, RemedyGrant, 'remedy claim');
+      return json(
+        res,
+        'remedy claim',
+        withSchema((s) => s.RemedyGrant),
+      );
     },
 
     async finishRemedy(agentId: string, remedyId: string, outcome: RemedyOutcome, signal?: AbortSignal) {
@@ -151,7 +170,11 @@ export function createApiClient(opts: { baseUrl: string; token: string }) {
         timeoutMs: 30_000,
         signal,
       });
-      return json(res, RunBatchResponse, 'runs');
+      return json(
+        res,
+        'runs',
+        withSchema((s) => s.RunBatchResponse),
+      );
     },
   };
 }

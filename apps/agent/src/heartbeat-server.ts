@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KEEP_ALIVE_TIMEOUT_MS, SERVER_TIMEOUTS } from '@synthfleet/contracts';
-import { heartbeatBytes } from '@synthfleet/probes';
+import { KEEP_ALIVE_TIMEOUT_MS, SERVER_TIMEOUTS } from '@synthfleet/contracts/server-timeouts';
+import { heartbeatBytes } from '@synthfleet/probes/heartbeat-payload';
 
 /** Payloads up to this size come from one precomputed buffer; larger ones stream in 64 KiB chunks. */
 const PRECOMPUTED_MAX = 4 * 1024 * 1024;
@@ -32,7 +32,14 @@ function text(res: http.ServerResponse, status: number, body: string, type = 'te
  * environment or a secret.
  */
 export function createHeartbeatServer(options: HeartbeatServerOptions) {
-  const payload = heartbeatBytes(Math.min(options.max, PRECOMPUTED_MAX));
+  // Sized to what has been asked for (the next power of two, up to the precomputed ceiling), so an
+  // agent whose peers ask for 1 KiB holds 1 KiB, not HEARTBEAT_MAX.
+  const ceiling = Math.min(options.max, PRECOMPUTED_MAX);
+  let payload = heartbeatBytes(Math.min(ceiling, 1024));
+  const payloadFor = (n: number): Buffer => {
+    if (n > payload.length) payload = heartbeatBytes(Math.min(ceiling, 2 ** Math.ceil(Math.log2(n))));
+    return payload;
+  };
   const versionBody = JSON.stringify({ name: 'synthfleet-agent', version: options.version });
 
   function sizeOf(path: string): number | string {
@@ -50,10 +57,10 @@ export function createHeartbeatServer(options: HeartbeatServerOptions) {
       'cache-control': 'no-store',
     });
     if (req.method === 'HEAD') return void res.end();
-    if (n <= payload.length) return void res.end(payload.subarray(0, n));
+    if (n <= ceiling) return void res.end(payloadFor(n).subarray(0, n));
     // Past the precomputed size: stream the pattern (64 KiB is a multiple of its 16-byte period).
     let left = n;
-    const chunk = payload.subarray(0, CHUNK);
+    const chunk = payloadFor(CHUNK).subarray(0, CHUNK);
     const pump = () => {
       while (left > 0) {
         const part = left >= CHUNK ? chunk : chunk.subarray(0, left);

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { httpFor } from '@synthfleet/probes';
+import { httpFor } from '@synthfleet/probes/util';
 
 export type Answer = { status: number; statusText: string; text: string; headers: http.IncomingHttpHeaders };
 

@@ -1,4 +1,5 @@
-import { errorMessage, KubeClient, kubeAccessFromEnv } from '@synthfleet/probes';
+import { KubeClient, kubeAccessFromEnv } from '@synthfleet/probes/k8s/client';
+import { errorMessage } from '@synthfleet/probes/util';
 import type { AgentEnv } from './env.ts';
 import type { Logger } from './logger.ts';
 

@@ -1,4 +1,4 @@
-import { EnvError } from '@synthfleet/contracts';
+import { EnvError } from '@synthfleet/contracts/env';
 import { createAgent } from './agent.ts';
 import { parseEnv } from './env.ts';
 

@@ -1,4 +1,5 @@
-import { type Gauge as PluginGauge, type RunResult, RunStatus } from '@synthfleet/contracts';
+import type { Gauge as PluginGauge, RunResult } from '@synthfleet/contracts';
+import { RUN_STATUSES } from '@synthfleet/contracts/run-status';
 import type { Logger } from './logger.ts';
 import { Counter, Gauge, pushToGateway, Registry } from './prom.ts';
 
@@ -280,7 +281,7 @@ export class AgentMetrics {
     const sh = this.shBase(t);
     for (const m of [this.success, this.passRatio, this.duration, this.lastRun]) m.remove(t);
     for (const m of [this.shMarks, this.shMaxMarks, this.shRuntime]) m.remove(sh);
-    for (const status of RunStatus.options) this.runs.remove({ ...t, status });
+    for (const status of RUN_STATUSES) this.runs.remove({ ...t, status });
     const key = `${t.namespace}/${t.test}`;
     for (const s of this.pluginSeries.get(key) ?? []) s.gauge.remove(s.labels);
     this.pluginSeries.delete(key);

@@ -1,6 +1,10 @@
 import { join } from 'node:path';
-import { ApiCallError, Assignment, createBackoff, parseDownwardLabels } from '@synthfleet/contracts';
-import { type ProbeSet, sleep } from '@synthfleet/probes';
+import type { Assignment } from '@synthfleet/contracts';
+import { ApiCallError } from '@synthfleet/contracts/api-call-error';
+import { createBackoff } from '@synthfleet/contracts/backoff';
+import { parseDownwardLabels } from '@synthfleet/contracts/downward-labels';
+import type { ProbeSet } from '@synthfleet/probes';
+import { sleep } from '@synthfleet/probes/util';
 import type { ApiClient } from './api-client.ts';
 import type { AgentEnv } from './env.ts';
 import { readFile } from './fs-async.ts';
@@ -9,6 +13,7 @@ import type { AgentMetrics, Pusher } from './metrics.ts';
 import type { Reporter } from './reporter.ts';
 import type { Spool } from './spool.ts';
 import type { Supervisor } from './supervisor.ts';
+import { parseAssignment } from './wire.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
 
 /** What the agent knows of itself; the poller writes it as it registers. */
@@ -73,13 +78,15 @@ export function createPoller(deps: PollerDeps, signal: AbortSignal) {
     } catch {
       return; // none yet, or not JSON: the API hands out the current one anyway
     }
-    const parsed = Assignment.safeParse(saved);
-    if (!parsed.success) {
-      logger.warn({ file: assignmentFile }, 'ignoring an unreadable saved assignment');
+    let assignment: Assignment;
+    try {
+      assignment = await parseAssignment(saved);
+    } catch (err) {
+      logger.warn({ file: assignmentFile, err: String(err) }, 'ignoring an unreadable saved assignment');
       return;
     }
-    state.agentId = parsed.data.agentId;
-    await applyAssignment(parsed.data, 'disk');
+    state.agentId = assignment.agentId;
+    await applyAssignment(assignment, 'disk');
     // The saved version is not trusted as current: the first poll asks for the assignment anew.
     supervisor.version = undefined;
   }

@@ -4,7 +4,7 @@
  * default-metrics, cluster, https and zlib modules it costs an idle agent ~5 MB of RSS for what
  * these hundred lines do.
  */
-import { formatLabels, METRICS_CONTENT_TYPE, PROM_LABEL_NAME, PROM_METRIC_NAME } from '@synthfleet/contracts';
+import { formatLabels, METRICS_CONTENT_TYPE, PROM_LABEL_NAME, PROM_METRIC_NAME } from '@synthfleet/contracts/prom-text';
 import { httpRequest } from './http-request.ts';
 
 type Labels<L extends string> = Partial<Record<L, string | number>>;

@@ -1,15 +1,9 @@
-import {
-  ApiCallError,
-  type AssignedTest,
-  createBackoff,
-  FAILING_STATUSES,
-  type Remedy,
-  type RemedyClaim,
-  type RemedyGrant,
-  type RemedyOutcome,
-  type RunResult,
-} from '@synthfleet/contracts';
-import { errorMessage, type KubeClient, sleep } from '@synthfleet/probes';
+import type { AssignedTest, Remedy, RemedyClaim, RemedyGrant, RemedyOutcome, RunResult } from '@synthfleet/contracts';
+import { ApiCallError } from '@synthfleet/contracts/api-call-error';
+import { createBackoff } from '@synthfleet/contracts/backoff';
+import { FAILING_STATUSES } from '@synthfleet/contracts/run-status';
+import type { KubeClient } from '@synthfleet/probes';
+import { errorMessage, sleep } from '@synthfleet/probes/util';
 import type { Logger } from './logger.ts';
 import { runJobRemedy } from './remedy-job.ts';
 import { FailureStreaks } from './remedy-streaks.ts';

@@ -1,5 +1,8 @@
-import { parseDuration, type Remedy, type RemedyOutcome } from '@synthfleet/contracts';
-import { type KubeClient, MANAGED_BY, MANAGER, sleep } from '@synthfleet/probes';
+import type { Remedy, RemedyOutcome } from '@synthfleet/contracts';
+import { parseDuration } from '@synthfleet/contracts/duration';
+import type { KubeClient } from '@synthfleet/probes';
+import { MANAGED_BY, MANAGER } from '@synthfleet/probes/k8s/steps';
+import { sleep } from '@synthfleet/probes/util';
 import type { RemedyContext } from './remedy-webhook.ts';
 
 /**

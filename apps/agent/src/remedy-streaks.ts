@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { errorMessage } from '@synthfleet/probes';
+import { errorMessage } from '@synthfleet/probes/util';
 import type { Logger } from './logger.ts';
 import { writeFileAtomic } from './write-file-atomic.ts';
 

@@ -1,11 +1,5 @@
-import {
-  type AssignedTest,
-  parseDuration,
-  type Remedy,
-  type RemedyGrant,
-  type RemedyOutcome,
-  type RunResult,
-} from '@synthfleet/contracts';
+import type { AssignedTest, Remedy, RemedyGrant, RemedyOutcome, RunResult } from '@synthfleet/contracts';
+import { parseDuration } from '@synthfleet/contracts/duration';
 import { httpRequest } from './http-request.ts';
 
 export type RemedyContext = {

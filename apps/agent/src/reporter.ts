@@ -1,5 +1,5 @@
 import type { Backoff, RunResult } from '@synthfleet/contracts';
-import { ApiCallError } from '@synthfleet/contracts';
+import { ApiCallError } from '@synthfleet/contracts/api-call-error';
 import type { ApiClient } from './api-client.ts';
 import type { Logger } from './logger.ts';
 import type { Spool } from './spool.ts';

@@ -1,4 +1,5 @@
 import type { RunResult } from '@synthfleet/contracts';
+import { probeSetOf } from '@synthfleet/probes';
 import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { describe, expect, it, vi } from 'vitest';
 import { TestRunner } from './runner.ts';
@@ -87,16 +88,11 @@ describe('test runner', () => {
 
   it('builds a result the API accepts even when the probe sends a gauge it would reject', async () => {
     const { deps, results } = setup();
-    deps.probes = new Map([
-      [
-        'exec',
-        {
-          plugin: 'exec',
-          config: (await import('zod')).z.object({}),
-          run: async () => ({ marks: 1, maxMarks: 1, log: ['ok'], gauges: [{ name: 'bad name!', value: 1 }] }),
-        },
-      ],
-    ]);
+    deps.probes = probeSetOf({
+      plugin: 'exec',
+      config: (await import('zod')).z.object({}),
+      run: async () => ({ marks: 1, maxMarks: 1, log: ['ok'], gauges: [{ name: 'bad name!', value: 1 }] }),
+    });
     await new TestRunner(assigned('g', { plugin: 'exec', repeat: '1m' }), deps).execute();
     expect(results[0]?.gauges).toBeUndefined();
     expect(results[0]?.details?._error).toContain('did not validate');

@@ -1,14 +1,13 @@
-import {
-  type AssignedTest,
-  FAILING_STATUSES,
-  type Gauge,
-  type Peer,
-  parseDuration,
-  RunResult,
-  type RunStatus,
-  runTimeoutMs,
-} from '@synthfleet/contracts';
-import { nodeCrypto, type ProbeReport, type ProbeSet, runProbe } from '@synthfleet/probes';
+// Loaded lazily (supervisor.ts): subpaths, not the packages' indexes, so the bundle keeps the
+// indexes out of the lazy part (a lazily loaded index would load every module it re-exports).
+import type { AssignedTest, Gauge, Peer, RunStatus } from '@synthfleet/contracts';
+import { RunResult } from '@synthfleet/contracts/agent-api';
+import { parseDuration } from '@synthfleet/contracts/duration';
+import { FAILING_STATUSES } from '@synthfleet/contracts/run-status';
+import { runTimeoutMs } from '@synthfleet/contracts/synthetic-test';
+import type { ProbeReport, ProbeSet } from '@synthfleet/probes';
+import { runProbe } from '@synthfleet/probes/registry';
+import { nodeCrypto } from '@synthfleet/probes/util';
 import { Cron } from 'croner';
 import type { Logger } from './logger.ts';
 import type { Semaphore } from './semaphore.ts';

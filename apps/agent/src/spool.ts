@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { RunResult } from '@synthfleet/contracts';
+import type { RunResult } from '@synthfleet/contracts';
 import { appendFile, mkdir, readdir, readFile, stat, unlink } from './fs-async.ts';
+import { schemas } from './wire.ts';
 
 const SEGMENT = /^seg-(\d{16})\.jsonl$/;
 
@@ -106,6 +107,7 @@ export class Spool {
       this.drop(head.runs);
       return this.peekNow();
     }
+    const { RunResult } = await schemas();
     const out: RunResult[] = [];
     let bad = 0;
     for (const line of text.split('\n')) {

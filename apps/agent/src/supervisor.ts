@@ -1,7 +1,7 @@
 import type { AssignedTest, Assignment, Gauge, Peer, RunResult, RunStatus } from '@synthfleet/contracts';
 import type { ProbeSet } from '@synthfleet/probes';
 import type { Logger } from './logger.ts';
-import { TestRunner } from './runner.ts';
+import type { TestRunner } from './runner.ts';
 import type { Semaphore } from './semaphore.ts';
 
 export type SupervisorDeps = {
@@ -24,6 +24,19 @@ export type SupervisorDeps = {
 
 /** A Run now request older than this when its test first reaches an agent is not run there. */
 const RUN_REQUEST_FRESH_MS = 60_000;
+
+let runnerModule: Promise<typeof import('./runner.ts')> | undefined;
+/**
+ * The runner (with croner, the probes' config parsing and the run schema) loads with the first
+ * test: an agent with an empty assignment never holds it.
+ */
+function loadRunner(): Promise<typeof import('./runner.ts')> {
+  runnerModule ??= import('./runner.ts').catch((err: unknown) => {
+    runnerModule = undefined;
+    throw err;
+  });
+  return runnerModule;
+}
 
 /** Holds the runners of the current assignment and moves them to the next one by diffing. */
 export class Supervisor {
@@ -85,11 +98,12 @@ export class Supervisor {
       }
     }
     await Promise.all(stops);
-    for (const [key, t] of next) {
-      if (this.runners.has(key)) continue;
+    const fresh = [...next].filter(([key]) => !this.runners.has(key));
+    const Runner = fresh.length > 0 ? (await loadRunner()).TestRunner : undefined;
+    for (const [key, t] of Runner ? fresh : []) {
       let runner: TestRunner;
       try {
-        runner = this.createRunner(t);
+        runner = this.createRunner(Runner as typeof TestRunner, t);
       } catch (err) {
         // An unusable schedule stops this test, never the agent.
         this.deps.logger.error({ test: key, err: (err as Error).message }, 'cannot schedule test');
@@ -116,8 +130,8 @@ export class Supervisor {
     this.seenRequests.add(id);
   }
 
-  private createRunner(t: AssignedTest): TestRunner {
-    return new TestRunner(t, {
+  private createRunner(Runner: typeof TestRunner, t: AssignedTest): TestRunner {
+    return new Runner(t, {
       probes: this.deps.probes,
       limiter: this.deps.limiter,
       self: this.deps.self,

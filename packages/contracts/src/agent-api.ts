@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClusterName, DnsLabel, DnsSubdomain } from './names.ts';
+import { RUN_STATUSES } from './run-status.ts';
 import { SyntheticTestSpec } from './synthetic-test.ts';
 
 /*
@@ -71,12 +72,8 @@ export const Assignment = z.object({
 });
 export type Assignment = z.infer<typeof Assignment>;
 
-/** `unsupported`: the agent does not offer the plugin; like `skipped`, never a failure. */
-export const RunStatus = z.enum(['pass', 'fail', 'error', 'timeout', 'skipped', 'unsupported']);
+export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
-
-/** The statuses that count as a failure (a failing streak, a failing test); `skipped` does not. */
-export const FAILING_STATUSES: ReadonlySet<string> = new Set<RunStatus>(['fail', 'error', 'timeout']);
 
 export const Gauge = z.object({
   name: z

@@ -3,7 +3,8 @@
  * `filepath.Match`), compared against cisco-open/synthetic-heart at commit 500284980fd7.
  */
 import { describe, expect, it } from 'vitest';
-import { agentAcceptsTest, GlobError, goGlob, parseDownwardLabels, type SelectableAgent } from './agent-selector.ts';
+import { agentAcceptsTest, GlobError, goGlob, type SelectableAgent } from './agent-selector.ts';
+import { parseDownwardLabels } from './downward-labels.ts';
 import { SyntheticTest } from './synthetic-test.ts';
 
 const agent = (over: Partial<SelectableAgent> = {}): SelectableAgent => ({

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /** Milliseconds per Go duration unit. */
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
@@ -74,13 +72,3 @@ export function formatDuration(ms: number): string {
   if (rest > 0) out += `${rest}ms`;
   return out;
 }
-
-/** A Go-style duration string, validated; the value stays a string as written. */
-export const Duration = z.string().superRefine((value, ctx) => {
-  try {
-    parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-  }
-});
-export type Duration = z.infer<typeof Duration>;

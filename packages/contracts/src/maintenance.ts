@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { goGlob } from './agent-selector.ts';
-import { Duration, parseDuration } from './duration.ts';
+import { parseDuration } from './duration.ts';
+import { Duration } from './duration-schema.ts';
 import { ClusterName, DnsLabel } from './names.ts';
 import { CronSchedule, Labels, TimeZone } from './synthetic-test.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from './duration.ts';
+import { Duration } from './duration-schema.ts';
 import { DnsLabel, DnsSubdomain } from './names.ts';
 
 /**

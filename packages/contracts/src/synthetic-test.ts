@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { PodLabelSelector } from './agent-selector.ts';
-import { Duration, parseDuration } from './duration.ts';
+import { parseDuration } from './duration.ts';
+import { Duration } from './duration-schema.ts';
 import { execEnvIssues } from './exec-env.ts';
 import { DnsLabel, DnsSubdomain } from './names.ts';
 import { NodeSelectorString } from './node-selector.ts';
+import { PLUGINS } from './plugins.ts';
 import { Remedy } from './remedy.ts';
 import { Slo } from './slo.ts';
 
@@ -11,32 +13,6 @@ export const SYNTHFLEET_API_VERSION = 'synthfleet.dev/v1';
 export const SYNTHETIC_HEART_API_VERSION = 'synheart.infra.webex.com/v1';
 export const ApiVersion = z.enum([SYNTHFLEET_API_VERSION, SYNTHETIC_HEART_API_VERSION]);
 export type ApiVersion = z.infer<typeof ApiVersion>;
-
-/** Plugins the control plane knows. An agent may still lack one: it then reports an error result. */
-export const PLUGINS = [
-  'httpPing',
-  'dns',
-  'netDial',
-  'ping',
-  'heartbeat',
-  'exec',
-  'curl',
-  'k8sPod',
-  'k8sDeployment',
-  'k8sDns',
-  'k8sNamespace',
-  'k8sApi',
-] as const;
-/** The Kubernetes check families an operator turns on (each needs its own RBAC), and their plugin. */
-export const K8S_FAMILIES = {
-  pod: 'k8sPod',
-  deployment: 'k8sDeployment',
-  dns: 'k8sDns',
-  namespace: 'k8sNamespace',
-  api: 'k8sApi',
-} as const satisfies Record<string, (typeof PLUGINS)[number]>;
-export type K8sFamily = keyof typeof K8S_FAMILIES;
-export const K8S_FAMILY_NAMES = Object.keys(K8S_FAMILIES) as [K8sFamily, ...K8sFamily[]];
 
 export const Plugin = z.enum(PLUGINS, {
   error: (issue) => `unknown plugin ${JSON.stringify(issue.input)}; known plugins: ${PLUGINS.join(', ')}`,

@@ -1,4 +1,5 @@
-import { type PluginConfig, parseDuration } from '@synthfleet/contracts';
+import type { PluginConfig } from '@synthfleet/contracts';
+import { parseDuration } from '@synthfleet/contracts/duration';
 import { z } from 'zod';
 
 /** A time span given as a Go duration (`"1m30s"`) or as a number of seconds (synthetic-heart style). */

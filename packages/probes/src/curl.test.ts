@@ -5,7 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProbeSet, runProbe } from './registry.ts';
+import { createProbeSet } from './probe-set.ts';
+import { runProbe } from './registry.ts';
 import { probeContext } from './testing/context.ts';
 
 const BODY = 'x'.repeat(5000);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProbeSet, runProbe } from './registry.ts';
+import { createProbeSet } from './probe-set.ts';
+import { runProbe } from './registry.ts';
 import { probeContext } from './testing/context.ts';
 import { startDnsServer } from './testing/dns-server.ts';
 

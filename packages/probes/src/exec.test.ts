@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createProbeSet, runProbe } from './registry.ts';
+import { createProbeSet } from './probe-set.ts';
+import { runProbe } from './registry.ts';
 import { probeContext } from './testing/context.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'synthfleet-exec-'));

@@ -1,5 +1,6 @@
 import { resolve, sep } from 'node:path';
-import { EXEC_BASE_ENV, forbiddenExecEnv, Gauge } from '@synthfleet/contracts';
+import { Gauge } from '@synthfleet/contracts/agent-api';
+import { EXEC_BASE_ENV, forbiddenExecEnv } from '@synthfleet/contracts/exec-env';
 import { z } from 'zod';
 import { findExecutable, runProcess } from './process.ts';
 import type { Probe, ProbeOutcome } from './types.ts';

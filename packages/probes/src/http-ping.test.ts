@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { waitFor } from '@synthfleet/test-support/wait.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProbeSet, runProbe, toReport } from './registry.ts';
+import { createProbeSet } from './probe-set.ts';
+import { runProbe, toReport } from './registry.ts';
 import { probeContext } from './testing/context.ts';
 import { type HostileTarget, startHostileTarget } from './testing/hostile-target.ts';
 

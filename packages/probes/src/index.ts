@@ -8,6 +8,7 @@ export * from './http-ping.ts';
 export * from './k8s/index.ts';
 export * from './net-dial.ts';
 export * from './ping.ts';
+export * from './probe-set.ts';
 export * from './process.ts';
 export * from './registry.ts';
 export * from './rendezvous.ts';

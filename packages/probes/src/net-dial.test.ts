@@ -1,7 +1,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProbeSet, runProbe } from './registry.ts';
+import { createProbeSet } from './probe-set.ts';
+import { runProbe } from './registry.ts';
 import { probeContext } from './testing/context.ts';
 
 let tcp: net.Server;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePingOutput, pingBinary } from './ping.ts';
-import { createProbeSet, runProbe } from './registry.ts';
+import { createProbeSet } from './probe-set.ts';
+import { runProbe } from './registry.ts';
 import { probeContext } from './testing/context.ts';
 
 describe('ping', () => {

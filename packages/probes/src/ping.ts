@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { Span } from './config.ts';
-import { findExecutable, runProcess } from './process.ts';
+import { pingBinary, runProcess } from './process.ts';
+
+export { pingBinary } from './process.ts';
+
 import type { Probe, ProbeOutcome } from './types.ts';
 
 export const PingConfig = z.object({
@@ -15,10 +18,6 @@ export const PingConfig = z.object({
 export type PingConfig = z.infer<typeof PingConfig>;
 
 /** The system ping, or undefined when this agent cannot ping (then `ping` is not a capability). */
-export function pingBinary(): string | undefined {
-  return findExecutable('ping') ?? findExecutable('/usr/bin/ping') ?? findExecutable('/bin/ping');
-}
-
 export function parsePingOutput(text: string): { sent: number; received: number; avgMs?: number; maxMs?: number } {
   const counts = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(text);
   const rtt = /(?:rtt|round-trip) min\/avg\/max(?:\/(?:mdev|stddev))? = ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(text);

@@ -78,3 +78,8 @@ export function runProcess(
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** The system's ping program, when it has one. */
+export function pingBinary(): string | undefined {
+  return findExecutable('ping') ?? findExecutable('/usr/bin/ping') ?? findExecutable('/bin/ping');
+}

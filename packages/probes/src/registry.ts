@@ -1,41 +1,7 @@
 import type { Gauge, Plugin, PluginConfig, RunStatus } from '@synthfleet/contracts';
 import { parseProbeConfig } from './config.ts';
-import { curl } from './curl.ts';
-import { dnsProbe } from './dns.ts';
-import { createExecProbe } from './exec.ts';
-import { heartbeat } from './heartbeat.ts';
-import { httpPing } from './http-ping.ts';
-import { createK8sProbes, type K8sProbeOptions } from './k8s/probes.ts';
-import { netDial } from './net-dial.ts';
-import { ping, pingBinary } from './ping.ts';
-import type { Probe, ProbeContext, ProbeOutcome } from './types.ts';
-
-export type ProbeSetOptions = {
-  /** Programs the exec probe may run; without any, this agent does not offer exec. */
-  execAllow?: readonly string[];
-  /** Environment variable names an exec spec may set (see ExecOptions.envAllow). */
-  execEnvAllow?: readonly string[];
-  /** Whether the system can ping; detected when not given. */
-  canPing?: boolean;
-  /** Kubernetes access: the agent then offers the k8s probes of the families allowed. */
-  k8s?: K8sProbeOptions;
-};
-
-// biome-ignore lint/suspicious/noExplicitAny: each probe's config type is its own; the set is keyed by plugin
-type AnyProbe = Probe<any>;
-
-export type ProbeSet = ReadonlyMap<Plugin, AnyProbe>;
-
-/** The probes this agent can run; their plugins are the capabilities it registers with. */
-export function createProbeSet(options: ProbeSetOptions = {}): ProbeSet {
-  const set = new Map<Plugin, AnyProbe>();
-  for (const p of [httpPing, dnsProbe, netDial, heartbeat, curl] as AnyProbe[]) set.set(p.plugin, p);
-  if (options.canPing ?? pingBinary() !== undefined) set.set('ping', ping);
-  if (options.execAllow && options.execAllow.length > 0)
-    set.set('exec', createExecProbe({ allow: options.execAllow, envAllow: options.execEnvAllow }));
-  if (options.k8s) for (const p of createK8sProbes(options.k8s)) set.set(p.plugin, p);
-  return set;
-}
+import type { AnyProbe, ProbeSet } from './probe-set.ts';
+import type { ProbeContext, ProbeOutcome } from './types.ts';
 
 export type ProbeReport = {
   status: Exclude<RunStatus, 'timeout'>;
@@ -109,8 +75,8 @@ export async function runProbe(
   rawConfig: PluginConfig | undefined,
   ctx: ProbeContext,
 ): Promise<ProbeReport> {
-  const probe = probes.get(plugin as Plugin);
-  if (!probe) {
+  const load = probes.get(plugin as Plugin);
+  if (!load) {
     const have = [...probes.keys()].join(', ');
     return toReport({
       marks: 0,
@@ -120,8 +86,10 @@ export async function runProbe(
       error: `plugin "${plugin}" is not offered by this agent (it runs: ${have})`,
     });
   }
+  let probe: AnyProbe;
   let config: unknown;
   try {
+    probe = await load();
     config = await parseProbeConfig(plugin, rawConfig, probe.config);
   } catch (err) {
     return toReport({ marks: 0, maxMarks: 1, status: 'error', log: [], error: (err as Error).message });

@@ -1,6 +1,6 @@
 import type { AssignedTest, RunResult, SyntheticTestSpecInput } from '@synthfleet/contracts';
 import { SyntheticTestSpec } from '@synthfleet/contracts';
-import type { Probe, ProbeSet } from '@synthfleet/probes';
+import { type Probe, type ProbeSet, probeSetOf } from '@synthfleet/probes';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 
@@ -48,7 +48,7 @@ export function scriptedProbes() {
       }
     },
   };
-  const probes: ProbeSet = new Map([['exec', probe]]);
+  const probes: ProbeSet = probeSetOf(probe);
   return { probes, stats };
 }
 

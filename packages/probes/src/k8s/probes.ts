@@ -1,4 +1,4 @@
-import { K8S_FAMILIES, type K8sFamily } from '@synthfleet/contracts';
+import { K8S_FAMILIES, type K8sFamily } from '@synthfleet/contracts/plugins';
 import type { Probe } from '../types.ts';
 import { createK8sApiProbe } from './api.ts';
 import type { KubeClient } from './client.ts';
@@ -9,7 +9,7 @@ import { createK8sPodProbe } from './pod.ts';
 import type { K8sRuntime } from './shared.ts';
 import { Sweeper } from './steps.ts';
 
-export { K8S_FAMILIES, type K8sFamily } from '@synthfleet/contracts';
+export { K8S_FAMILIES, type K8sFamily } from '@synthfleet/contracts/plugins';
 
 export type K8sProbeOptions = {
   client: KubeClient;
